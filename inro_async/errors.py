@@ -1,0 +1,160 @@
+"""The exception hierarchy: everything the SDK raises derives from ``InroError``.
+
+Errors carry the status, the API's message, the method and the path, never the token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class InroError(Exception):
+    """Base class of every error raised by inro_async."""
+
+
+class InvalidArgumentError(InroError, ValueError):
+    """An argument broke a rule the API enforces; raised before any request is sent.
+
+    ``argument`` names the argument and ``rule`` the rule it broke.
+    """
+
+    def __init__(self, argument: str, rule: str) -> None:
+        self.argument = argument
+        self.rule = rule
+        super().__init__(f"{argument}: {rule}")
+
+
+class APIError(InroError):
+    """A request failed; ``method`` and ``path`` say which one (the query string is omitted)."""
+
+    def __init__(self, message: str, *, method: str, path: str) -> None:
+        self.message = message
+        self.method = method
+        self.path = path
+        super().__init__(f"{message} ({method} {path})")
+
+
+class APIConnectionError(APIError):
+    """The server could not be reached, or the connection broke before a full response arrived.
+
+    ``may_have_been_processed`` is True when the request was (or may have been) fully sent: the
+    server may have acted on it, so a send is not repeated and its outcome is unknown.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        may_have_been_processed: bool = False,
+    ) -> None:
+        self.may_have_been_processed = may_have_been_processed
+        if may_have_been_processed:
+            message += "; the request may have reached the server, so its outcome is unknown"
+        super().__init__(message, method=method, path=path)
+
+
+class APITimeoutError(APIConnectionError):
+    """The HTTP exchange took longer than the timeout (time queued in the governor not counted)."""
+
+
+class APIResponseValidationError(APIError):
+    """The server answered 2xx but the body could not be decoded into the expected model."""
+
+    def __init__(self, message: str, *, method: str, path: str, status: int, body: bytes) -> None:
+        self.status = status
+        self.body = body
+        super().__init__(message, method=method, path=path)
+
+
+class APIStatusError(APIError):
+    """The server answered with a 4xx or 5xx status.
+
+    ``body`` is the parsed JSON body (or the raw text), ``headers`` the response headers.
+    """
+
+    status: int = 0
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        path: str,
+        status: int,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        self.headers: Mapping[str, str] = headers or {}
+        super().__init__(f"{status} {message}", method=method, path=path)
+
+
+class BadRequestError(APIStatusError):
+    """400: the request's shape was wrong."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the token is missing, invalid or was regenerated."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the organization's plan does not include the API (it may be on the Free plan)."""
+
+
+class NotFoundError(APIStatusError):
+    """404: the addressed object does not exist."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request was well-formed but could not be applied."""
+
+
+class RateLimitError(APIStatusError):
+    """429: a quota window was exceeded; ``retry_after`` is the server's delay in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed."""
+
+
+class QuotaWaitTooLongError(InroError):
+    """The governor would have to wait longer than ``max_wait`` for a free slot.
+
+    ``available_at`` is the earliest wall-clock time (epoch seconds) the request could go,
+    ``wait`` the seconds until then, ``quota`` the quota that binds.
+    """
+
+    def __init__(self, *, wait: float, available_at: float, quota: object, max_wait: float) -> None:
+        self.wait = wait
+        self.available_at = available_at
+        self.quota = quota
+        self.max_wait = max_wait
+        super().__init__(
+            f"the next free slot is {wait:.1f}s away (bound by {quota}), "
+            f"more than max_wait={max_wait:g}s"
+        )
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """The exception class for an HTTP error status."""
+    if status >= 500:
+        return InternalServerError
+    return _STATUS_ERRORS.get(status, APIStatusError)

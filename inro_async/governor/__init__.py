@@ -1,0 +1,1 @@
+"""Client-side pacing under the organization's quotas."""
