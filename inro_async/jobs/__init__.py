@@ -1,1 +1,1 @@
-"""jobs"""
+"""The jobs package."""

@@ -1,1 +1,1 @@
-"""models"""
+"""The models package."""

@@ -1,1 +1,1 @@
-"""resources"""
+"""The resources package."""

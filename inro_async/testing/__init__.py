@@ -1,1 +1,1 @@
-"""testing"""
+"""The testing package."""

@@ -1,0 +1,469 @@
+"""One request, start to finish: governor slot, auth, send with aiohttp, retries, error mapping.
+
+This is the only module that knows about aiohttp's client and the only place retries happen.
+What is retried, and why:
+
+* **429** always: a throttled request had no effect. The governor is told first, so every request
+  of the client pauses until ``Retry-After``, and the throttled one is queued again at
+  ``Priority.RETRY`` so it goes first.
+* **5xx, timeouts, broken connections** with exponential backoff and full jitter, but only where
+  a repeat is harmless: idempotent methods (GET, PUT, DELETE), and any method when the connection
+  failed *before* the request was written (connect errors). A POST or PATCH that may have reached
+  the server is never repeated; the error says its outcome is unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import aiohttp
+import msgspec
+from multidict import CIMultiDictProxy
+
+from inro_async.errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    RateLimitError,
+    status_error_class,
+)
+from inro_async.governor._base import Governor, Priority
+
+__all__ = ["APIResponse", "RequestOptions", "Retries", "Transport"]
+
+logger = logging.getLogger("inro_async")
+
+T = TypeVar("T")
+
+QueryValue = str | int | float | bool | Sequence[str | int] | None
+"""A query parameter value; ``None`` is dropped and sequences repeat the key as ``key[]``."""
+
+BodyFactory = Callable[[], aiohttp.FormData]
+"""Builds a fresh multipart body: aiohttp's FormData cannot be sent twice."""
+
+# Errors raised before a single byte of the request left this process.
+_NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
+)
+# Permanent faults that a retry cannot fix.
+_PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectorCertificateError,
+    aiohttp.ClientSSLError,
+    aiohttp.InvalidURL,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Retries:
+    """How failed requests are retried.
+
+    ``max_retries`` bounds retries of 5xx, timeouts and broken connections; a 429 does not count
+    against it (it is always safe to repeat) but at most ``max_throttled`` are absorbed per call.
+    Backoff before retry k (0-based) is uniform in ``[0, min(backoff_cap, backoff_base * 2**k)]``
+    ("full jitter"), unless the server sent ``Retry-After``.
+    """
+
+    max_retries: int = 2
+    backoff_base: float = 0.5
+    backoff_cap: float = 8.0
+    max_throttled: int = 20
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0 or self.max_throttled < 0:
+            raise ValueError("Retries: max_retries and max_throttled must be >= 0")
+        if self.backoff_base < 0 or self.backoff_cap < 0:
+            raise ValueError("Retries: backoff_base and backoff_cap must be >= 0")
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Seconds to sleep before retry number ``attempt`` (0-based), with full jitter."""
+        return rng.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
+
+
+@dataclass(frozen=True, slots=True)
+class RequestOptions:
+    """Per-call settings; ``None`` means "use the client's default".
+
+    ``timeout`` bounds the HTTP exchange only: time spent queued in the governor is bounded by
+    ``max_wait`` instead.
+    """
+
+    timeout: float | None = None
+    retries: Retries | None = None
+    priority: int | None = None
+    max_wait: float | None = None
+
+    def merged(self, override: RequestOptions) -> RequestOptions:
+        """These options with every non-None field of ``override`` taking precedence."""
+        return replace(
+            self,
+            timeout=override.timeout if override.timeout is not None else self.timeout,
+            retries=override.retries if override.retries is not None else self.retries,
+            priority=override.priority if override.priority is not None else self.priority,
+            max_wait=override.max_wait if override.max_wait is not None else self.max_wait,
+        )
+
+
+_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+
+
+def decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
+    """One typed, lenient decoder per type, built once (msgspec's performance advice).
+
+    ``strict=False`` accepts numbers and booleans that arrive as strings.
+    """
+    try:
+        return _decoders[type_]
+    except KeyError:
+        decoder = _decoders[type_] = msgspec.json.Decoder(type_, strict=False)
+        return decoder
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class APIResponse:
+    """A successful response: status, headers and body bytes, plus how the call went."""
+
+    method: str
+    path: str
+    status: int
+    headers: CIMultiDictProxy[str]
+    content: bytes
+    elapsed: float
+    """Seconds of the final HTTP exchange."""
+    retries: int = 0
+    """Retries and 429 repeats this call needed."""
+    queued: float = 0.0
+    """Seconds spent waiting in the governor, over every attempt."""
+
+    def json(self) -> Any:
+        """The body as plain Python objects (``None`` for an empty body)."""
+        if not self.content:
+            return None
+        return msgspec.json.decode(self.content)
+
+    def parse(self, type_: type[T] | Any) -> T:
+        """The body decoded straight from bytes into ``type_`` (a Struct, ``list[Model]``…)."""
+        try:
+            result: T = decoder_for(type_).decode(self.content)
+        except msgspec.ValidationError as exc:
+            raise APIResponseValidationError(
+                f"unexpected response body: {exc}",
+                method=self.method,
+                path=self.path,
+                status=self.status,
+                body=self.content,
+            ) from None
+        except msgspec.DecodeError as exc:
+            raise APIResponseValidationError(
+                f"malformed JSON in response: {exc}",
+                method=self.method,
+                path=self.path,
+                status=self.status,
+                body=self.content,
+            ) from None
+        return result
+
+    def __repr__(self) -> str:
+        return (
+            f"<APIResponse {self.method} {self.path} {self.status} "
+            f"{len(self.content)} bytes in {self.elapsed * 1000:.1f} ms>"
+        )
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds: delta-seconds or an HTTP-date; ``None`` if absent or bad."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def encode_query(params: Mapping[str, QueryValue] | None) -> list[tuple[str, str]]:
+    """Query parameters as pairs: ``None`` dropped, booleans lower-case, lists as ``key[]``."""
+    pairs: list[tuple[str, str]] = []
+    if not params:
+        return pairs
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            pairs.append((key, "true" if value else "false"))
+        elif isinstance(value, str | int | float):
+            pairs.append((key, str(value)))
+        else:
+            pairs.extend((f"{key}[]", str(item)) for item in value)
+    return pairs
+
+
+def _error_message(status: int, body: Any, content: bytes) -> str:
+    """The API's own message when the body has one, else a short excerpt of the body."""
+    if isinstance(body, dict):
+        for key in ("error", "message", "errors"):
+            if key in body:
+                message = body[key]
+                return message if isinstance(message, str) else msgspec.json.encode(
+                    message
+                ).decode()
+    text = content[:200].decode("utf-8", "replace").strip()
+    return text or "(empty body)"
+
+
+_STATUS_HINTS = {
+    401: "check INRO_API_TOKEN; a regenerated token invalidates the old one at once",
+    403: "the Private API needs a Pro or Trial plan; this organization may be on the Free plan",
+}
+
+
+@dataclass(slots=True, repr=False, eq=False)
+class Transport:
+    """Sends requests for one token through one governor; shared by a Client and its copies."""
+
+    base_url: str
+    governor: Governor
+    defaults: RequestOptions
+    _auth: dict[str, str] = field(repr=False)
+    _session: aiohttp.ClientSession | None = None
+    _owns_session: bool = True
+    _rng: random.Random = field(default_factory=random.Random)
+    _encoder: msgspec.json.Encoder = field(default_factory=msgspec.json.Encoder)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        token: str,
+        base_url: str,
+        governor: Governor,
+        defaults: RequestOptions,
+        session: aiohttp.ClientSession | None,
+        user_agent: str,
+    ) -> Transport:
+        """A transport; the token is kept only inside the per-request header mapping."""
+        return cls(
+            base_url=base_url.rstrip("/"),
+            governor=governor,
+            defaults=defaults,
+            _auth={
+                "Authorization": f"Bearer {token}",
+                "Accept": "application/json",
+                "User-Agent": user_agent,
+            },
+            _session=session,
+            _owns_session=session is None,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Transport {self.base_url} token=***>"
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The aiohttp session, created on first use inside the running event loop."""
+        if self._session is None or (self._owns_session and self._session.closed):
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=10),
+                raise_for_status=False,
+            )
+            self._owns_session = True
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the session if this transport created it."""
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    def encode(self, payload: Any) -> bytes:
+        """A JSON request body, encoded with msgspec (Structs, dicts, lists…)."""
+        return self._encoder.encode(payload)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        form: BodyFactory | None = None,
+        idempotent: bool | None = None,
+        options: RequestOptions | None = None,
+    ) -> APIResponse:
+        """Send one API request (with retries) and return the successful response.
+
+        Raises an ``APIStatusError`` subclass for 4xx/5xx, ``APIConnectionError`` or
+        ``APITimeoutError`` when no response arrived, ``QuotaWaitTooLongError`` from the governor.
+        """
+        opts = self.defaults if options is None else self.defaults.merged(options)
+        retries = opts.retries or Retries()
+        if idempotent is None:
+            idempotent = method in ("GET", "PUT", "DELETE", "HEAD", "OPTIONS")
+        url = self.base_url + path
+        query = encode_query(params)
+        headers = self._auth
+        body: bytes | None = None
+        if json is not None:
+            body = self.encode(json)
+            headers = {**self._auth, "Content-Type": "application/json"}
+        timeout = aiohttp.ClientTimeout(total=opts.timeout)
+        priority = Priority.NORMAL if opts.priority is None else opts.priority
+
+        attempt = 0  # retries of 5xx / transport failures
+        throttled = 0  # 429s absorbed
+        queued = 0.0
+        session = self.session
+        while True:
+            queued += await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
+            started = time.perf_counter()
+            try:
+                async with session.request(
+                    method,
+                    url,
+                    params=query,
+                    data=form() if form is not None else body,
+                    headers=headers,
+                    timeout=timeout,
+                ) as resp:
+                    content = await resp.read()
+                    status = resp.status
+                    resp_headers = resp.headers
+            except _PERMANENT_ERRORS as exc:
+                raise APIConnectionError(
+                    f"cannot connect: {exc}", method=method, path=path
+                ) from None
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                elapsed = time.perf_counter() - started
+                sent = not isinstance(exc, _NOT_SENT_ERRORS)
+                if (idempotent or not sent) and attempt < retries.max_retries:
+                    delay = retries.backoff(attempt, self._rng)
+                    self._log(method, path, None, elapsed, attempt, queued, exc, delay)
+                    attempt += 1
+                    await asyncio.sleep(delay)
+                    continue
+                self._log(method, path, None, elapsed, attempt + throttled, queued, exc, None)
+                error_class = (
+                    APITimeoutError
+                    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError)
+                    else APIConnectionError
+                )
+                description = (
+                    f"timed out after {opts.timeout:g}s"
+                    if error_class is APITimeoutError and opts.timeout is not None
+                    else f"{type(exc).__name__}: {exc}".rstrip(": ")
+                )
+                raise error_class(
+                    description,
+                    method=method,
+                    path=path,
+                    may_have_been_processed=sent,
+                ) from None
+
+            elapsed = time.perf_counter() - started
+            await self.governor.observe(status, resp_headers)
+
+            if status < 400:
+                self._log(method, path, status, elapsed, attempt + throttled, queued)
+                return APIResponse(
+                    method=method,
+                    path=path,
+                    status=status,
+                    headers=resp_headers,
+                    content=content,
+                    elapsed=elapsed,
+                    retries=attempt + throttled,
+                    queued=queued,
+                )
+
+            retry_after = parse_retry_after(resp_headers.get("Retry-After"))
+            if status == 429 and throttled < retries.max_throttled:
+                # The governor has paused every request until Retry-After; go first after it.
+                self._log(method, path, status, elapsed, attempt + throttled, queued)
+                throttled += 1
+                priority = Priority.RETRY
+                continue
+            if status >= 500 and idempotent and attempt < retries.max_retries:
+                delay = retry_after if retry_after is not None else retries.backoff(
+                    attempt, self._rng
+                )
+                self._log(method, path, status, elapsed, attempt + throttled, queued, None, delay)
+                attempt += 1
+                await asyncio.sleep(delay)
+                continue
+            self._log(method, path, status, elapsed, attempt + throttled, queued)
+            raise self._status_error(method, path, status, resp_headers, content, retry_after)
+
+    def _status_error(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        headers: CIMultiDictProxy[str],
+        content: bytes,
+        retry_after: float | None,
+    ) -> APIStatusError:
+        try:
+            body: Any = msgspec.json.decode(content) if content else None
+        except msgspec.DecodeError:
+            body = content.decode("utf-8", "replace")
+        message = _error_message(status, body, content)
+        if status in _STATUS_HINTS:
+            message = f"{message} ({_STATUS_HINTS[status]})"
+        if status >= 500 and method not in ("GET", "PUT", "DELETE"):
+            message += "; the server may have acted on it, so its outcome is unknown"
+        error_class = status_error_class(status)
+        if error_class is RateLimitError:
+            return RateLimitError(
+                message,
+                retry_after=retry_after,
+                method=method,
+                path=path,
+                status=status,
+                body=body,
+                headers=headers,
+            )
+        return error_class(
+            message, method=method, path=path, status=status, body=body, headers=headers
+        )
+
+    @staticmethod
+    def _log(
+        method: str,
+        path: str,
+        status: int | None,
+        elapsed: float,
+        retries: int,
+        queued: float,
+        error: BaseException | None = None,
+        retry_in: float | None = None,
+    ) -> None:
+        if not logger.isEnabledFor(logging.DEBUG):
+            return
+        outcome = str(status) if status is not None else type(error).__name__
+        logger.debug(
+            "%s %s -> %s in %.1f ms (retries=%d, queued=%.3f s)%s",
+            method,
+            path,
+            outcome,
+            elapsed * 1000,
+            retries,
+            queued,
+            f"; retrying in {retry_in:.2f} s" if retry_in is not None else "",
+        )
+
+

@@ -1,0 +1,161 @@
+"""Pages of a list endpoint, and walking every page, sequentially or concurrently.
+
+Lists come back as bare JSON arrays; the paging facts travel in ``X-Total``, ``X-Total-Pages``,
+``X-Page`` and ``X-Per-Page`` ([ref] section 4). The walk trusts those headers only as far as
+they can be trusted: when they are missing (GitLab-style servers drop them on large collections)
+it walks until a short page, and when the last announced page is still full it keeps going.
+It never truncates silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from inro_async._transport import APIResponse
+
+__all__ = ["Page", "PageInfo", "iter_pages"]
+
+T = TypeVar("T")
+
+MAX_PER_PAGE = 1000
+"""The API's cap on ``per_page`` ([ref])."""
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PageInfo:
+    """The four paging headers; ``None`` where the server left one out or sent garbage."""
+
+    total: int | None
+    total_pages: int | None
+    page: int | None
+    per_page: int | None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> PageInfo:
+        """Parse ``X-Total``, ``X-Total-Pages``, ``X-Page`` and ``X-Per-Page``."""
+        return cls(
+            total=_int_header(headers, "X-Total"),
+            total_pages=_int_header(headers, "X-Total-Pages"),
+            page=_int_header(headers, "X-Page"),
+            per_page=_int_header(headers, "X-Per-Page"),
+        )
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Page(Generic[T]):
+    """One page of a list: its items and what the headers said about the whole list."""
+
+    items: list[T]
+    page: int
+    per_page: int
+    total: int | None = None
+    """Items in the whole list, when the server said."""
+    total_pages: int | None = None
+    """Pages in the whole list, when the server said."""
+    response: APIResponse | None = field(default=None, compare=False)
+    """The raw response (status and headers), for rate-limit and paging details."""
+
+    @classmethod
+    def from_response(
+        cls, items: list[T], response: APIResponse, *, page: int, per_page: int
+    ) -> Page[T]:
+        """A page from decoded items and the response's headers (headers win when present)."""
+        info = PageInfo.from_headers(response.headers)
+        return cls(
+            items=items,
+            page=info.page if info.page is not None else page,
+            per_page=info.per_page if info.per_page is not None else per_page,
+            total=info.total,
+            total_pages=info.total_pages,
+            response=response,
+        )
+
+    @property
+    def has_next(self) -> bool:
+        """Whether another page follows: per ``X-Total-Pages`` when sent, else if this one was full.
+
+        A short page always ends the list, whatever the headers say.
+        """
+        if len(self.items) < self.per_page or self.per_page <= 0:
+            return False
+        if self.total_pages is not None:
+            return self.page < self.total_pages
+        return True
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> T:
+        return self.items[index]
+
+    def __repr__(self) -> str:
+        of = f"/{self.total_pages}" if self.total_pages is not None else ""
+        total = f", total={self.total}" if self.total is not None else ""
+        preview = ", ".join(repr(item) for item in self.items[:2])
+        more = f", … {len(self.items) - 2} more" if len(self.items) > 2 else ""
+        return (
+            f"Page(page={self.page}{of}, per_page={self.per_page}{total}, "
+            f"items=[{preview}{more}])"
+        )
+
+
+FetchPage = Callable[[int], Awaitable[Page[T]]]
+"""Fetches one page by its 1-based number."""
+
+
+async def iter_pages(
+    fetch: FetchPage[T], *, first_page: int = 1, concurrency: int = 1
+) -> AsyncGenerator[Page[T], None]:
+    """Yield every page in order, starting at ``first_page``.
+
+    With ``concurrency > 1`` up to that many pages are in flight at once, in a lookahead window:
+    memory is bounded by ``concurrency`` pages, not the whole list, and pages are still yielded
+    in order. When the first page announces the total, exactly the announced pages are fetched.
+    When it does not, the window fetches ahead speculatively and stops at the first short page
+    (costing at most ``concurrency - 1`` requests past the end).
+    """
+    if concurrency < 1:
+        raise ValueError("concurrency must be >= 1")
+    page = await fetch(first_page)
+    yield page
+    if not page.has_next:
+        return
+
+    last = page.total_pages  # None: unknown, walk until a short page
+    next_number = first_page + 1
+    window: deque[asyncio.Task[Page[T]]] = deque()
+    try:
+        while True:
+            while len(window) < concurrency and (last is None or next_number <= last):
+                window.append(asyncio.ensure_future(fetch(next_number)))
+                next_number += 1
+            if not window:
+                return
+            page = await window.popleft()
+            yield page
+            if not page.has_next:
+                return
+    finally:
+        for task in window:
+            task.cancel()
+        for task in window:
+            with contextlib.suppress(BaseException):
+                await task

@@ -1,0 +1,135 @@
+"""What every resource shares: route lookup, decoding, pages and walks.
+
+A resource method reads like the API documentation: validate the arguments (raising before
+anything is sent), name the route, decode the answer. Everything else happens here and in the
+transport.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from inro_async._routes import ROUTES
+from inro_async._transport import APIResponse, BodyFactory, QueryValue
+from inro_async.pagination import MAX_PER_PAGE, Page, iter_pages
+from inro_async.resources._validate import check_page, check_per_page
+
+if TYPE_CHECKING:
+    from inro_async.client import Client
+
+__all__ = ["Resource"]
+
+T = TypeVar("T")
+
+DEFAULT_ITER_PER_PAGE = MAX_PER_PAGE
+"""Walks default to the largest page: 50 times fewer requests than the API's default of 20."""
+
+
+class Resource:
+    """Base of the resource groups hanging off a ``Client`` (``inro.contacts``…)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._client!r}>"
+
+    async def _request(
+        self,
+        route: str,
+        *,
+        path: Mapping[str, object] | None = None,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        form: BodyFactory | None = None,
+    ) -> APIResponse:
+        """Send the named route through the client's transport (governor, retries, errors)."""
+        spec = ROUTES[route]
+        return await self._client._transport.request(
+            spec.method,
+            spec.format(**path) if path else spec.path,
+            params=params,
+            json=json,
+            form=form,
+            idempotent=spec.idempotent,
+            options=self._client._options,
+        )
+
+    async def _call(
+        self,
+        route: str,
+        type_: type[T] | Any,
+        *,
+        path: Mapping[str, object] | None = None,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        form: BodyFactory | None = None,
+    ) -> T:
+        """Send the named route and decode the body into ``type_``."""
+        response = await self._request(route, path=path, params=params, json=json, form=form)
+        result: T = response.parse(type_)
+        return result
+
+    async def _page(
+        self,
+        route: str,
+        item_type: type[T],
+        *,
+        page: int = 1,
+        per_page: int | None = None,
+        path: Mapping[str, object] | None = None,
+        params: Mapping[str, QueryValue] | None = None,
+    ) -> Page[T]:
+        """One page of a list route, decoded into ``item_type`` items in one msgspec call."""
+        check_page(page)
+        if per_page is not None:
+            check_per_page(per_page)
+        query: dict[str, QueryValue] = dict(params or {})
+        query["page"] = page
+        query["per_page"] = per_page
+        response = await self._request(route, path=path, params=query)
+        items: list[T] = response.parse(list[item_type])  # type: ignore[valid-type]
+        return Page.from_response(items, response, page=page, per_page=per_page or 20)
+
+    async def _iter_pages(
+        self,
+        route: str,
+        item_type: type[T],
+        *,
+        per_page: int = DEFAULT_ITER_PER_PAGE,
+        concurrency: int = 1,
+        path: Mapping[str, object] | None = None,
+        params: Mapping[str, QueryValue] | None = None,
+    ) -> AsyncGenerator[Page[T], None]:
+        """Every page of a list route, in order (see ``pagination.iter_pages``)."""
+        check_per_page(per_page)
+
+        async def fetch(number: int) -> Page[T]:
+            return await self._page(
+                route, item_type, page=number, per_page=per_page, path=path, params=params
+            )
+
+        async with aclosing(iter_pages(fetch, concurrency=concurrency)) as pages:
+            async for page in pages:
+                yield page
+
+    async def _iter(
+        self,
+        route: str,
+        item_type: type[T],
+        *,
+        per_page: int = DEFAULT_ITER_PER_PAGE,
+        concurrency: int = 1,
+        path: Mapping[str, object] | None = None,
+        params: Mapping[str, QueryValue] | None = None,
+    ) -> AsyncGenerator[T, None]:
+        """Every item of a list route, in order."""
+        pages = self._iter_pages(
+            route, item_type, per_page=per_page, concurrency=concurrency, path=path, params=params
+        )
+        async with aclosing(pages):
+            async for page in pages:
+                for item in page.items:
+                    yield item
