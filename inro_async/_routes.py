@@ -72,8 +72,13 @@ _TABLE: tuple[Route, ...] = (
     Route("contact_properties.list", "GET", "/contact_properties"),
     Route("contact_properties.create", "POST", "/contact_properties", status=201, source="help"),
     Route("contact_properties.update", "PUT", "/contact_properties/{slug}", source="help"),
-    Route("contact_properties.delete", "DELETE", "/contact_properties/{slug}", status=204,
-          source="help"),
+    Route(
+        "contact_properties.delete",
+        "DELETE",
+        "/contact_properties/{slug}",
+        status=204,
+        source="help",
+    ),
     # messages
     Route("messages.send", "POST", "/messages", status=202),
     # instagram posts and uploaded media files

@@ -1,6 +1,6 @@
-"""One request, start to finish: governor slot, auth, send with aiohttp, retries, error mapping.
+"""One request, start to finish: governor slot, auth, send, retries, error mapping.
 
-This is the only module that knows about aiohttp's client and the only place retries happen.
+This is the only place retries happen; the bytes go through an ``HTTPBackend`` (``_http.py``).
 What is retried, and why:
 
 * **429** always: a throttled request had no effect. The governor is told first, so every request
@@ -20,14 +20,20 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-import aiohttp
 import msgspec
 from multidict import CIMultiDictProxy
 
+from inro_async._http import (
+    AiohttpBackend,
+    BodyFactory,
+    HTTPBackend,
+    HTTPRequest,
+    SendError,
+)
 from inro_async.errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -38,7 +44,7 @@ from inro_async.errors import (
 )
 from inro_async.governor._base import Governor, Priority
 
-__all__ = ["APIResponse", "RequestOptions", "Retries", "Transport"]
+__all__ = ["APIResponse", "BodyFactory", "QueryValue", "RequestOptions", "Retries", "Transport"]
 
 logger = logging.getLogger("inro_async")
 
@@ -46,21 +52,6 @@ T = TypeVar("T")
 
 QueryValue = str | int | float | bool | Sequence[str | int] | None
 """A query parameter value; ``None`` is dropped and sequences repeat the key as ``key[]``."""
-
-BodyFactory = Callable[[], aiohttp.FormData]
-"""Builds a fresh multipart body: aiohttp's FormData cannot be sent twice."""
-
-# Errors raised before a single byte of the request left this process.
-_NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
-    aiohttp.ClientConnectorError,
-    aiohttp.ConnectionTimeoutError,
-)
-# Permanent faults that a retry cannot fix.
-_PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
-    aiohttp.ClientConnectorCertificateError,
-    aiohttp.ClientSSLError,
-    aiohttp.InvalidURL,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,9 +211,9 @@ def _error_message(status: int, body: Any, content: bytes) -> str:
         for key in ("error", "message", "errors"):
             if key in body:
                 message = body[key]
-                return message if isinstance(message, str) else msgspec.json.encode(
-                    message
-                ).decode()
+                return (
+                    message if isinstance(message, str) else msgspec.json.encode(message).decode()
+                )
     text = content[:200].decode("utf-8", "replace").strip()
     return text or "(empty body)"
 
@@ -240,9 +231,8 @@ class Transport:
     base_url: str
     governor: Governor
     defaults: RequestOptions
+    backend: HTTPBackend
     _auth: dict[str, str] = field(repr=False)
-    _session: aiohttp.ClientSession | None = None
-    _owns_session: bool = True
     _rng: random.Random = field(default_factory=random.Random)
     _encoder: msgspec.json.Encoder = field(default_factory=msgspec.json.Encoder)
 
@@ -254,7 +244,7 @@ class Transport:
         base_url: str,
         governor: Governor,
         defaults: RequestOptions,
-        session: aiohttp.ClientSession | None,
+        backend: HTTPBackend | None,
         user_agent: str,
     ) -> Transport:
         """A transport; the token is kept only inside the per-request header mapping."""
@@ -262,33 +252,20 @@ class Transport:
             base_url=base_url.rstrip("/"),
             governor=governor,
             defaults=defaults,
+            backend=backend or AiohttpBackend(),
             _auth={
                 "Authorization": f"Bearer {token}",
                 "Accept": "application/json",
                 "User-Agent": user_agent,
             },
-            _session=session,
-            _owns_session=session is None,
         )
 
     def __repr__(self) -> str:
         return f"<Transport {self.base_url} token=***>"
 
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        """The aiohttp session, created on first use inside the running event loop."""
-        if self._session is None or (self._owns_session and self._session.closed):
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=10),
-                raise_for_status=False,
-            )
-            self._owns_session = True
-        return self._session
-
     async def aclose(self) -> None:
-        """Close the session if this transport created it."""
-        if self._owns_session and self._session is not None and not self._session.closed:
-            await self._session.close()
+        """Release the backend's connections (a session shared by the caller is left open)."""
+        await self.backend.aclose()
 
     def encode(self, payload: Any) -> bytes:
         """A JSON request body, encoded with msgspec (Structs, dicts, lists…)."""
@@ -321,58 +298,42 @@ class Transport:
         if json is not None:
             body = self.encode(json)
             headers = {**self._auth, "Content-Type": "application/json"}
-        timeout = aiohttp.ClientTimeout(total=opts.timeout)
+        request = HTTPRequest(
+            method, url, query, headers, body=body, form=form, timeout=opts.timeout
+        )
         priority = Priority.NORMAL if opts.priority is None else opts.priority
 
         attempt = 0  # retries of 5xx / transport failures
         throttled = 0  # 429s absorbed
         queued = 0.0
-        session = self.session
         while True:
             queued += await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
             started = time.perf_counter()
             try:
-                async with session.request(
-                    method,
-                    url,
-                    params=query,
-                    data=form() if form is not None else body,
-                    headers=headers,
-                    timeout=timeout,
-                ) as resp:
-                    content = await resp.read()
-                    status = resp.status
-                    resp_headers = resp.headers
-            except _PERMANENT_ERRORS as exc:
-                raise APIConnectionError(
-                    f"cannot connect: {exc}", method=method, path=path
-                ) from None
-            except (aiohttp.ClientError, TimeoutError) as exc:
+                result = await self.backend.send(request)
+            except SendError as exc:
                 elapsed = time.perf_counter() - started
-                sent = not isinstance(exc, _NOT_SENT_ERRORS)
-                if (idempotent or not sent) and attempt < retries.max_retries:
+                if (
+                    not exc.permanent
+                    and (idempotent or not exc.sent)
+                    and attempt < retries.max_retries
+                ):
                     delay = retries.backoff(attempt, self._rng)
                     self._log(method, path, None, elapsed, attempt, queued, exc, delay)
                     attempt += 1
                     await asyncio.sleep(delay)
                     continue
                 self._log(method, path, None, elapsed, attempt + throttled, queued, exc, None)
-                error_class = (
-                    APITimeoutError
-                    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError)
-                    else APIConnectionError
-                )
+                error_class = APITimeoutError if exc.timeout else APIConnectionError
                 description = (
                     f"timed out after {opts.timeout:g}s"
-                    if error_class is APITimeoutError and opts.timeout is not None
-                    else f"{type(exc).__name__}: {exc}".rstrip(": ")
+                    if exc.timeout and opts.timeout is not None
+                    else str(exc)
                 )
                 raise error_class(
-                    description,
-                    method=method,
-                    path=path,
-                    may_have_been_processed=sent,
+                    description, method=method, path=path, may_have_been_processed=exc.sent
                 ) from None
+            status, resp_headers, content = result.status, result.headers, result.content
 
             elapsed = time.perf_counter() - started
             await self.governor.observe(status, resp_headers)
@@ -398,8 +359,8 @@ class Transport:
                 priority = Priority.RETRY
                 continue
             if status >= 500 and idempotent and attempt < retries.max_retries:
-                delay = retry_after if retry_after is not None else retries.backoff(
-                    attempt, self._rng
+                delay = (
+                    retry_after if retry_after is not None else retries.backoff(attempt, self._rng)
                 )
                 self._log(method, path, status, elapsed, attempt + throttled, queued, None, delay)
                 attempt += 1
@@ -465,5 +426,3 @@ class Transport:
             queued,
             f"; retrying in {retry_in:.2f} s" if retry_in is not None else "",
         )
-
-

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Mapping, Sequence
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from inro_async import _routes
+from inro_async._http import AiohttpBackend, HTTPBackend
 from inro_async._transport import (
     APIResponse,
     BodyFactory,
@@ -21,6 +23,20 @@ from inro_async._transport import (
 from inro_async.errors import InroError
 from inro_async.governor._base import INRO_QUOTAS, Governor, Quota
 from inro_async.models.organization import Organization
+
+if TYPE_CHECKING:
+    from inro_async.resources.batch_tasks import BatchTasks
+    from inro_async.resources.campaigns import Campaigns
+    from inro_async.resources.contact_properties import ContactProperties
+    from inro_async.resources.contacts import Contacts
+    from inro_async.resources.discovery import Discovery
+    from inro_async.resources.executions import Executions
+    from inro_async.resources.folders import Folders
+    from inro_async.resources.media_files import MediaFiles
+    from inro_async.resources.medias import Medias
+    from inro_async.resources.messages import Messages
+    from inro_async.resources.scenarios import Scenarios
+    from inro_async.resources.segments import Segments
 
 __all__ = ["Client"]
 
@@ -38,6 +54,8 @@ class Client:
     The token comes from ``token=`` or the ``INRO_API_TOKEN`` environment variable and never
     appears in a repr, a log line or an exception. Every request goes through one governor that
     mirrors the organization's quotas, so fan-out work runs at full speed without earning 429s.
+    ``session`` shares an aiohttp session you own; ``backend`` replaces HTTP altogether (for
+    unit tests: ``inro_async._http.MockBackend``).
     """
 
     def __init__(
@@ -51,6 +69,7 @@ class Client:
         governor: Governor | None = None,
         max_wait: float | None = None,
         session: aiohttp.ClientSession | None = None,
+        backend: HTTPBackend | None = None,
     ) -> None:
         token = token if token is not None else os.environ.get(TOKEN_ENV)
         if not token:
@@ -70,7 +89,7 @@ class Client:
             base_url=base_url or os.environ.get(BASE_URL_ENV) or _routes.DEFAULT_BASE_URL,
             governor=governor,
             defaults=RequestOptions(timeout=timeout, retries=retries, max_wait=max_wait),
-            session=session,
+            backend=backend or AiohttpBackend(session),
             user_agent=(
                 f"inro-async/{_VERSION} aiohttp/{aiohttp.__version__} "
                 f"python/{platform.python_version()}"
@@ -152,3 +171,90 @@ class Client:
         return await self._transport.request(
             method, path, params=params, json=json, form=form, options=self._options
         )
+
+    # -- resources ---------------------------------------------------------------------------
+    # Each resource is created on first use; ``with_options`` copies get their own.
+
+    @cached_property
+    def contacts(self) -> Contacts:
+        """Contacts: list, search, filter, get, update, bulk update, messages."""
+        from inro_async.resources.contacts import Contacts
+
+        return Contacts(self)
+
+    @cached_property
+    def batch_tasks(self) -> BatchTasks:
+        """Background jobs started by bulk updates and campaign sends."""
+        from inro_async.resources.batch_tasks import BatchTasks
+
+        return BatchTasks(self)
+
+    @cached_property
+    def folders(self) -> Folders:
+        """Folders and their membership."""
+        from inro_async.resources.folders import Folders
+
+        return Folders(self)
+
+    @cached_property
+    def contact_properties(self) -> ContactProperties:
+        """Custom contact properties, addressed by slug."""
+        from inro_async.resources.contact_properties import ContactProperties
+
+        return ContactProperties(self)
+
+    @cached_property
+    def messages(self) -> Messages:
+        """Direct messages: text, image, video, audio and shared posts."""
+        from inro_async.resources.messages import Messages
+
+        return Messages(self)
+
+    @cached_property
+    def medias(self) -> Medias:
+        """The account's Instagram posts and Reels (ids for ``share`` messages)."""
+        from inro_async.resources.medias import Medias
+
+        return Medias(self)
+
+    @cached_property
+    def media_files(self) -> MediaFiles:
+        """Uploaded media files."""
+        from inro_async.resources.media_files import MediaFiles
+
+        return MediaFiles(self)
+
+    @cached_property
+    def scenarios(self) -> Scenarios:
+        """Scenarios (automations): create, update, trigger, performance."""
+        from inro_async.resources.scenarios import Scenarios
+
+        return Scenarios(self)
+
+    @cached_property
+    def campaigns(self) -> Campaigns:
+        """Campaigns: drafts, send, test, performance, resend."""
+        from inro_async.resources.campaigns import Campaigns
+
+        return Campaigns(self)
+
+    @cached_property
+    def segments(self) -> Segments:
+        """Saved contact filters that campaigns can target."""
+        from inro_async.resources.segments import Segments
+
+        return Segments(self)
+
+    @cached_property
+    def executions(self) -> Executions:
+        """Automation runs: health, list, get, retry."""
+        from inro_async.resources.executions import Executions
+
+        return Executions(self)
+
+    @cached_property
+    def discovery(self) -> Discovery:
+        """Trigger, action and filter types, and templates."""
+        from inro_async.resources.discovery import Discovery
+
+        return Discovery(self)

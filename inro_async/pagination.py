@@ -112,8 +112,7 @@ class Page(Generic[T]):
         preview = ", ".join(repr(item) for item in self.items[:2])
         more = f", … {len(self.items) - 2} more" if len(self.items) > 2 else ""
         return (
-            f"Page(page={self.page}{of}, per_page={self.per_page}{total}, "
-            f"items=[{preview}{more}])"
+            f"Page(page={self.page}{of}, per_page={self.per_page}{total}, items=[{preview}{more}])"
         )
 
 

@@ -23,8 +23,10 @@ def check_page(page: int) -> None:
 
 def check_per_page(per_page: int) -> None:
     """``per_page`` is an integer from 1 to 1,000."""
-    if isinstance(per_page, bool) or not isinstance(per_page, int) or not (
-        1 <= per_page <= MAX_PER_PAGE
+    if (
+        isinstance(per_page, bool)
+        or not isinstance(per_page, int)
+        or not (1 <= per_page <= MAX_PER_PAGE)
     ):
         raise InvalidArgumentError(
             "per_page", f"must be an integer from 1 to {MAX_PER_PAGE}, got {per_page!r}"

@@ -1,0 +1,180 @@
+"""The HTTP seam: one request out, status + headers + bytes back, or a classified failure.
+
+The transport (retries, governor, errors) is written against ``HTTPBackend`` alone, the way
+httpx's transports are: ``AiohttpBackend`` is the real one, ``MockBackend`` answers from a
+function for unit tests that need no socket. Backends classify failures into ``SendError``
+because only they can tell whether any byte of the request left the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+
+__all__ = [
+    "AiohttpBackend",
+    "HTTPBackend",
+    "HTTPRequest",
+    "HTTPResult",
+    "MockBackend",
+    "SendError",
+]
+
+BodyFactory = Callable[[], aiohttp.FormData]
+"""Builds a fresh multipart body: aiohttp's FormData cannot be sent twice."""
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class HTTPRequest:
+    """What to send; ``headers`` holds the token, so the repr leaves headers out."""
+
+    method: str
+    url: str
+    params: Sequence[tuple[str, str]] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    form: BodyFactory | None = None
+    timeout: float | None = None
+
+    def __repr__(self) -> str:
+        return f"<HTTPRequest {self.method} {self.url}>"
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPResult:
+    """A complete response."""
+
+    status: int
+    headers: CIMultiDictProxy[str]
+    content: bytes
+
+
+class SendError(Exception):
+    """No complete response arrived.
+
+    ``sent`` is False only when nothing of the request left the process (connect failed), so
+    repeating it is harmless even for a POST. ``timeout`` marks timeouts, ``permanent`` faults
+    that a retry cannot fix (TLS verification, invalid URL).
+    """
+
+    def __init__(
+        self, description: str, *, sent: bool, timeout: bool = False, permanent: bool = False
+    ) -> None:
+        self.sent = sent
+        self.timeout = timeout
+        self.permanent = permanent
+        super().__init__(description)
+
+
+class HTTPBackend(Protocol):
+    """Sends one request; raises ``SendError`` when no complete response arrived."""
+
+    async def send(self, request: HTTPRequest) -> HTTPResult:
+        """Send ``request`` and read the whole response."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections this backend owns."""
+        ...
+
+
+# Raised before a single byte of the request left this process.
+_NOT_SENT: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
+)
+_PERMANENT: tuple[type[BaseException], ...] = (
+    aiohttp.ClientConnectorCertificateError,
+    aiohttp.ClientSSLError,
+    aiohttp.InvalidURL,
+)
+
+
+class AiohttpBackend:
+    """The real backend: an aiohttp session, created lazily inside the running loop."""
+
+    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
+        self._session = session
+        self._owns_session = session is None
+
+    def __repr__(self) -> str:
+        return f"<AiohttpBackend owns_session={self._owns_session}>"
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The session in use (ours, or the one the caller shared)."""
+        if self._session is None or (self._owns_session and self._session.closed):
+            self._session = aiohttp.ClientSession(
+                # Idle connections are dropped before typical server keep-alive limits (60-75 s)
+                # so a POST rarely lands on a connection the server already closed.
+                connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=10),
+                raise_for_status=False,
+            )
+            self._owns_session = True
+        return self._session
+
+    async def send(self, request: HTTPRequest) -> HTTPResult:
+        """Send with aiohttp, classifying failures by whether the request may have been sent."""
+        try:
+            async with self.session.request(
+                request.method,
+                request.url,
+                params=list(request.params),
+                data=request.form() if request.form is not None else request.body,
+                headers=dict(request.headers),
+                timeout=aiohttp.ClientTimeout(total=request.timeout),
+            ) as response:
+                content = await response.read()
+                return HTTPResult(response.status, response.headers, content)
+        except _PERMANENT as exc:
+            raise SendError(f"cannot connect: {exc}", sent=False, permanent=True) from None
+        except _NOT_SENT as exc:
+            raise SendError(f"cannot connect: {exc}", sent=False) from None
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            raise SendError("timed out", sent=True, timeout=True) from None
+        except aiohttp.ClientError as exc:
+            description = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            raise SendError(description, sent=True) from None
+
+    async def aclose(self) -> None:
+        """Close the session if this backend created it."""
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+Handler = Callable[[HTTPRequest], Awaitable[HTTPResult] | HTTPResult]
+
+
+class MockBackend:
+    """Answers every request by calling ``handler`` (sync or async); records what was sent.
+
+    For narrow unit tests only; behaviour against the API is tested over loopback HTTP against
+    ``inro_async.testing.FakeInro``.
+    """
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests: list[HTTPRequest] = []
+
+    async def send(self, request: HTTPRequest) -> HTTPResult:
+        """Record ``request`` and return (or raise) what the handler gives."""
+        self.requests.append(request)
+        result = self.handler(request)
+        if asyncio.iscoroutine(result) or isinstance(result, Awaitable):
+            return await result
+        return result
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+    @staticmethod
+    def result(
+        status: int = 200, body: bytes = b"", headers: Mapping[str, str] | None = None
+    ) -> HTTPResult:
+        """A response to return from a handler."""
+        return HTTPResult(status, CIMultiDictProxy(CIMultiDict(headers or {})), body)
