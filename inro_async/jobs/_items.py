@@ -1,0 +1,284 @@
+"""Sans-I/O: turning user input into identifiers, deduplicating, chunking, mapping answers back.
+
+Nothing here sends a request or touches a file. Every input item is checked before a job sends
+anything, and errors name the item's index (``recipients[41]: …``), so a bad row in a CRM export
+costs no quota.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
+
+from inro_async.errors import InvalidArgumentError
+
+__all__ = [
+    "MAX_CHUNK",
+    "Identifier",
+    "ItemStatus",
+    "Outcome",
+    "Unique",
+    "chunk_ranges",
+    "dedupe",
+    "identifier_from_echo",
+    "normalize_recipient",
+    "normalize_recipients",
+    "outcomes_from_echoes",
+    "recipient_lists",
+]
+
+MAX_CHUNK = 1000
+"""Recipients per ``POST /messages``, contacts per trigger or bulk update: the API's cap."""
+
+IdentifierKind = Literal["id", "username", "email"]
+_KINDS: tuple[IdentifierKind, ...] = ("id", "username", "email")
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+
+class Identifier(NamedTuple):
+    """One way of naming a contact: by ``id``, ``username`` or ``email``."""
+
+    kind: IdentifierKind
+    value: int | str
+
+    def as_dict(self) -> dict[str, int | str]:
+        """The API's identifier object, e.g. ``{"username": "ana"}``."""
+        return {self.kind: self.value}
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.value}"
+
+
+class ItemStatus(Enum):
+    """Where one input item ended up; the value is the one-letter code kept in the journal."""
+
+    PENDING = "P"
+    """Not attempted in this run (the job was paused, stopped or aborted first)."""
+    DONE = "D"
+    """Accepted by the API (message queued, update applied, scenario triggered)."""
+    FAILED = "F"
+    """The call carrying it failed, or the API reported an error for it; see its error."""
+    NOT_FOUND = "N"
+    """No contact matches the identifier."""
+    SKIPPED = "S"
+    """Not acted on: finished in an earlier run, or declined by the API (contact not active)."""
+    UNKNOWN = "U"
+    """Sent, but no answer arrived: it may or may not have been processed."""
+
+    @property
+    def label(self) -> str:
+        """The lower-case name used in reports and events (``not_found``)."""
+        return self.name.lower()
+
+
+class Outcome(NamedTuple):
+    """What happened to one item, with the API's reason or the error when there is one."""
+
+    status: ItemStatus
+    reason: str | None = None
+
+
+def _bad(argument: str, index: int, rule: str) -> InvalidArgumentError:
+    return InvalidArgumentError(f"{argument}[{index}]", rule)
+
+
+def _check_id(value: object, argument: str, index: int) -> int:
+    if isinstance(value, bool):
+        raise _bad(argument, index, f"an id must be a positive integer, got {value!r}")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())  # {"id": "42"} from a CSV row: unambiguous, accept it
+    if not isinstance(value, int) or value < 1:
+        raise _bad(argument, index, f"an id must be a positive integer, got {value!r}")
+    return value
+
+
+def _check_text(kind: IdentifierKind, value: object, argument: str, index: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _bad(argument, index, f"{kind} must be a non-empty string, got {value!r}")
+    value = value.strip()
+    if kind == "username" and value.startswith("@"):
+        raise _bad(
+            argument,
+            index,
+            f"{value!r} looks like an Instagram handle: pass the username without '@' "
+            f"({value.lstrip('@')!r})",
+        )
+    if kind == "username" and "@" in value:
+        raise _bad(argument, index, f"usernames cannot contain '@', got {value!r}")
+    if kind == "email" and ("@" not in value or value.startswith("@") or value.endswith("@")):
+        raise _bad(argument, index, f"{value!r} is not an email address")
+    return value
+
+
+def _from_mapping(item: Mapping[Any, Any], argument: str, index: int) -> Identifier:
+    unexpected = [key for key in item if key not in _KINDS]
+    if unexpected:
+        raise _bad(
+            argument,
+            index,
+            f"unexpected key {unexpected[0]!r}; a recipient mapping holds exactly one of "
+            "'id', 'username', 'email'",
+        )
+    given = [kind for kind in _KINDS if item.get(kind) is not None]
+    if len(given) != 1:
+        found = ", ".join(given) if given else "none"
+        raise _bad(argument, index, f"pass exactly one of 'id', 'username', 'email' (got {found})")
+    kind = given[0]
+    if kind == "id":
+        return Identifier("id", _check_id(item[kind], argument, index))
+    return Identifier(kind, _check_text(kind, item[kind], argument, index))
+
+
+def normalize_recipient(item: object, index: int = 0, argument: str = "recipients") -> Identifier:
+    """One input item as an ``Identifier``, or ``InvalidArgumentError`` naming its index.
+
+    * ``int`` → id; ``str`` with ``"@"`` inside → email; other ``str`` → username (a leading
+      ``"@"`` is refused: Instagram handles are passed without it). A numeric string stays a
+      username: ids are integers.
+    * a mapping with exactly one of ``"id"``, ``"username"``, ``"email"``;
+    * an ``Identifier``, or any object with an integer ``id`` attribute (a ``Contact``).
+    """
+    if isinstance(item, Identifier):
+        return item
+    if isinstance(item, bool):
+        raise _bad(argument, index, f"expected an id, username, email or contact, got {item!r}")
+    if isinstance(item, int):
+        return Identifier("id", _check_id(item, argument, index))
+    if isinstance(item, str):
+        text = item.strip()
+        if text.startswith("@"):
+            return Identifier("username", _check_text("username", text, argument, index))
+        if "@" in text:
+            return Identifier("email", _check_text("email", text, argument, index))
+        return Identifier("username", _check_text("username", text, argument, index))
+    if isinstance(item, Mapping):
+        return _from_mapping(item, argument, index)
+    contact_id = getattr(item, "id", None)
+    if isinstance(contact_id, int) and not isinstance(contact_id, bool):
+        return Identifier("id", _check_id(contact_id, argument, index))
+    raise _bad(
+        argument,
+        index,
+        f"expected an id (int), username or email (str), a mapping or a contact; "
+        f"got {type(item).__name__}",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Unique(Generic[K, T]):
+    """Deduplicated input: the distinct keys in first-seen order, each with its first item."""
+
+    keys: list[K]
+    originals: list[T]
+    """The input item that introduced each key (what ``failed_items()`` hands back)."""
+    duplicates: int
+    """Items dropped because their key had already been seen."""
+
+
+def dedupe(keys: Iterable[K], items: Iterable[T]) -> Unique[K, T]:
+    """Keep the first occurrence of each key, in input order."""
+    seen: set[K] = set()
+    unique_keys: list[K] = []
+    originals: list[T] = []
+    duplicates = 0
+    for key, item in zip(keys, items, strict=True):
+        if key in seen:
+            duplicates += 1
+            continue
+        seen.add(key)
+        unique_keys.append(key)
+        originals.append(item)
+    return Unique(unique_keys, originals, duplicates)
+
+
+def normalize_recipients(
+    items: Iterable[object], argument: str = "recipients"
+) -> Unique[Identifier, object]:
+    """Validate every item (raising on the first bad one) and deduplicate exact repeats.
+
+    Two spellings of one contact (its id and its username) cannot be told apart without asking
+    the server, so they stay two recipients; exact repeats are sent and reported once.
+    """
+    materialized = list(items)
+    identifiers = [
+        normalize_recipient(item, index, argument) for index, item in enumerate(materialized)
+    ]
+    if not identifiers:
+        raise InvalidArgumentError(argument, "must not be empty")
+    return dedupe(identifiers, materialized)
+
+
+def chunk_ranges(count: int, size: int = MAX_CHUNK, *, start: int = 0) -> list[range]:
+    """Split positions ``start .. start+count-1`` into consecutive ranges of at most ``size``."""
+    if not 1 <= size <= MAX_CHUNK:
+        raise InvalidArgumentError(
+            "chunk_size", f"must be an integer from 1 to {MAX_CHUNK}, got {size!r}"
+        )
+    if count < 0:
+        raise ValueError("count must be >= 0")
+    chunks = math.ceil(count / size)
+    return [range(start + i * size, start + min(count, (i + 1) * size)) for i in range(chunks)]
+
+
+def recipient_lists(identifiers: Sequence[Identifier]) -> dict[str, list[int | str]]:
+    """The plural recipient fields of one ``POST /messages`` (empty lists left out)."""
+    lists: dict[str, list[int | str]] = {}
+    for kind, field in (
+        ("id", "contact_ids"),
+        ("username", "contact_usernames"),
+        ("email", "contact_emails"),
+    ):
+        values = [ident.value for ident in identifiers if ident.kind == kind]
+        if values:
+            lists[field] = values
+    return lists
+
+
+def identifier_from_echo(echo: object) -> Identifier | None:
+    """The identifier in an echoed object (``{"email": "…"}`` or a model with such a field)."""
+    for kind in _KINDS:
+        value = echo.get(kind) if isinstance(echo, Mapping) else getattr(echo, kind, None)
+        if isinstance(value, bool) or value is None:
+            continue
+        if kind == "id":
+            if isinstance(value, str) and value.strip().isdigit():
+                value = int(value)
+            if isinstance(value, int):
+                return Identifier("id", value)
+        elif isinstance(value, str):
+            return Identifier(kind, value)
+    return None
+
+
+def _reason_of(echo: object) -> str | None:
+    reason = echo.get("reason") if isinstance(echo, Mapping) else getattr(echo, "reason", None)
+    return reason if isinstance(reason, str) else None
+
+
+def outcomes_from_echoes(
+    sent: Sequence[Identifier],
+    *,
+    not_found: Iterable[object] = (),
+    skipped: Iterable[object] = (),
+) -> list[Outcome]:
+    """Per sent identifier: not found, skipped (with the API's reason), or done.
+
+    The API echoes identifiers "as sent" (docs/wire.md); an echo that matches nothing sent is
+    ignored rather than guessed at.
+    """
+    by_identifier: dict[Identifier, Outcome] = {}
+    for echo in not_found:
+        ident = identifier_from_echo(echo)
+        if ident is not None:
+            by_identifier[ident] = Outcome(ItemStatus.NOT_FOUND)
+    for echo in skipped:
+        ident = identifier_from_echo(echo)
+        if ident is not None:
+            by_identifier.setdefault(ident, Outcome(ItemStatus.SKIPPED, _reason_of(echo)))
+    done = Outcome(ItemStatus.DONE)
+    return [by_identifier.get(ident, done) for ident in sent]
