@@ -1,0 +1,308 @@
+"""What a job did: one outcome per distinct input item, counts, timing, and the items to retry.
+
+Outcomes are kept compactly (one byte per item plus a sparse map of reasons) so a 100,000-item
+report costs about 100 KB, not 100,000 objects.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from inro_async.jobs._items import ItemStatus, Outcome
+
+__all__ = ["ExportReport", "JobReport", "JobStatus", "Tally", "format_duration"]
+
+T = TypeVar("T")
+
+_ORDER = (
+    ItemStatus.DONE,
+    ItemStatus.NOT_FOUND,
+    ItemStatus.SKIPPED,
+    ItemStatus.FAILED,
+    ItemStatus.UNKNOWN,
+    ItemStatus.PENDING,
+)
+
+
+class JobStatus(StrEnum):
+    """How a run ended."""
+
+    COMPLETED = "completed"
+    """Every item has an outcome (some may be failed or unknown)."""
+    PAUSED = "paused"
+    """Stopped because the quota was spent for longer than ``stop_when_blocked_over``."""
+    STOPPED = "stopped"
+    """``job.stop()`` was called; in-flight chunks were finished first."""
+    CANCELLED = "cancelled"
+    """The task running the job was cancelled (Ctrl-C)."""
+    ABORTED = "aborted"
+    """An error that no chunk could get past (bad token, inactive scenario…)."""
+
+
+def format_duration(seconds: float) -> str:
+    """``0.42 s``, ``12.3 s``, ``4m 05s``, ``3h 02m``, ``1d 02h``."""
+    if seconds < 10:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h"
+
+
+class Tally:
+    """The live, mutable side of a report: per-position statuses and counts."""
+
+    def __init__(self, total: int, chunk_starts: Sequence[int] = ()) -> None:
+        self.statuses = bytearray(ItemStatus.PENDING.value.encode() * total)
+        self.reasons: dict[int, str] = {}
+        self.chunk_errors: dict[int, str] = {}
+        """Chunk-level errors, by the chunk's first position (one string for many items)."""
+        self._chunk_starts = sorted(chunk_starts)
+        self.counts: Counter[ItemStatus] = Counter({ItemStatus.PENDING: total})
+        self.earlier: Counter[ItemStatus] = Counter()
+        """What earlier runs recorded for the items this run skipped as already finished."""
+
+    def set(self, position: int, outcome: Outcome) -> None:
+        """Record one item's outcome (replacing what was there)."""
+        old = ItemStatus(chr(self.statuses[position]))
+        self.counts[old] -= 1
+        self.counts[outcome.status] += 1
+        self.statuses[position] = ord(outcome.status.value)
+        if outcome.reason is not None:
+            self.reasons[position] = outcome.reason
+        else:
+            self.reasons.pop(position, None)
+
+    def set_range(self, positions: range, status: ItemStatus, error: str | None = None) -> None:
+        """Give every item of a chunk the same status; ``error`` is stored once."""
+        for position in positions:
+            self.set(position, Outcome(status))
+        if error is not None and len(positions):
+            self.chunk_errors[positions.start] = error
+        elif len(positions):
+            self.chunk_errors.pop(positions.start, None)
+
+    def reason(self, position: int) -> str | None:
+        """The item's own reason, else its chunk's error."""
+        reason = self.reasons.get(position)
+        if reason is not None or not self.chunk_errors:
+            return reason
+        at = bisect.bisect_right(self._chunk_starts, position) - 1
+        if at < 0:
+            return None
+        return self.chunk_errors.get(self._chunk_starts[at])
+
+
+@dataclass(frozen=True, eq=False)
+class JobReport(Generic[T]):
+    """The outcome of one run of a fan-out job; ``print(report)`` gives a readable summary.
+
+    Every distinct input item has exactly one status (``done``, ``failed``, ``not_found``,
+    ``skipped``, ``unknown``, or ``pending`` when the run ended early), and
+    ``failed_items()`` / ``unknown_items()`` hand the items back in the form they were given,
+    ready to be passed to a new job.
+    """
+
+    operation: str
+    """``send_many``, ``update_many`` or ``trigger_many``."""
+    job: str | None
+    """The job's name or journal path (``None`` when not journaled)."""
+    status: JobStatus
+    total: int
+    """Distinct items (input items minus ``duplicates``)."""
+    duplicates: int
+    """Input items dropped because they repeated an earlier one."""
+    started_at: datetime
+    elapsed: float
+    """Seconds this run took."""
+    requests: int
+    """Requests this run sent (chunks, retries, batch-task polls)."""
+    counts: Mapping[ItemStatus, int]
+    earlier: Mapping[ItemStatus, int] = field(default_factory=dict)
+    """Outcomes earlier runs recorded for the items this run skipped."""
+    resume_at: datetime | None = None
+    """For a paused job: when the quota frees again."""
+    error: str | None = None
+    """For an aborted job: the error that stopped it."""
+    _items: Sequence[T] = field(default=(), repr=False)
+    _statuses: bytes = field(default=b"", repr=False)
+    _tally: Tally | None = field(default=None, repr=False)
+
+    # -- counts ------------------------------------------------------------------------------
+
+    def count(self, status: ItemStatus) -> int:
+        """Items with this status."""
+        return self.counts.get(status, 0)
+
+    @property
+    def done(self) -> int:
+        """Items the API accepted in this run."""
+        return self.count(ItemStatus.DONE)
+
+    @property
+    def failed(self) -> int:
+        """Items whose call failed or that the API reported an error for."""
+        return self.count(ItemStatus.FAILED)
+
+    @property
+    def not_found(self) -> int:
+        """Items no contact matched."""
+        return self.count(ItemStatus.NOT_FOUND)
+
+    @property
+    def skipped(self) -> int:
+        """Items finished in an earlier run, or declined by the API (contact not active)."""
+        return self.count(ItemStatus.SKIPPED)
+
+    @property
+    def unknown(self) -> int:
+        """Items sent without a usable answer."""
+        return self.count(ItemStatus.UNKNOWN)
+
+    @property
+    def pending(self) -> int:
+        """Items not attempted in this run."""
+        return self.count(ItemStatus.PENDING)
+
+    @property
+    def rate(self) -> float:
+        """Items this run finished per second (earlier runs' items not counted)."""
+        finished = self.total - self.pending - self.count_earlier
+        return finished / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def count_earlier(self) -> int:
+        """Items skipped because an earlier run finished them."""
+        return sum(self.earlier.values())
+
+    @property
+    def ok(self) -> bool:
+        """Completed with nothing failed, unknown or pending (not-found items are fine)."""
+        return (
+            self.status is JobStatus.COMPLETED
+            and self.failed == 0
+            and self.unknown == 0
+            and self.pending == 0
+        )
+
+    # -- items -------------------------------------------------------------------------------
+
+    def status_of(self, position: int) -> ItemStatus:
+        """The status of the distinct item at ``position``."""
+        return ItemStatus(chr(self._statuses[position]))
+
+    def outcomes(self) -> Iterator[tuple[T, Outcome]]:
+        """Every distinct item, in input order, with its outcome."""
+        for position, item in enumerate(self._items):
+            reason = self._tally.reason(position) if self._tally is not None else None
+            yield item, Outcome(self.status_of(position), reason)
+
+    def items(self, status: ItemStatus) -> list[T]:
+        """The items with ``status``, as they were given."""
+        code = ord(status.value)
+        return [item for item, s in zip(self._items, self._statuses, strict=True) if s == code]
+
+    def failed_items(self) -> list[T]:
+        """Items to try again: failed in this run, in their input form."""
+        return self.items(ItemStatus.FAILED)
+
+    def unknown_items(self) -> list[T]:
+        """Items sent without an answer: check before sending them again."""
+        return self.items(ItemStatus.UNKNOWN)
+
+    def not_found_items(self) -> list[T]:
+        """Items no contact matched."""
+        return self.items(ItemStatus.NOT_FOUND)
+
+    def pending_items(self) -> list[T]:
+        """Items this run did not get to."""
+        return self.items(ItemStatus.PENDING)
+
+    def errors(self) -> Counter[str]:
+        """How many items each distinct error or API reason accounts for.
+
+        Covers failed and unknown items and those the API skipped; items finished in earlier
+        runs are not listed.
+        """
+        found: Counter[str] = Counter()
+        for _, outcome in self.outcomes():
+            if outcome.status in (ItemStatus.FAILED, ItemStatus.UNKNOWN):
+                found[outcome.reason or outcome.status.label] += 1
+            elif outcome.status is ItemStatus.SKIPPED and outcome.reason:
+                found[outcome.reason] += 1
+        return found
+
+    # -- display -----------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{s.label}={self.count(s)}" for s in _ORDER if self.count(s))
+        return (
+            f"<JobReport {self.operation} {self.job or ''} {self.status.value}: "
+            f"{self.total} items, {counts}>"
+        ).replace("  ", " ")
+
+    def __str__(self) -> str:
+        name = f" {self.job!r}" if self.job else ""
+        lines = [f"{self.operation}{name}: {self.status.value} in {format_duration(self.elapsed)}"]
+        dupes = f" ({self.duplicates:,} duplicates dropped)" if self.duplicates else ""
+        parts = " · ".join(
+            f"{self.count(s):,} {s.label.replace('_', ' ')}" for s in _ORDER if self.count(s)
+        )
+        lines.append(f"  {self.total:,} items{dupes}: {parts or 'nothing to do'}")
+        if self.earlier:
+            earlier = ", ".join(
+                f"{n:,} {s.label.replace('_', ' ')}" for s, n in self.earlier.items() if n
+            )
+            lines.append(f"  finished in earlier runs: {earlier}")
+        lines.append(f"  {self.requests:,} requests · {self.rate:,.1f} items/s")
+        if self.status is JobStatus.PAUSED and self.resume_at is not None:
+            lines.append(
+                f"  paused: the quota frees at {self.resume_at:%Y-%m-%d %H:%M:%S %Z}; "
+                "run the job again then to resume"
+            )
+        if self.error:
+            lines.append(f"  aborted: {self.error}")
+        for reason, n in self.errors().most_common(3):
+            lines.append(f"  {n:,} × {reason}")
+        if self.unknown:
+            lines.append(
+                "  unknown items were sent but no answer arrived; check them, then rerun with "
+                "resend_unknown=True to send them again"
+            )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportReport:
+    """What an export wrote."""
+
+    path: str
+    format: str
+    """``jsonl`` or ``csv``."""
+    contacts: int
+    pages: int
+    elapsed: float
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def rate(self) -> float:
+        """Contacts written per second."""
+        return self.contacts / self.elapsed if self.elapsed > 0 else 0.0
+
+    def __str__(self) -> str:
+        return (
+            f"export: {self.contacts:,} contacts ({self.pages:,} pages) to {self.path} "
+            f"[{self.format}] in {format_duration(self.elapsed)} · {self.rate:,.0f} contacts/s"
+        )

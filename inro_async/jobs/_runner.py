@@ -1,0 +1,716 @@
+"""The fan-out engine: a few workers, one journal, the governor's pace, and clean interruption.
+
+An ``Operation`` knows one kind of call (send a chunk of messages, bulk-update a chunk of
+contacts…); this module knows everything else:
+
+* **Bounded concurrency.** ``concurrency`` workers pull chunk numbers from one list: at most that
+  many chunks are in flight, and no task is created per item.
+* **Journal before wire.** Each chunk's client carries a governor wrapper that commits the chunk
+  as ``in_flight`` at the moment the governor grants the slot, right before the request is
+  written. Waiting for quota therefore never makes a chunk "unknown".
+* **Quota waits.** Requests ask the governor with ``max_wait``; a longer wait comes back as
+  ``QuotaWaitTooLongError``, which becomes a ``waiting`` event and a sleep until the quota frees
+  (or, past ``stop_when_blocked_over``, a ``paused`` report). The chunk is retried at exactly the
+  moment the governor named.
+* **Interruption.** ``job.stop()`` finishes the chunks already sent and starts no more. Cancelling
+  the task (Ctrl-C) gives chunks already on the wire ``cancel_grace`` seconds to get their answer,
+  then records the rest as ``unknown``; chunks still waiting for a slot stay ``pending``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import os
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from inro_async.errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    InroError,
+    InvalidArgumentError,
+    QuotaWaitTooLongError,
+    RateLimitError,
+)
+from inro_async.governor._base import Governor, Priority, Quota, QuotaUsage
+from inro_async.jobs._items import ItemStatus, Outcome, Unique
+from inro_async.jobs._journal import (
+    ChunkStatus,
+    Journal,
+    JournalMeta,
+    MemoryStore,
+    SqliteStore,
+    Store,
+    journal_path,
+)
+from inro_async.jobs._progress import EventKind, ProgressCallback, ProgressEvent, ProgressHub
+from inro_async.jobs._report import JobReport, JobStatus, Tally
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from inro_async.client import Client
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "ChunkContext",
+    "Job",
+    "JobOptions",
+    "Operation",
+    "may_have_been_processed",
+    "run_fanout",
+]
+
+T = TypeVar("T")
+T_contra = TypeVar("T_contra", contravariant=True)
+R = TypeVar("R")
+
+DEFAULT_CONCURRENCY = 4
+"""Chunks in flight at once. At 20 requests/s and ~100 ms per call, 2 would keep the quota busy;
+4 absorbs slow responses without holding many unanswered chunks when a process dies."""
+
+NOTICE_AFTER = 10.0
+"""A quota wait longer than this (seconds) is announced with a ``waiting`` event."""
+
+
+class Operation(Protocol[T_contra]):
+    """One kind of chunked call: what it sends and how its answer maps to item outcomes."""
+
+    @property
+    def kind(self) -> str:
+        """``send_many``, ``update_many``…: stored in the journal."""
+        ...
+
+    @property
+    def idempotent(self) -> bool:
+        """Repeating a chunk cannot do harm (PUT), so unknown chunks are resent automatically."""
+        ...
+
+    @property
+    def requests_per_chunk(self) -> float:
+        """Typical requests per chunk, for the ETA (a bulk update also polls its batch task)."""
+        ...
+
+    def payload_fingerprint(self) -> str:
+        """A stable hash of what is done to every item (the message, the scenario and data…)."""
+        ...
+
+    def item_key(self, item: T_contra) -> str:
+        """A stable text form of one item, hashed into the journal's item fingerprint."""
+        ...
+
+    async def run_chunk(self, ctx: ChunkContext, items: Sequence[T_contra]) -> list[Outcome]:
+        """Send one chunk with ``ctx.client`` and return one outcome per item."""
+        ...
+
+    def is_fatal(self, error: BaseException) -> bool:
+        """Whether ``error`` would hit every chunk alike (bad token, missing scenario…)."""
+        ...
+
+
+def may_have_been_processed(error: BaseException) -> bool:
+    """Whether a call that raised ``error`` after being sent may still have taken effect.
+
+    Per the transport: a 429 had no effect, a 4xx was refused, a connection that failed before
+    the request was written did nothing. A 5xx or a lost connection after writing may have been
+    acted on, and a 2xx whose body could not be read certainly was.
+    """
+    if isinstance(error, APIConnectionError):
+        return error.may_have_been_processed
+    if isinstance(error, APIResponseValidationError):
+        return True
+    if isinstance(error, RateLimitError):
+        return False
+    if isinstance(error, APIStatusError):
+        return error.status >= 500
+    return not isinstance(error, InvalidArgumentError | QuotaWaitTooLongError)
+
+
+class _DispatchSignal:
+    """A governor that calls ``on_dispatch`` the moment a slot is granted (journal hook)."""
+
+    def __init__(self, inner: Governor, on_dispatch: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_dispatch = on_dispatch
+
+    def __repr__(self) -> str:
+        return f"<_DispatchSignal over {self._inner!r}>"
+
+    @property
+    def quotas(self) -> Sequence[Quota]:
+        """The wrapped governor's quotas."""
+        return self._inner.quotas
+
+    async def acquire(
+        self, *, priority: int = Priority.NORMAL, max_wait: float | None = None
+    ) -> float:
+        """Wait for a slot, then record the dispatch before the caller sends."""
+        queued = await self._inner.acquire(priority=priority, max_wait=max_wait)
+        self._on_dispatch()
+        return queued
+
+    async def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        """Pass the response on to the wrapped governor."""
+        await self._inner.observe(status, headers)
+
+    async def snapshot(self) -> list[QuotaUsage]:
+        """The wrapped governor's snapshot."""
+        return await self._inner.snapshot()
+
+    async def estimate(self, n: int) -> float:
+        """The wrapped governor's estimate."""
+        return await self._inner.estimate(n)
+
+
+def _paced_client(client: Client, governor: Governor, max_wait: float) -> Client:
+    """A copy of ``client`` whose requests go at bulk priority through ``governor``."""
+    copy = client.with_options(priority=Priority.BULK, max_wait=max_wait)
+    # The copy shares session, auth and defaults; only the governor seen by this chunk differs.
+    copy._transport = dataclasses.replace(client._transport, governor=governor)
+    return copy
+
+
+class ChunkContext:
+    """What an operation gets for one chunk: a paced client and the chunk's journal entry."""
+
+    def __init__(
+        self,
+        index: int,
+        checkpoint: str | None,
+        journal: Journal,
+        client: Client,
+        max_wait: float,
+        on_request: Callable[[], None],
+    ) -> None:
+        self.index = index
+        self.checkpoint = checkpoint
+        """What ``accept`` stored in an earlier attempt (e.g. a batch task id), if anything."""
+        self.dispatched = False
+        """Whether a request of this attempt got past the governor."""
+        self.closed = False
+        self._journal = journal
+        self._on_request = on_request
+        signal = _DispatchSignal(client.governor, self._dispatch)
+        self.client = _paced_client(client, signal, max_wait)
+        """The client to send with: bulk priority, journaled dispatch."""
+
+    def _dispatch(self) -> None:
+        if self.closed:
+            raise asyncio.CancelledError  # the chunk was settled; never send after that
+        self._journal.dispatch(self.index)
+        self.dispatched = True
+        self._on_request()
+
+    def accept(self, checkpoint: str) -> None:
+        """Record that the API accepted the chunk for background work (resumable by a rerun)."""
+        if not self.closed:
+            self._journal.accept(self.index, checkpoint)
+            self.checkpoint = checkpoint
+
+
+@dataclass(frozen=True, slots=True)
+class JobOptions:
+    """How a fan-out job runs (the keyword arguments every ``*_many`` method shares)."""
+
+    job: str | os.PathLike[str] | None = None
+    """A name or path: keep a journal there and resume from it. ``None``: no journal."""
+    concurrency: int = DEFAULT_CONCURRENCY
+    chunk_size: int = 1000
+    resend_unknown: bool | None = None
+    """Send chunks whose outcome is unknown again. ``None``: only for idempotent work."""
+    stop_when_blocked_over: float | None = None
+    """Pause (report ``paused``) instead of waiting when the quota is spent for longer."""
+    on_progress: ProgressCallback | None = None
+    cancel_grace: float = 5.0
+    """On cancellation, seconds to let requests already sent get their answer."""
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        job: str | os.PathLike[str] | None,
+        concurrency: int,
+        chunk_size: int,
+        resend_unknown: bool | None,
+        stop_when_blocked_over: timedelta | float | None,
+        on_progress: ProgressCallback | None,
+    ) -> JobOptions:
+        """Validated options (raises ``InvalidArgumentError`` naming the argument)."""
+        if (
+            isinstance(concurrency, bool)
+            or not isinstance(concurrency, int)
+            or not (1 <= concurrency <= 64)
+        ):
+            raise InvalidArgumentError(
+                "concurrency", f"must be an integer from 1 to 64, got {concurrency!r}"
+            )
+        if (
+            isinstance(chunk_size, bool)
+            or not isinstance(chunk_size, int)
+            or not (1 <= chunk_size <= 1000)
+        ):
+            raise InvalidArgumentError(
+                "chunk_size", f"must be an integer from 1 to 1000, got {chunk_size!r}"
+            )
+        stop_over: float | None
+        if isinstance(stop_when_blocked_over, timedelta):
+            stop_over = stop_when_blocked_over.total_seconds()
+        else:
+            stop_over = stop_when_blocked_over
+        if stop_over is not None and stop_over < 0:
+            raise InvalidArgumentError("stop_when_blocked_over", "must not be negative")
+        if job is not None:
+            journal_path(job)  # validates the name
+        return cls(
+            job=job,
+            concurrency=concurrency,
+            chunk_size=chunk_size,
+            resend_unknown=resend_unknown,
+            stop_when_blocked_over=stop_over,
+            on_progress=on_progress,
+        )
+
+
+class Job(Generic[R]):
+    """A fan-out job: ``await`` it for the report, or ``async for event in job.events()``.
+
+    The job starts on the first ``await``, ``events()`` or ``start()``. Cancelling the awaiting
+    task cancels the job (the journal stays consistent); ``stop()`` ends it gracefully.
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        name: str | None,
+        total: int,
+        runner: Callable[[Job[R]], Coroutine[Any, Any, R]],
+        hub: ProgressHub,
+    ) -> None:
+        self.operation = operation
+        self.name = name
+        self.total = total
+        """Distinct items (0 for an export until the first page arrives)."""
+        self._runner = runner
+        self._hub = hub
+        self._task: asyncio.Task[R] | None = None
+        self._stop: Callable[[], None] | None = None
+        self._snapshot: Callable[[], R] | None = None
+
+    def __repr__(self) -> str:
+        state = "not started"
+        if self._task is not None:
+            state = "finished" if self._task.done() else "running"
+        name = f" {self.name!r}" if self.name else ""
+        return f"<Job {self.operation}{name} {self.total:,} items, {state}>"
+
+    def start(self) -> asyncio.Task[R]:
+        """Start the job (if it is not running yet) and return its task."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._runner(self))
+        return self._task
+
+    def __await__(self) -> Generator[Any, None, R]:
+        return self.start().__await__()
+
+    def events(self) -> AsyncIterator[ProgressEvent]:
+        """Progress events from now until the job finishes; starts the job."""
+        stream = self._hub.subscribe()
+        self.start()
+        return stream
+
+    def stop(self) -> None:
+        """Finish the chunks already sent, start no more, and report ``stopped``."""
+        if self._stop is not None:
+            self._stop()
+
+    @property
+    def report(self) -> R | None:
+        """The report so far (the final one once the job is done), or ``None`` before start."""
+        task = self._task
+        if task is not None and task.done() and not task.cancelled() and task.exception() is None:
+            return task.result()
+        return self._snapshot() if self._snapshot is not None else None
+
+    @property
+    def last_event(self) -> ProgressEvent | None:
+        """The most recent progress event."""
+        return self._hub.last
+
+
+def fingerprint(*parts: str) -> str:
+    """A short stable hash of text parts."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\x1f")
+    return digest.hexdigest()[:32]
+
+
+def open_store(job: str | os.PathLike[str] | None) -> tuple[Store, str | None]:
+    """The store for a job option, and the name to show for it."""
+    if job is None:
+        return MemoryStore(), None
+    path = journal_path(job)
+    return SqliteStore(path), os.fspath(job)
+
+
+class _FanOut(Generic[T]):
+    """One run of one job."""
+
+    def __init__(
+        self,
+        client: Client,
+        operation: Operation[T],
+        unique: Unique[T, Any],
+        ranges: Sequence[range],
+        options: JobOptions,
+        hub: ProgressHub,
+    ) -> None:
+        self.client = client
+        self.op = operation
+        self.unique = unique
+        self.items = unique.keys
+        self.ranges = ranges
+        self.options = options
+        self.hub = hub
+        self.loop = asyncio.get_running_loop()
+        self.started_at = datetime.now(UTC)
+        self.t0 = self.loop.time()
+        self.tally = Tally(len(self.items), [r.start for r in ranges])
+        self.requests = 0
+        self.max_wait = NOTICE_AFTER
+        if options.stop_when_blocked_over is not None:
+            self.max_wait = min(self.max_wait, options.stop_when_blocked_over)
+        self._halt_status: JobStatus | None = None
+        self._halted = asyncio.Event()
+        self._fatal: BaseException | None = None
+        self._resume_at: datetime | None = None
+        self._waiting_until: datetime | None = None
+        self._waiting_quota: str | None = None
+        self._active: dict[int, tuple[asyncio.Future[list[Outcome]], ChunkContext]] = {}
+        self._todo: list[int] = []
+        self._next = 0
+        self._chunks_finished = 0
+        self._last_progress = -1.0
+        self.name: str | None = None
+        self.journal: Journal | None = None
+
+    # -- the run -----------------------------------------------------------------------------
+
+    async def run(self) -> JobReport[Any]:
+        store, self.name = open_store(self.options.job)
+        meta = JournalMeta(
+            kind=self.op.kind,
+            payload_fingerprint=self.op.payload_fingerprint(),
+            items_fingerprint=self._items_fingerprint(),
+            total=len(self.items),
+        )
+        try:
+            journal = self.journal = Journal(store, meta, self.ranges, name=self.name)
+        except BaseException:
+            store.close()
+            raise
+        try:
+            return await self._run(journal)
+        finally:
+            journal.close()
+
+    async def _run(self, journal: Journal) -> JobReport[Any]:
+        resend = self.options.resend_unknown
+        if resend is None:
+            resend = self.op.idempotent
+        for record in journal.book:
+            if record.status is ChunkStatus.DONE and record.outcomes is not None:
+                for letter in record.outcomes:
+                    self.tally.earlier[ItemStatus(letter)] += 1
+                self.tally.set_range(record.items, ItemStatus.SKIPPED)
+            elif record.status is ChunkStatus.UNKNOWN and not resend:
+                self.tally.set_range(
+                    record.items,
+                    ItemStatus.UNKNOWN,
+                    f"sent in an earlier run without an answer ({record.error})",
+                )
+        self._todo = journal.book.to_run(resend_unknown=resend)
+        await self._emit("started")
+        workers = [
+            asyncio.ensure_future(self._worker())
+            for _ in range(min(self.options.concurrency, len(self._todo)))
+        ]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException as exc:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            if isinstance(exc, asyncio.CancelledError):
+                self._halt_status = self._halt_status or JobStatus.CANCELLED
+                await self._emit("finished", status=JobStatus.CANCELLED)
+            raise
+        status = self._halt_status or JobStatus.COMPLETED
+        report = self.report(status)
+        await self._emit("finished", status=status)
+        if self._fatal is not None:
+            self._fatal.add_note(
+                f"{self.op.kind} job {self.name or ''} stopped; the journal is consistent and "
+                f"job.report has what was done ({report.done:,} done, {report.pending:,} pending)"
+            )
+            raise self._fatal
+        return report
+
+    def _items_fingerprint(self) -> str:
+        digest = hashlib.sha256()
+        for item in self.items:
+            digest.update(self.op.item_key(item).encode())
+            digest.update(b"\x1e")
+        digest.update(",".join(f"{r.start}-{r.stop}" for r in self.ranges).encode())
+        return digest.hexdigest()[:32]
+
+    async def _worker(self) -> None:
+        while self._halt_status is None and self._next < len(self._todo):
+            index = self._todo[self._next]
+            self._next += 1
+            await self._run_chunk(index)
+
+    async def _run_chunk(self, index: int) -> None:
+        assert self.journal is not None
+        while True:
+            record = self.journal.book[index]
+            ctx = ChunkContext(
+                index,
+                record.checkpoint,
+                self.journal,
+                self.client,
+                self.max_wait,
+                self._count_request,
+            )
+            items = self.items[record.start : record.stop]
+            task = asyncio.ensure_future(self.op.run_chunk(ctx, items))
+            self._active[index] = (task, ctx)
+            try:
+                await asyncio.wait({task})
+            except asyncio.CancelledError:
+                await self._grace(task, ctx)
+                raise
+            finally:
+                self._active.pop(index, None)
+            blocked = self._settle(ctx, task)
+            if blocked is None:
+                await self._progress()
+                return
+            if not await self._wait_out(blocked):
+                return
+
+    async def _grace(self, task: asyncio.Future[list[Outcome]], ctx: ChunkContext) -> None:
+        """The job is being cancelled: let a sent request answer briefly, then settle."""
+        try:
+            if ctx.dispatched and not task.done() and self.options.cancel_grace > 0:
+                await asyncio.wait({task}, timeout=self.options.cancel_grace)
+        finally:
+            if not task.done():
+                task.cancel()
+            if task.done():
+                self._settle(ctx, task)
+            else:
+                self._settle_cancelled(ctx)
+
+    # -- recording outcomes ------------------------------------------------------------------
+
+    def _settle(
+        self, ctx: ChunkContext, task: asyncio.Future[list[Outcome]]
+    ) -> QuotaWaitTooLongError | None:
+        """Record how one attempt ended; returns the quota error when it must wait and retry."""
+        assert self.journal is not None
+        ctx.closed = True
+        if task.cancelled():
+            self._settle_cancelled(ctx)
+            return None
+        error = task.exception()
+        record = self.journal.book[ctx.index]
+        if error is None:
+            outcomes = task.result()
+            self.journal.finish(ctx.index, outcomes)
+            for position, outcome in zip(record.items, outcomes, strict=True):
+                self.tally.set(position, outcome)
+            self._chunks_finished += 1
+            return None
+        if isinstance(error, QuotaWaitTooLongError):
+            # Only a request that certainly had no effect is ever re-queued in the governor by
+            # the transport (a 429, or a connection that failed before writing; a POST is not
+            # retried otherwise), so an in-flight chunk that hits a long wait was not processed.
+            self.journal.release(ctx.index)
+            return error
+        self._record_failure(ctx, error)
+        if self.op.is_fatal(error) or not isinstance(error, InroError):
+            # Every chunk would fail alike (or it is a bug, not an API answer): stop here.
+            self._fatal = error
+            self._halt(JobStatus.ABORTED)
+        return None
+
+    def _settle_cancelled(self, ctx: ChunkContext) -> None:
+        assert self.journal is not None
+        ctx.closed = True
+        record = self.journal.book[ctx.index]
+        if record.status is ChunkStatus.IN_FLIGHT:
+            message = "cancelled while in flight; the request may have been processed"
+            self.journal.fail(ctx.index, message, unknown=True)
+            self.tally.set_range(record.items, ItemStatus.UNKNOWN, message)
+
+    def _record_failure(self, ctx: ChunkContext, error: BaseException) -> None:
+        assert self.journal is not None
+        record = self.journal.book[ctx.index]
+        message = f"{type(error).__name__}: {error}"
+        if record.status is ChunkStatus.ACCEPTED:
+            # The API took the chunk; only following it up failed. A rerun checks again.
+            self.tally.set_range(
+                record.items,
+                ItemStatus.UNKNOWN,
+                f"accepted, but its progress could not be read ({message}); rerun to check",
+            )
+        elif record.status is ChunkStatus.IN_FLIGHT:
+            unknown = may_have_been_processed(error)
+            self.journal.fail(ctx.index, message, unknown=unknown)
+            status = ItemStatus.UNKNOWN if unknown else ItemStatus.FAILED
+            self.tally.set_range(record.items, status, message)
+        elif record.status is ChunkStatus.UNKNOWN:
+            self.tally.set_range(record.items, ItemStatus.UNKNOWN, record.error)
+        else:  # failed before any request of this attempt was sent
+            self.journal.fail(ctx.index, message, unknown=False)
+            self.tally.set_range(record.items, ItemStatus.FAILED, message)
+
+    def _count_request(self) -> None:
+        self.requests += 1
+
+    # -- stopping, waiting -------------------------------------------------------------------
+
+    def _halt(self, status: JobStatus) -> None:
+        """Start no more chunks; cancel the ones still waiting for a slot."""
+        if self._halt_status is None:
+            self._halt_status = status
+        self._halted.set()
+        for task, ctx in list(self._active.values()):
+            if not ctx.dispatched:
+                task.cancel()
+
+    def stop(self) -> None:
+        """Graceful stop (``Job.stop``)."""
+        self._halt(JobStatus.STOPPED)
+
+    async def _wait_out(self, blocked: QuotaWaitTooLongError) -> bool:
+        """Wait for a spent quota (announcing it), or pause; False when the job is halting."""
+        until = datetime.fromtimestamp(blocked.available_at, UTC)
+        quota = str(blocked.quota)
+        stop_over = self.options.stop_when_blocked_over
+        if self._halt_status is not None:
+            return False
+        if stop_over is not None and blocked.wait > stop_over:
+            self._resume_at = until
+            self._halt(JobStatus.PAUSED)
+            await self._emit("paused", waiting_until=until, quota=quota)
+            return False
+        if self._waiting_until is None or abs((until - self._waiting_until).total_seconds()) > 1:
+            self._waiting_until, self._waiting_quota = until, quota
+            await self._emit("waiting", waiting_until=until, quota=quota)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._halted.wait(), timeout=blocked.wait)
+        if self._waiting_until is not None:
+            self._waiting_until = self._waiting_quota = None
+            await self._emit("resumed")
+        return self._halt_status is None
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def report(self, status: JobStatus | None = None) -> JobReport[Any]:
+        """The report as of now."""
+        return JobReport(
+            operation=self.op.kind,
+            job=self.name,
+            status=status or self._halt_status or JobStatus.COMPLETED,
+            total=len(self.items),
+            duplicates=self.unique.duplicates,
+            started_at=self.started_at,
+            elapsed=self.loop.time() - self.t0,
+            requests=self.requests,
+            counts=dict(self.tally.counts),
+            earlier=dict(self.tally.earlier),
+            resume_at=self._resume_at,
+            error=f"{type(self._fatal).__name__}: {self._fatal}" if self._fatal else None,
+            _items=self.unique.originals,
+            _statuses=bytes(self.tally.statuses),
+            _tally=self.tally,
+        )
+
+    async def _progress(self) -> None:
+        now = self.loop.time()
+        if now - self._last_progress >= 0.1 or self._next >= len(self._todo):
+            self._last_progress = now
+            await self._emit("progress")
+
+    async def _eta(self) -> float | None:
+        remaining = len(self._todo) - self._chunks_finished
+        if remaining <= 0:
+            return 0.0
+        per_chunk = self.op.requests_per_chunk
+        if self._chunks_finished:
+            per_chunk = max(per_chunk, self.requests / self._chunks_finished)
+        try:
+            return await self.client.governor.estimate(max(1, round(remaining * per_chunk)))
+        except Exception:  # an estimate is a nicety; never let it stop the job
+            return None
+
+    async def _emit(
+        self,
+        kind: EventKind,
+        *,
+        status: JobStatus | None = None,
+        waiting_until: datetime | None = None,
+        quota: str | None = None,
+    ) -> None:
+        counts = self.tally.counts
+        elapsed = self.loop.time() - self.t0
+        finished_now = (
+            len(self.items) - counts[ItemStatus.PENDING] - sum(self.tally.earlier.values())
+        )
+        event = ProgressEvent(
+            kind=kind,
+            operation=self.op.kind,
+            job=self.name,
+            total=len(self.items),
+            done=counts[ItemStatus.DONE],
+            failed=counts[ItemStatus.FAILED],
+            not_found=counts[ItemStatus.NOT_FOUND],
+            skipped=counts[ItemStatus.SKIPPED],
+            unknown=counts[ItemStatus.UNKNOWN],
+            elapsed=elapsed,
+            rate=finished_now / elapsed if elapsed > 0 else 0.0,
+            eta=None if kind in ("finished", "paused") else await self._eta(),
+            waiting_until=waiting_until or self._waiting_until,
+            quota=quota or self._waiting_quota,
+            status=status.value if status is not None else None,
+        )
+        await self.hub.emit(event)
+
+
+def run_fanout(
+    client: Client,
+    operation: Operation[T],
+    unique: Unique[T, Any],
+    ranges: Sequence[range],
+    options: JobOptions,
+) -> Job[JobReport[Any]]:
+    """A job that sends ``unique.keys`` in ``ranges`` chunks with ``operation``."""
+    hub = ProgressHub(options.on_progress)
+    name = os.fspath(options.job) if options.job is not None else None
+
+    async def runner(job: Job[JobReport[Any]]) -> JobReport[Any]:
+        fanout = _FanOut(client, operation, unique, ranges, options, hub)
+        job._stop = fanout.stop
+        job._snapshot = fanout.report
+        return await fanout.run()
+
+    return Job(operation.kind, name, len(unique.keys), runner, hub)

@@ -1,0 +1,166 @@
+"""``send_many``: one message to any number of recipients, 1,000 per ``POST /messages``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from inro_async.errors import APIStatusError, InvalidArgumentError
+from inro_async.jobs._items import (
+    Identifier,
+    Outcome,
+    chunk_ranges,
+    normalize_recipients,
+    outcomes_from_echoes,
+    recipient_lists,
+)
+from inro_async.jobs._payload import payload_fingerprint
+from inro_async.jobs._progress import ProgressCallback
+from inro_async.jobs._report import JobReport
+from inro_async.jobs._runner import (
+    DEFAULT_CONCURRENCY,
+    ChunkContext,
+    Job,
+    JobOptions,
+    run_fanout,
+)
+
+if TYPE_CHECKING:
+    import os
+
+    from inro_async.client import Client
+
+__all__ = ["check_message", "is_fatal_for_all", "send_many"]
+
+_MEDIA = ("image", "video", "audio")
+_TYPES = ("text", "image", "video", "audio", "share")
+
+
+def check_message(
+    *,
+    text: str | None,
+    image: Any,
+    video: Any,
+    audio: Any,
+    media_id: int | None,
+    message_type: str | None,
+) -> dict[str, Any]:
+    """The message's fields for ``messages.send``, checked once for the whole job."""
+    media = [name for name, value in zip(_MEDIA, (image, video, audio), strict=True) if value]
+    if len(media) > 1:
+        raise InvalidArgumentError("image/video/audio", f"pass one media, got {', '.join(media)}")
+    if message_type is not None and message_type not in _TYPES:
+        raise InvalidArgumentError(
+            "message_type", f"must be one of {', '.join(_TYPES)}, got {message_type!r}"
+        )
+    inferred = media[0] if media else ("share" if media_id is not None else "text")
+    kind = message_type or inferred
+    if kind == "text" and (not isinstance(text, str) or not text.strip()):
+        raise InvalidArgumentError(
+            "text", "a message needs content: text=, or image=/video=/audio=, or media_id="
+        )
+    if kind in _MEDIA and kind not in media:
+        raise InvalidArgumentError(kind, f"a {kind} message needs {kind}=")
+    if kind != inferred and media:
+        raise InvalidArgumentError("message_type", f"is {kind!r} but {media[0]}= was given")
+    if kind == "share" and media_id is None:
+        raise InvalidArgumentError("media_id", "a share message needs media_id=")
+    if text is not None and not isinstance(text, str):
+        raise InvalidArgumentError("text", f"must be a string, got {type(text).__name__}")
+    fields: dict[str, Any] = {
+        "text": text,
+        "image": image,
+        "video": video,
+        "audio": audio,
+        "media_id": media_id,
+        "message_type": message_type,
+    }
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def is_fatal_for_all(error: BaseException) -> bool:
+    """A 4xx other than 429 refuses what every chunk shares (token, plan, message, scenario).
+
+    Recipients are validated before anything is sent, so a refusal is about the job itself and
+    repeating it for the remaining chunks would only spend quota.
+    """
+    return isinstance(error, APIStatusError) and 400 <= error.status < 500 and error.status != 429
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessages:
+    """The ``send_many`` operation: one ``POST /messages`` per chunk, up to 1,000 recipients."""
+
+    message: Mapping[str, Any]
+    kind: str = "send_many"
+    idempotent: bool = False
+    requests_per_chunk: float = 1.0
+
+    def payload_fingerprint(self) -> str:
+        """Hash of the message (text, media, type)."""
+        return payload_fingerprint(self.kind, self.message)
+
+    def item_key(self, item: Identifier) -> str:
+        """``kind=value``."""
+        return f"{item.kind}={item.value}"
+
+    async def run_chunk(self, ctx: ChunkContext, items: Sequence[Identifier]) -> list[Outcome]:
+        """Send the message to this chunk's recipients in one call."""
+        result = await ctx.client.messages.send(**recipient_lists(items), **self.message)
+        return outcomes_from_echoes(items, not_found=result.not_found, skipped=result.skipped)
+
+    def is_fatal(self, error: BaseException) -> bool:
+        """See ``is_fatal_for_all``."""
+        return is_fatal_for_all(error)
+
+
+def send_many(
+    client: Client,
+    recipients: Iterable[object],
+    *,
+    text: str | None = None,
+    image: Any = None,
+    video: Any = None,
+    audio: Any = None,
+    media_id: int | None = None,
+    message_type: str | None = None,
+    job: str | os.PathLike[str] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    chunk_size: int = 1000,
+    resend_unknown: bool = False,
+    stop_when_blocked_over: timedelta | float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Job[JobReport[Any]]:
+    """Send one message to every recipient, 1,000 per call, paced by the client's governor.
+
+    ``recipients`` mixes ids (int), usernames (str), emails (str with "@"), mappings
+    (``{"email": …}``) and contacts; exact repeats are sent once. Everything is validated before
+    the first request. ``job="name"`` keeps a journal so a rerun skips what was done; a chunk
+    whose answer was lost is reported ``unknown`` and only sent again with
+    ``resend_unknown=True``. Returns a ``Job``: ``report = await job``.
+    """
+    if not isinstance(recipients, Iterable) or isinstance(recipients, str | bytes | Mapping):
+        raise InvalidArgumentError(
+            "recipients", "must be a list (or other iterable) of recipients, not a single one"
+        )
+    message = check_message(
+        text=text,
+        image=image,
+        video=video,
+        audio=audio,
+        media_id=media_id,
+        message_type=message_type,
+    )
+    options = JobOptions.build(
+        job=job,
+        concurrency=concurrency,
+        chunk_size=chunk_size,
+        resend_unknown=resend_unknown,
+        stop_when_blocked_over=stop_when_blocked_over,
+        on_progress=on_progress,
+    )
+    unique = normalize_recipients(recipients)
+    ranges = chunk_ranges(len(unique.keys), chunk_size)
+    return run_fanout(client, SendMessages(message), unique, ranges, options)

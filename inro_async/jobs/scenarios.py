@@ -1,0 +1,102 @@
+"""``trigger_many``: run a scenario for any number of contacts, 1,000 per trigger call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from inro_async.errors import InvalidArgumentError
+from inro_async.jobs._items import Identifier, Outcome, chunk_ranges, normalize_recipients
+from inro_async.jobs._items import outcomes_from_echoes as _outcomes
+from inro_async.jobs._payload import payload_fingerprint
+from inro_async.jobs._progress import ProgressCallback
+from inro_async.jobs._report import JobReport
+from inro_async.jobs._runner import DEFAULT_CONCURRENCY, ChunkContext, Job, JobOptions, run_fanout
+from inro_async.jobs.messages import is_fatal_for_all
+
+if TYPE_CHECKING:
+    import os
+
+    from inro_async.client import Client
+
+__all__ = ["trigger_many"]
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerScenario:
+    """The ``trigger_many`` operation: one ``POST /scenarios/{id}/trigger`` per chunk."""
+
+    scenario_id: int
+    data: Mapping[str, Any] | None
+    kind: str = "trigger_many"
+    idempotent: bool = False
+    requests_per_chunk: float = 1.0
+
+    def payload_fingerprint(self) -> str:
+        """Hash of the scenario id and the data."""
+        return payload_fingerprint(self.kind, {"scenario_id": self.scenario_id, "data": self.data})
+
+    def item_key(self, item: Identifier) -> str:
+        """``kind=value``."""
+        return f"{item.kind}={item.value}"
+
+    async def run_chunk(self, ctx: ChunkContext, items: Sequence[Identifier]) -> list[Outcome]:
+        """Trigger the scenario for this chunk's contacts in one call."""
+        result = await ctx.client.scenarios.trigger(
+            self.scenario_id, contacts=[item.as_dict() for item in items], data=self.data
+        )
+        return _outcomes(items, not_found=result.not_found)
+
+    def is_fatal(self, error: BaseException) -> bool:
+        """A missing or inactive scenario (404, 422) refuses every chunk alike."""
+        return is_fatal_for_all(error)
+
+
+def trigger_many(
+    client: Client,
+    scenario_id: int,
+    contacts: Iterable[object],
+    *,
+    data: Mapping[str, Any] | None = None,
+    job: str | os.PathLike[str] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    chunk_size: int = 1000,
+    resend_unknown: bool = False,
+    stop_when_blocked_over: timedelta | float | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Job[JobReport[Any]]:
+    """Trigger scenario ``scenario_id`` for every contact, 1,000 per call, with the same ``data``.
+
+    Contacts are given as for ``send_many`` (ids, usernames, emails, mappings, contacts); each
+    key of ``data`` becomes ``{{ trigger.<key> }}`` in the scenario. Journaling, unknown chunks
+    and pausing work as in ``send_many``.
+    """
+    if isinstance(scenario_id, bool) or not isinstance(scenario_id, int) or scenario_id < 1:
+        raise InvalidArgumentError(
+            "scenario_id", f"must be a positive integer, got {scenario_id!r}"
+        )
+    if data is not None:
+        if not isinstance(data, Mapping):
+            raise InvalidArgumentError("data", f"must be a mapping, got {type(data).__name__}")
+        try:
+            msgspec.json.encode(data)
+        except (TypeError, msgspec.EncodeError) as exc:
+            raise InvalidArgumentError("data", f"must be JSON-serializable: {exc}") from None
+    if not isinstance(contacts, Iterable) or isinstance(contacts, str | bytes | Mapping):
+        raise InvalidArgumentError("contacts", "must be a list (or other iterable) of contacts")
+    options = JobOptions.build(
+        job=job,
+        concurrency=concurrency,
+        chunk_size=chunk_size,
+        resend_unknown=resend_unknown,
+        stop_when_blocked_over=stop_when_blocked_over,
+        on_progress=on_progress,
+    )
+    unique = normalize_recipients(contacts, "contacts")
+    ranges = chunk_ranges(len(unique.keys), chunk_size)
+    operation = TriggerScenario(scenario_id, dict(data) if data is not None else None)
+    return run_fanout(client, operation, unique, ranges, options)
