@@ -1,0 +1,374 @@
+"""``update_many``: contact updates through ``PUT /contacts/bulk``, 1,000 per call.
+
+Each chunk is one bulk request (202 + a batch task), then the batch task is followed to the end;
+per-entry errors and unknown identifiers come back per item. The batch task id is journaled the
+moment the API accepts a chunk, so a rerun after a crash follows the same task instead of
+sending the chunk again. ``PUT`` is idempotent, so a chunk whose answer was lost is simply sent
+again on the next run (``resend_unknown`` defaults to true here).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from inro_async.errors import (
+    APIStatusError,
+    BadRequestError,
+    InroError,
+    InvalidArgumentError,
+    NotFoundError,
+    UnprocessableEntityError,
+)
+from inro_async.jobs._items import (
+    Identifier,
+    ItemStatus,
+    Outcome,
+    chunk_ranges,
+    identifier_from_echo,
+    normalize_recipient,
+)
+from inro_async.jobs._items import Unique as _Unique
+from inro_async.jobs._payload import payload_fingerprint
+from inro_async.jobs._progress import ProgressCallback
+from inro_async.jobs._report import JobReport
+from inro_async.jobs._runner import DEFAULT_CONCURRENCY, ChunkContext, Job, JobOptions, run_fanout
+from inro_async.jobs.messages import is_fatal_for_all
+
+if TYPE_CHECKING:
+    import os
+
+    from inro_async.client import Client
+
+__all__ = ["BULK_FIELDS", "ContactUpdate", "normalize_updates", "update_many"]
+
+BULK_FIELDS = frozenset(
+    {"email", "phone", "language", "notes", "status", "folder_ids", "custom_properties"}
+)
+"""What the bulk ``contact`` object accepts (docs/wire.md, Contacts)."""
+SINGLE_ONLY_FIELDS: frozenset[str] = frozenset()
+"""Fields only the per-contact ``PUT /contact`` accepts; entries using one are sent that way.
+
+Empty under today's wire contract (both routes take the same object); the split stays so that a
+field the bulk route learns later, or never learns, changes one line here.
+"""
+_STATUSES = ("active", "optout")
+_SCALAR_FIELDS = ("email", "phone", "language", "notes")
+
+
+class ContactUpdate(NamedTuple):
+    """One contact's change: who (``identifier``) and what (the ``contact`` update object)."""
+
+    identifier: Identifier
+    contact: Mapping[str, Any]
+    single: bool = False
+    """Sent with ``PUT /contact`` because the bulk route cannot carry one of its fields."""
+
+    def as_entry(self) -> dict[str, Any]:
+        """The bulk entry: ``{"email": "…", "contact": {…}}`` (also accepted as input)."""
+        return {self.identifier.kind: self.identifier.value, "contact": dict(self.contact)}
+
+
+def _check_fields(contact: object, argument: str, single_only: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(contact, Mapping):
+        raise InvalidArgumentError(argument, f"must be a mapping, got {type(contact).__name__}")
+    if not contact:
+        raise InvalidArgumentError(argument, "is empty: nothing to update")
+    fields = dict(contact)
+    for key, value in fields.items():
+        if key not in BULK_FIELDS and key not in single_only:
+            allowed = ", ".join(sorted(BULK_FIELDS | single_only))
+            raise InvalidArgumentError(f"{argument}.{key}", f"is not updatable; use {allowed}")
+        if key in _SCALAR_FIELDS and value is not None and not isinstance(value, str):
+            raise InvalidArgumentError(
+                f"{argument}.{key}", f"must be a string or None, got {type(value).__name__}"
+            )
+        if key == "status" and value not in _STATUSES:
+            raise InvalidArgumentError(
+                f"{argument}.status", f"must be 'active' or 'optout', got {value!r}"
+            )
+        if key == "folder_ids" and (
+            not isinstance(value, list | tuple)
+            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)
+        ):
+            raise InvalidArgumentError(
+                f"{argument}.folder_ids", f"must be a list of folder ids, got {value!r}"
+            )
+        if key == "custom_properties":
+            if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+                raise InvalidArgumentError(
+                    f"{argument}.custom_properties",
+                    f"must map property slugs to values, got {value!r}",
+                )
+            fields[key] = dict(value)
+        if key == "folder_ids":
+            fields[key] = list(value)
+    return fields
+
+
+def normalize_update(
+    item: object, index: int, single_only: frozenset[str] = SINGLE_ONLY_FIELDS
+) -> ContactUpdate:
+    """One input update as a ``ContactUpdate``, or ``InvalidArgumentError`` naming its index.
+
+    Accepted forms: the bulk entry ``{"id"|"username"|"email": …, "contact": {…}}``; a pair
+    ``(recipient, {…})`` where the recipient is anything ``send_many`` accepts; a
+    ``ContactUpdate``.
+    """
+    argument = f"updates[{index}]"
+    if isinstance(item, ContactUpdate):
+        identifier, contact = item.identifier, item.contact
+    elif isinstance(item, tuple) and len(item) == 2:
+        identifier = normalize_recipient(item[0], index, "updates")
+        contact = item[1]
+    elif isinstance(item, Mapping):
+        if "contact" not in item:
+            raise InvalidArgumentError(
+                argument,
+                'expected {"id"|"username"|"email": …, "contact": {…}} or (recipient, {…})',
+            )
+        identifier = normalize_recipient(
+            {k: v for k, v in item.items() if k != "contact"}, index, "updates"
+        )
+        contact = item["contact"]
+    else:
+        raise InvalidArgumentError(
+            argument,
+            f'expected {{"id"|"username"|"email": …, "contact": {{…}}}} or (recipient, {{…}}), '
+            f"got {type(item).__name__}",
+        )
+    fields = _check_fields(contact, f"{argument}.contact", single_only)
+    return ContactUpdate(identifier, fields, single=any(key in single_only for key in fields))
+
+
+def _merge(earlier: Mapping[str, Any], later: Mapping[str, Any]) -> dict[str, Any]:
+    """Two updates of one contact as one, as if applied in order (properties merge by slug)."""
+    merged = dict(earlier)
+    for key, value in later.items():
+        if key == "custom_properties" and isinstance(merged.get(key), Mapping):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def normalize_updates(
+    items: Iterable[object], single_only: frozenset[str] = SINGLE_ONLY_FIELDS
+) -> _Unique[ContactUpdate, ContactUpdate]:
+    """Validate every update and merge repeats of one identifier into one, in input order.
+
+    Updates within one bulk call are applied in no promised order, so two entries for one contact
+    are merged client-side (later fields win, custom properties merge by slug) rather than sent
+    side by side. Bulk-capable entries come first, per-contact ones after them.
+    """
+    merged: dict[Identifier, ContactUpdate] = {}
+    duplicates = 0
+    for index, item in enumerate(items):
+        update = normalize_update(item, index, single_only)
+        previous = merged.get(update.identifier)
+        if previous is None:
+            merged[update.identifier] = update
+            continue
+        duplicates += 1
+        contact = _merge(previous.contact, update.contact)
+        merged[update.identifier] = ContactUpdate(
+            update.identifier, contact, single=any(key in single_only for key in contact)
+        )
+    if not merged:
+        raise InvalidArgumentError("updates", "must not be empty")
+    ordered = [u for u in merged.values() if not u.single] + [
+        u for u in merged.values() if u.single
+    ]
+    return _Unique(ordered, ordered, duplicates)
+
+
+def update_ranges(updates: Sequence[ContactUpdate], chunk_size: int) -> list[range]:
+    """Bulk entries in chunks of ``chunk_size``, then one chunk per per-contact update."""
+    bulk = sum(1 for u in updates if not u.single)
+    return chunk_ranges(bulk, chunk_size) + chunk_ranges(len(updates) - bulk, 1, start=bulk)
+
+
+def outcomes_from_batch(
+    sent: Sequence[ContactUpdate],
+    *,
+    not_found: Iterable[object],
+    task_status: str,
+    errors: Iterable[object],
+) -> list[Outcome]:
+    """Per entry: not found (from the 202), failed (batch task errors), or done.
+
+    An error names its entry by identifier when it echoes one, else by ``index`` in the request.
+    A task that ``failed`` without itemised errors failed every entry it accepted.
+    """
+    positions = {update.identifier: position for position, update in enumerate(sent)}
+    outcomes: list[Outcome | None] = [None] * len(sent)
+    for echo in not_found:
+        ident = identifier_from_echo(echo)
+        if ident is not None and ident in positions:
+            outcomes[positions[ident]] = Outcome(ItemStatus.NOT_FOUND)
+    for error in errors:
+        get = error.get if isinstance(error, Mapping) else lambda k, e=error: getattr(e, k, None)
+        ident = identifier_from_echo(get("identifier") or {})
+        position = positions.get(ident) if ident is not None else None
+        index = get("index")
+        if position is None and isinstance(index, int) and 0 <= index < len(sent):
+            position = index
+        if position is not None:
+            outcomes[position] = Outcome(ItemStatus.FAILED, str(get("error") or "failed"))
+    if task_status == "failed":
+        failed = Outcome(ItemStatus.FAILED, "the batch task failed")
+        return [o if o is not None else failed for o in outcomes]
+    done = Outcome(ItemStatus.DONE)
+    return [o if o is not None else done for o in outcomes]
+
+
+class BatchTaskTimeoutError(InroError):
+    """A chunk's batch task did not finish in time; a rerun follows it again."""
+
+
+def _field(obj: object, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateContacts:
+    """The ``update_many`` operation."""
+
+    poll_interval: float = 1.0
+    task_timeout: float = 600.0
+    single_only: frozenset[str] = field(default=SINGLE_ONLY_FIELDS)
+    kind: str = "update_many"
+    idempotent: bool = True
+    requests_per_chunk: float = 3.0  # the PUT and, typically, two polls
+
+    def payload_fingerprint(self) -> str:
+        """The changes live in the items; the payload is just the operation."""
+        return payload_fingerprint(self.kind, {})
+
+    def item_key(self, item: ContactUpdate) -> str:
+        """Identifier plus the canonical JSON of its change."""
+        return f"{item.identifier}:{json.dumps(item.contact, sort_keys=True, default=str)}"
+
+    async def run_chunk(self, ctx: ChunkContext, items: Sequence[ContactUpdate]) -> list[Outcome]:
+        """One bulk request (or one per-contact PUT), followed to its end."""
+        if items[0].single:
+            return [await self._update_one(ctx, items[0])]
+        checkpoint = json.loads(ctx.checkpoint) if ctx.checkpoint else None
+        if checkpoint is not None:
+            try:
+                return await self._follow(ctx, items, checkpoint)
+            except NotFoundError:
+                pass  # the task is gone: send the chunk again (a PUT may be repeated)
+        excluded: dict[int, str] = {}
+        while True:
+            sent = [p for p in range(len(items)) if p not in excluded]
+            if not sent:
+                return [Outcome(ItemStatus.FAILED, excluded[p]) for p in range(len(items))]
+            try:
+                result = await ctx.client.contacts.bulk_update([items[p].as_entry() for p in sent])
+            except BadRequestError as exc:
+                # "each entry exactly one identifier (else 400, naming the entry's index; the
+                # whole request is refused)": drop that entry and send the others again.
+                index = exc.body.get("index") if isinstance(exc.body, Mapping) else None
+                if not isinstance(index, int) or not 0 <= index < len(sent) or len(excluded) >= 10:
+                    raise
+                excluded[sent[index]] = str(exc)
+                continue
+            break
+        checkpoint = {
+            "batch_task_id": result.batch_task_id,
+            "not_found": [_echo(echo) for echo in result.not_found],
+            "excluded": {str(p): error for p, error in excluded.items()},
+        }
+        ctx.accept(json.dumps(checkpoint))
+        return await self._follow(ctx, items, checkpoint)
+
+    async def _follow(
+        self, ctx: ChunkContext, items: Sequence[ContactUpdate], checkpoint: Mapping[str, Any]
+    ) -> list[Outcome]:
+        """Wait for the chunk's batch task and map its result back to the chunk's items."""
+        excluded = {int(p): error for p, error in checkpoint.get("excluded", {}).items()}
+        positions = [p for p in range(len(items)) if p not in excluded]
+        sent = [items[p] for p in positions]
+        not_found = checkpoint["not_found"]
+        if len(not_found) >= len(sent):
+            status, errors = "completed", ()
+        else:
+            try:
+                task = await ctx.client.batch_tasks.wait(
+                    checkpoint["batch_task_id"],
+                    poll_interval=self.poll_interval,
+                    timeout=self.task_timeout,
+                )
+            except TimeoutError:
+                raise BatchTaskTimeoutError(
+                    f"batch task {checkpoint['batch_task_id']} still running after "
+                    f"{self.task_timeout:g}s"
+                ) from None
+            status, errors = str(_field(task, "status")), _field(task, "errors") or ()
+        mapped = outcomes_from_batch(sent, not_found=not_found, task_status=status, errors=errors)
+        outcomes = [Outcome(ItemStatus.FAILED, excluded.get(p)) for p in range(len(items))]
+        for position, outcome in zip(positions, mapped, strict=True):
+            outcomes[position] = outcome
+        return outcomes
+
+    async def _update_one(self, ctx: ChunkContext, item: ContactUpdate) -> Outcome:
+        try:
+            await ctx.client.contacts.update_by(
+                **{item.identifier.kind: item.identifier.value}, **item.contact
+            )
+        except NotFoundError:
+            return Outcome(ItemStatus.NOT_FOUND)
+        except (BadRequestError, UnprocessableEntityError) as exc:
+            return Outcome(ItemStatus.FAILED, str(exc))
+        return Outcome(ItemStatus.DONE)
+
+    def is_fatal(self, error: BaseException) -> bool:
+        """As ``send_many``: a 4xx other than 429 on the bulk route refuses every chunk."""
+        return is_fatal_for_all(error) and not (
+            isinstance(error, APIStatusError) and error.status == 404
+        )
+
+
+def _echo(echo: object) -> dict[str, Any]:
+    ident = identifier_from_echo(echo)
+    return ident.as_dict() if ident is not None else {}
+
+
+def update_many(
+    client: Client,
+    updates: Iterable[object],
+    *,
+    job: str | os.PathLike[str] | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    chunk_size: int = 1000,
+    resend_unknown: bool = True,
+    stop_when_blocked_over: timedelta | float | None = None,
+    on_progress: ProgressCallback | None = None,
+    poll_interval: float = 1.0,
+    task_timeout: float = 600.0,
+) -> Job[JobReport[Any]]:
+    """Apply contact updates with ``PUT /contacts/bulk``, 1,000 per call, and follow each task.
+
+    ``updates`` holds bulk entries (``{"email": "…", "contact": {"phone": "…"}}``) or pairs
+    ``(recipient, {fields})``. Every entry is validated first; two updates of one contact are
+    merged. Unknown identifiers are reported ``not_found`` and entries the batch task rejected
+    ``failed`` with its error. Returns a ``Job``: ``report = await job``.
+    """
+    if not isinstance(updates, Iterable) or isinstance(updates, str | bytes | Mapping):
+        raise InvalidArgumentError("updates", "must be a list (or other iterable) of updates")
+    options = JobOptions.build(
+        job=job,
+        concurrency=concurrency,
+        chunk_size=chunk_size,
+        resend_unknown=resend_unknown,
+        stop_when_blocked_over=stop_when_blocked_over,
+        on_progress=on_progress,
+    )
+    unique = normalize_updates(updates)
+    ranges = update_ranges(unique.keys, chunk_size)
+    operation = UpdateContacts(poll_interval=poll_interval, task_timeout=task_timeout)
+    return run_fanout(client, operation, unique, ranges, options)
