@@ -1,1 +1,38 @@
-"""The jobs package."""
+"""Fan-out jobs: send, update, trigger and export at the quota's pace, resumable after a crash.
+
+The resource methods (``inro.messages.send_many``, ``inro.contacts.update_many``,
+``inro.scenarios.trigger_many``, ``inro.contacts.export``) are thin wrappers over the functions
+here. Each returns a ``Job``: ``report = await job``, or ``async for event in job.events()``.
+"""
+
+from inro_async.jobs._items import Identifier, ItemStatus, Outcome
+from inro_async.jobs._journal import JobLockedError, JobMismatchError, journal_path
+from inro_async.jobs._progress import ProgressCallback, ProgressEvent
+from inro_async.jobs._render import RichProgress
+from inro_async.jobs._report import ExportReport, JobReport, JobStatus
+from inro_async.jobs._runner import Job
+from inro_async.jobs.contacts import ContactUpdate, update_many
+from inro_async.jobs.export import export_contacts
+from inro_async.jobs.messages import send_many
+from inro_async.jobs.scenarios import trigger_many
+
+__all__ = [
+    "ContactUpdate",
+    "ExportReport",
+    "Identifier",
+    "ItemStatus",
+    "Job",
+    "JobLockedError",
+    "JobMismatchError",
+    "JobReport",
+    "JobStatus",
+    "Outcome",
+    "ProgressCallback",
+    "ProgressEvent",
+    "RichProgress",
+    "export_contacts",
+    "journal_path",
+    "send_many",
+    "trigger_many",
+    "update_many",
+]
