@@ -1,0 +1,135 @@
+"""Reports and events read well, and hand items back in their input form."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from inro_async.jobs._items import ItemStatus, Outcome
+from inro_async.jobs._progress import ProgressEvent
+from inro_async.jobs._report import JobReport, JobStatus, Tally, format_duration
+from inro_async.jobs.export import csv_header, csv_rows
+
+
+def report_of(items: list[object], outcomes: list[Outcome], **fields: object) -> JobReport[object]:
+    tally = Tally(len(items), [0])
+    for position, outcome in enumerate(outcomes):
+        tally.set(position, outcome)
+    defaults: dict[str, object] = {
+        "operation": "send_many",
+        "job": "newsletter",
+        "status": JobStatus.COMPLETED,
+        "total": len(items),
+        "duplicates": 0,
+        "started_at": datetime(2026, 11, 23, tzinfo=UTC),
+        "elapsed": 125.0,
+        "requests": 3,
+        "counts": dict(tally.counts),
+    }
+    defaults.update(fields)
+    return JobReport(
+        **defaults,  # type: ignore[arg-type]
+        _items=items,
+        _statuses=bytes(tally.statuses),
+        _tally=tally,
+    )
+
+
+def test_failed_and_unknown_items_come_back_in_their_input_form() -> None:
+    items: list[object] = [1, "ana", {"email": "b@c.de"}, 4]
+    report = report_of(
+        items,
+        [
+            Outcome(ItemStatus.DONE),
+            Outcome(ItemStatus.FAILED, "boom"),
+            Outcome(ItemStatus.UNKNOWN, "reset"),
+            Outcome(ItemStatus.NOT_FOUND),
+        ],
+    )
+    assert report.failed_items() == ["ana"]
+    assert report.unknown_items() == [{"email": "b@c.de"}]
+    assert report.not_found_items() == [4]
+    assert (report.done, report.failed, report.unknown, report.not_found) == (1, 1, 1, 1)
+    assert not report.ok
+
+
+def test_a_report_prints_counts_errors_and_what_to_do_about_unknowns() -> None:
+    report = report_of(
+        [1, 2, 3],
+        [
+            Outcome(ItemStatus.DONE),
+            Outcome(ItemStatus.SKIPPED, "status is optout"),
+            Outcome(ItemStatus.UNKNOWN, "connection reset"),
+        ],
+        duplicates=2,
+    )
+    text = str(report)
+    assert text.splitlines()[0] == "send_many 'newsletter': completed in 2m 05s"
+    assert "3 items (2 duplicates dropped): 1 done · 1 skipped · 1 unknown" in text
+    assert "1 × status is optout" in text
+    assert "resend_unknown=True" in text
+
+
+def test_a_paused_report_says_when_to_come_back() -> None:
+    resume = datetime(2026, 11, 24, 4, 20, 59, tzinfo=UTC)
+    report = report_of(
+        [1], [Outcome(ItemStatus.PENDING)], status=JobStatus.PAUSED, resume_at=resume
+    )
+    assert "paused: the quota frees at 2026-11-24 04:20:59 UTC" in str(report)
+
+
+def test_chunk_errors_are_stored_once_but_read_per_item() -> None:
+    tally = Tally(6, [0, 3])
+    tally.set_range(range(3, 6), ItemStatus.FAILED, "503 try later")
+    assert tally.reason(4) == "503 try later"
+    assert tally.reason(1) is None
+    assert tally.counts[ItemStatus.FAILED] == 3
+
+
+def test_durations_are_short_and_human() -> None:
+    assert [format_duration(s) for s in (0.5, 12.34, 245, 3 * 3600 + 125, 90_000)] == [
+        "0.50 s",
+        "12.3 s",
+        "4m 05s",
+        "3h 02m",
+        "1d 01h",
+    ]
+
+
+def test_a_waiting_event_says_until_when_and_which_quota() -> None:
+    event = ProgressEvent(
+        kind="waiting",
+        operation="send_many",
+        job="newsletter",
+        total=150_000,
+        done=100_000,
+        rate=1.2,
+        waiting_until=datetime(2026, 11, 24, 4, 0, tzinfo=UTC),
+        quota="100000/86400s",
+    )
+    assert str(event) == (
+        "send_many newsletter: 100,000/150,000 "
+        "(1.2/s, waiting until 2026-11-24 04:00:00 UTC (100000/86400s quota)) [waiting]"
+    )
+    assert event.fraction == 100_000 / 150_000
+
+
+def test_csv_has_a_column_per_property_and_keeps_unlisted_ones_as_json() -> None:
+    contact = {
+        "id": 7,
+        "username": "ana",
+        "is_follower": True,
+        "follower_count": 12,
+        "email": None,
+        "folders": [{"id": 3, "name": "VIP"}, {"id": 9, "name": "EU"}],
+        "custom_properties": {"tier": "gold", "tags": ["a", "b"], "late": 1},
+    }
+    header = csv_header(["tier", "tags"])
+    [row] = csv_rows([contact], ["tier", "tags"])
+    cells = dict(zip(header, row, strict=True))
+    assert cells["id"] == "7"
+    assert cells["is_follower"] == "true"
+    assert cells["email"] == ""
+    assert cells["folder_ids"] == "[3,9]"
+    assert cells["custom_properties.tier"] == "gold"
+    assert cells["custom_properties.tags"] == '["a","b"]'
+    assert cells["custom_properties.other"] == '{"late":1}'
