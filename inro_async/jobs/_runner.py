@@ -343,15 +343,6 @@ class Job(Generic[R]):
         return self._hub.last
 
 
-def fingerprint(*parts: str) -> str:
-    """A short stable hash of text parts."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode())
-        digest.update(b"\x1f")
-    return digest.hexdigest()[:32]
-
-
 def open_store(job: str | os.PathLike[str] | None) -> tuple[Store, str | None]:
     """The store for a job option, and the name to show for it."""
     if job is None:
