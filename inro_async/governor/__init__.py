@@ -1,1 +1,16 @@
-"""Client-side pacing under the organization's quotas."""
+"""Client-side pacing under the organization's quotas: never earn a 429, use the quota fully."""
+
+from inro_async.governor._base import INRO_QUOTAS, Governor, Priority, Quota, QuotaUsage
+from inro_async.governor._core import GovernorCore
+from inro_async.governor.local import DEFAULT_MARGIN, LocalGovernor
+
+__all__ = [
+    "DEFAULT_MARGIN",
+    "INRO_QUOTAS",
+    "Governor",
+    "GovernorCore",
+    "LocalGovernor",
+    "Priority",
+    "Quota",
+    "QuotaUsage",
+]

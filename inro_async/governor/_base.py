@@ -90,8 +90,11 @@ class Governor(Protocol):
         ...
 
     async def observe(self, status: int, headers: Mapping[str, str]) -> None:
-        """Learn from a response: a 429 pauses every request until ``Retry-After`` has passed;
-        ``X-RateLimit-*`` headers correct the local count upward (never downward)."""
+        """Learn from a response's status and headers.
+
+        A 429 pauses every request until ``Retry-After`` has passed; ``X-RateLimit-*`` headers
+        correct the local count upward (never downward).
+        """
         ...
 
     async def snapshot(self) -> list[QuotaUsage]:
