@@ -41,7 +41,9 @@ class ProgressEvent:
     eta: float | None = None
     """Seconds until the remaining requests can all have gone, per the governor's estimate."""
     waiting_until: datetime | None = None
-    """While blocked by a spent quota: when it frees."""
+    """While blocked by a spent quota: when it frees (wall clock, UTC)."""
+    waiting_for: float | None = None
+    """While blocked: seconds from this event until the quota frees."""
     quota: str | None = None
     """The quota that blocks (``100000/86400s``)."""
     status: str | None = None

@@ -215,7 +215,7 @@ class _Export:
                 until = datetime.fromtimestamp(blocked.available_at, UTC)
                 if self._waiting_until is None:
                     self._waiting_until, self._quota = until, str(blocked.quota)
-                    await self._emit("waiting")
+                    await self._emit("waiting", waiting_for=blocked.wait)
                 await asyncio.sleep(blocked.wait)
                 if self._waiting_until is not None:
                     self._waiting_until = self._quota = None
@@ -271,7 +271,9 @@ class _Export:
                 self.written += len(page.items)
                 await self._emit("progress")
 
-    async def _emit(self, kind: EventKind, status: str | None = None) -> None:
+    async def _emit(
+        self, kind: EventKind, status: str | None = None, waiting_for: float | None = None
+    ) -> None:
         elapsed = self.loop.time() - self.t0
         eta: float | None = None
         if self.total_pages is not None and kind == "progress":
@@ -290,6 +292,7 @@ class _Export:
                 eta=eta,
                 waiting_until=self._waiting_until,
                 quota=self._quota,
+                waiting_for=waiting_for,
                 status=status,
             )
         )
