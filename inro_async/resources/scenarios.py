@@ -1,0 +1,188 @@
+"""Scenarios: automations made of triggers and a tree of actions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import msgspec
+
+from inro_async._transport import APIResponse
+from inro_async.errors import InvalidArgumentError
+from inro_async.models.automation import Action, Performance, Scenario, Trigger, TriggerResult
+from inro_async.pagination import Page
+from inro_async.resources._automation_rules import (
+    action_payloads,
+    contact_identifiers,
+    time_param,
+    trigger_payloads,
+)
+from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
+
+__all__ = ["Scenarios"]
+
+T = TypeVar("T")
+
+
+class _ScenarioList(msgspec.Struct):
+    scenarios: list[Scenario] = msgspec.field(default_factory=list)
+
+
+def unwrap(response: APIResponse, key: str, type_: type[T]) -> T:
+    """The body decoded as ``type_``, whether bare or wrapped as ``{key: {...}}``.
+
+    Third-party code reads created scenarios from a ``scenario`` key; the reference shows bare
+    objects. Both are accepted.
+    """
+    fields: dict[str, msgspec.Raw] = response.parse(dict[str, msgspec.Raw])
+    if key in fields and "id" not in fields:
+        return msgspec.json.decode(fields[key], type=type_, strict=False)
+    result: T = response.parse(type_)
+    return result
+
+
+class Scenarios(Resource):
+    """``inro.scenarios``: list, get, create, update, trigger, performance."""
+
+    async def _page(  # type: ignore[override]
+        self, route: str, item_type: type[Scenario], **kwargs: Any
+    ) -> Page[Scenario]:
+        # GET /scenarios may come wrapped as {"scenarios": [...]} (see docs/wire.md).
+        page: int = kwargs.pop("page", 1)
+        per_page: int | None = kwargs.pop("per_page", None)
+        params = dict(kwargs.pop("params", None) or {})
+        params.update(page=page, per_page=per_page)
+        response = await self._request(route, params=params)
+        decoded: list[Scenario] | _ScenarioList = response.parse(list[Scenario] | _ScenarioList)
+        items = decoded if isinstance(decoded, list) else decoded.scenarios
+        return Page.from_response(items, response, page=page, per_page=per_page or 20)
+
+    async def list(self, *, page: int = 1, per_page: int | None = None) -> Page[Scenario]:
+        """One page of scenarios."""
+        return await self._page("scenarios.list", Scenario, page=page, per_page=per_page)
+
+    def iter(
+        self, *, per_page: int = DEFAULT_ITER_PER_PAGE, concurrency: int = 1
+    ) -> AsyncGenerator[Scenario, None]:
+        """Every scenario, page after page."""
+        return self._iter("scenarios.list", Scenario, per_page=per_page, concurrency=concurrency)
+
+    async def get(self, scenario_id: int) -> Scenario:
+        """One scenario with its triggers and actions."""
+        response = await self._request("scenarios.get", path={"id": scenario_id})
+        return unwrap(response, "scenario", Scenario)
+
+    async def create(
+        self,
+        *,
+        title: str | None = None,
+        template_id: int | None = None,
+        prompt: str | None = None,
+        triggers: Sequence[Trigger | Mapping[str, Any]] | None = None,
+        actions: Sequence[Action | Mapping[str, Any]] | None = None,
+        active: bool | None = None,
+        scenario_type: str | None = None,
+    ) -> Scenario:
+        """Create a scenario in one mode: ``template_id``, ``prompt``, or triggers + actions."""
+        modes = [
+            name
+            for name, given in (
+                ("template_id", template_id is not None),
+                ("prompt", prompt is not None),
+                ("triggers/actions", triggers is not None or actions is not None),
+            )
+            if given
+        ]
+        if len(modes) != 1:
+            raise InvalidArgumentError(
+                "template_id/prompt/triggers+actions",
+                f"use exactly one creation mode (got {', '.join(modes) or 'none'})",
+            )
+        if modes == ["triggers/actions"] and (triggers is None or actions is None):
+            raise InvalidArgumentError(
+                "triggers/actions", "a scenario defined in JSON needs both triggers and actions"
+            )
+        body: dict[str, Any] = {}
+        if title is not None:
+            body["title"] = title
+        if template_id is not None:
+            body["template_id"] = template_id
+        if prompt is not None:
+            if not prompt.strip():
+                raise InvalidArgumentError("prompt", "must not be empty")
+            body["prompt"] = prompt
+        if triggers is not None:
+            body["triggers"] = trigger_payloads(triggers)
+        if actions is not None:
+            body["actions"] = action_payloads(actions)
+        if active is not None:
+            body["active"] = active
+        if scenario_type is not None:
+            body["scenario_type"] = scenario_type
+        response = await self._request("scenarios.create", json=body)
+        return unwrap(response, "scenario", Scenario)
+
+    async def update(
+        self,
+        scenario_id: int,
+        *,
+        title: str | None = None,
+        active: bool | None = None,
+        triggers: Sequence[Trigger | Mapping[str, Any]] | None = None,
+        actions: Sequence[Action | Mapping[str, Any]] | None = None,
+    ) -> Scenario:
+        """Change a scenario; ``actions`` and ``triggers`` are authoritative.
+
+        ``{"id": N}`` keeps action N, ``{"id": N, ...}`` updates it, an item without ``id``
+        creates one, and every existing action left out is deleted. The server applies all of
+        it or nothing.
+        """
+        body: dict[str, Any] = {}
+        if title is not None:
+            body["title"] = title
+        if active is not None:
+            body["active"] = active
+        if triggers is not None:
+            body["triggers"] = trigger_payloads(triggers)
+        if actions is not None:
+            body["actions"] = action_payloads(actions)
+        if not body:
+            raise InvalidArgumentError("update", "nothing to change: pass at least one field")
+        response = await self._request("scenarios.update", path={"id": scenario_id}, json=body)
+        return unwrap(response, "scenario", Scenario)
+
+    async def trigger(
+        self,
+        scenario_id: int,
+        *,
+        contacts: Sequence[Mapping[str, int | str] | Any],
+        data: Mapping[str, Any] | None = None,
+    ) -> TriggerResult:
+        """Run a scenario for 1 to 1,000 contacts; each key of ``data`` becomes ``{{trigger.key}}``.
+
+        Not retried once it may have reached the server: a repeat would run it twice.
+        """
+        body: dict[str, Any] = {"contacts": contact_identifiers(contacts)}
+        if data is not None:
+            if not isinstance(data, Mapping):
+                raise InvalidArgumentError("data", f"must be a mapping, got {type(data).__name__}")
+            body["data"] = dict(data)
+        return await self._call(
+            "scenarios.trigger", TriggerResult, path={"id": scenario_id}, json=body
+        )
+
+    async def performance(
+        self,
+        scenario_id: int,
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+    ) -> Performance:
+        """The scenario's step-by-step funnel, with the reasons runs dropped out."""
+        return await self._call(
+            "scenarios.performance",
+            Performance,
+            path={"id": scenario_id},
+            params={"since": time_param(since, "since"), "until": time_param(until, "until")},
+        )
