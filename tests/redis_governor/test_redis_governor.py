@@ -1,0 +1,159 @@
+"""The Redis-shared governor against a real redis-server: one quota, many workers."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import pytest
+
+from inro_async import QuotaWaitTooLongError
+from inro_async.governor import Quota
+from inro_async.governor.redis import GovernorUnavailableError, RedisGovernor
+
+_keys = itertools.count()
+
+
+def governors(url: str, count: int, quotas: list[Quota], **kwargs: object) -> list[RedisGovernor]:
+    key = f"test-{time.time_ns()}-{next(_keys)}"
+    return [
+        RedisGovernor(url, key=key, quotas=quotas, margin=0.0, **kwargs)  # type: ignore[arg-type]
+        for _ in range(count)
+    ]
+
+
+def assert_windows(times: list[float], quota: Quota, tolerance: float = 0.005) -> None:
+    times = sorted(times)
+    for i in range(len(times) - quota.limit):
+        assert times[i + quota.limit] - times[i] >= quota.period - tolerance, (
+            f"{quota.limit + 1} dispatches within {quota.period}s"
+        )
+
+
+async def test_workers_sharing_a_key_share_every_quota(redis_url: str) -> None:
+    quotas = [Quota(10, 0.5), Quota(25, 1.5)]
+    workers = governors(redis_url, 4, quotas)
+    stamps: list[float] = []
+
+    async def send(governor: RedisGovernor) -> None:
+        await governor.acquire()
+        stamps.append(time.monotonic())
+
+    started = time.monotonic()
+    await asyncio.gather(*(send(workers[i % 4]) for i in range(60)))
+    for quota in quotas:
+        assert_windows(stamps, quota)
+    # Greedy optimum: 10 at 0, 10 at .5, 5 at 1.0, 10 at 1.5, 10 at 2.0, 5 at 2.5, 10 at 3.0.
+    assert time.monotonic() - started < 3.0 + 0.3
+    for governor in workers:
+        await governor.aclose()
+
+
+async def test_each_request_costs_about_one_round_trip(redis_url: str) -> None:
+    (governor,) = governors(redis_url, 1, [Quota(50, 1)])
+    await asyncio.gather(*(governor.acquire() for _ in range(40)))
+    assert governor.round_trips == 40
+    await governor.aclose()
+
+
+async def test_a_429_seen_by_one_worker_pauses_every_worker(redis_url: str) -> None:
+    first, second = governors(redis_url, 2, [Quota(100, 1)])
+    await first.acquire()
+    await first.observe(429, {"Retry-After": "1"})
+    started = time.monotonic()
+    await second.acquire()
+    assert time.monotonic() - started == pytest.approx(1.0, abs=0.1)
+    for governor in (first, second):
+        await governor.aclose()
+
+
+async def test_server_headers_are_shared_between_workers(redis_url: str) -> None:
+    first, second = governors(redis_url, 2, [Quota(10, 60)])
+    await first.observe(200, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "3"})
+    (usage,) = await second.snapshot()
+    assert usage.used == 7
+    for _ in range(3):
+        await second.acquire(max_wait=5)
+    with pytest.raises(QuotaWaitTooLongError):
+        await second.acquire(max_wait=5)
+    for governor in (first, second):
+        await governor.aclose()
+
+
+async def test_max_wait_raises_with_the_binding_quota(redis_url: str) -> None:
+    (governor,) = governors(redis_url, 1, [Quota(2, 3600)])
+    await governor.acquire()
+    await governor.acquire()
+    with pytest.raises(QuotaWaitTooLongError) as caught:
+        await governor.acquire(max_wait=10)
+    assert caught.value.quota == Quota(2, 3600)
+    assert caught.value.wait == pytest.approx(3600, abs=2)
+    await governor.aclose()
+
+
+async def test_a_cancelled_reservation_is_given_back(redis_url: str) -> None:
+    (governor,) = governors(redis_url, 1, [Quota(1, 1)])
+    await governor.acquire()  # slot at t=0; the next reservation is for t=1
+    waiting = asyncio.create_task(governor.acquire())
+    await asyncio.sleep(0.2)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    (usage,) = await governor.snapshot()
+    assert usage.used == 1  # the reservation for t=1 was released
+    await governor.aclose()
+
+
+async def test_a_killed_worker_holds_nothing_beyond_its_window(redis_url: str) -> None:
+    dead, alive = governors(redis_url, 2, [Quota(5, 0.5)])
+    # The "killed" worker reserves slots and never uses them (no cleanup runs).
+    for _ in range(5):
+        await dead._reserve(None)
+    started = time.monotonic()
+    for _ in range(5):
+        await alive.acquire()
+    # Its reservations expire with the window: the survivor waits at most one window.
+    assert time.monotonic() - started < 0.5 + 0.15
+    for governor in (dead, alive):
+        await governor.aclose()
+
+
+async def test_unreachable_redis_is_a_clear_error() -> None:
+    governor = RedisGovernor("redis://127.0.0.1:1/0", key="nowhere", quotas=[Quota(5, 1)])
+    with pytest.raises(GovernorUnavailableError, match="unreachable"):
+        await governor.acquire()
+    await governor.aclose()
+
+
+async def test_unreachable_redis_can_fall_back_to_a_local_share() -> None:
+    governor = RedisGovernor(
+        "redis://127.0.0.1:1/0",
+        key="nowhere",
+        quotas=[Quota(10, 1)],
+        margin=0.0,
+        fallback_share=0.3,
+    )
+    started = time.monotonic()
+    for _ in range(4):
+        await governor.acquire()
+    # A 30% share of 10/s is 3/s: the fourth request waits a second, never an unpaced burst.
+    assert time.monotonic() - started == pytest.approx(1.0, abs=0.15)
+    await governor.aclose()
+
+
+async def test_local_waiters_are_served_by_priority(redis_url: str) -> None:
+    (governor,) = governors(redis_url, 1, [Quota(1, 0.2)])
+    order: list[str] = []
+    await governor.acquire()
+
+    async def call(name: str, priority: int) -> None:
+        await governor.acquire(priority=priority)
+        order.append(name)
+
+    low = [asyncio.create_task(call(f"bulk{i}", -10)) for i in range(3)]
+    await asyncio.sleep(0.01)
+    high = asyncio.create_task(call("interactive", 10))
+    await asyncio.gather(*low, high)
+    assert order.index("interactive") <= 1
+    await governor.aclose()
