@@ -44,8 +44,12 @@ class Resource:
         params: Mapping[str, QueryValue] | None = None,
         json: Any = None,
         form: BodyFactory | None = None,
+        idempotent: bool | None = None,
     ) -> APIResponse:
-        """Send the named route through the client's transport (governor, retries, errors)."""
+        """Send the named route through the client's transport (governor, retries, errors).
+
+        ``idempotent`` overrides the route's method-based default, for reads sent as POST.
+        """
         spec = ROUTES[route]
         return await self._client._transport.request(
             spec.method,
@@ -53,7 +57,7 @@ class Resource:
             params=params,
             json=json,
             form=form,
-            idempotent=spec.idempotent,
+            idempotent=spec.idempotent if idempotent is None else idempotent,
             options=self._client._options,
         )
 

@@ -5,9 +5,18 @@ Each check raises ``InvalidArgumentError`` naming the argument and the rule it b
 
 from __future__ import annotations
 
-from collections.abc import Sized
+import mimetypes
+from collections.abc import Callable, Iterable, Mapping, Sized
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any, BinaryIO, get_args
+
+import aiohttp
+import msgspec
 
 from inro_async.errors import InvalidArgumentError
+from inro_async.models.contacts import ContactUpdate, OrderColumn, OrderDirection
 
 MAX_PER_PAGE = 1000
 """The API's cap on ``per_page`` ([ref])."""
@@ -69,3 +78,335 @@ def one_identifier(
     elif key == "email" and "@" not in value:
         raise InvalidArgumentError("email", f"is not an email address: {value!r}")
     return {key: value}
+
+
+def check_id(argument: str, value: object) -> int:
+    """An object id: a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(argument, f"must be a positive integer, got {value!r}")
+    return value
+
+
+def check_text(argument: str, value: object) -> str:
+    """A non-empty string."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(argument, f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def check_offset(offset: int | None) -> None:
+    """``offset`` is ``None`` or an integer >= 0."""
+    if offset is not None and (
+        isinstance(offset, bool) or not isinstance(offset, int) or offset < 0
+    ):
+        raise InvalidArgumentError("offset", f"must be an integer >= 0, got {offset!r}")
+
+
+def check_concurrency(concurrency: int, *, maximum: int = 64) -> None:
+    """``concurrency`` (pages in flight during a walk) is an integer from 1 to ``maximum``."""
+    if (
+        isinstance(concurrency, bool)
+        or not isinstance(concurrency, int)
+        or not 1 <= concurrency <= maximum
+    ):
+        raise InvalidArgumentError(
+            "concurrency", f"must be an integer from 1 to {maximum}, got {concurrency!r}"
+        )
+
+
+def check_choice(argument: str, value: object, allowed: Iterable[str]) -> None:
+    """``value`` is ``None`` or one of ``allowed``."""
+    options = tuple(allowed)
+    if value is not None and value not in options:
+        raise InvalidArgumentError(argument, f"must be one of {', '.join(options)}, got {value!r}")
+
+
+def check_url(argument: str, value: object) -> str:
+    """An absolute ``http(s)`` URL (the API downloads it)."""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise InvalidArgumentError(argument, f"must be an http(s) URL, got {value!r}")
+    if len(value.split("://", 1)[1].strip()) == 0:
+        raise InvalidArgumentError(argument, f"must be an http(s) URL, got {value!r}")
+    return value
+
+
+def check_username(argument: str, value: object) -> str:
+    """An Instagram handle: a non-empty string without the leading ``@``."""
+    text = check_text(argument, value)
+    if text.startswith("@"):
+        raise InvalidArgumentError(argument, f"is the handle without '@', got {value!r}")
+    return text
+
+
+def check_email(argument: str, value: object) -> str:
+    """An email address (only the ``@`` is checked; the API decides the rest)."""
+    text = check_text(argument, value)
+    if "@" not in text:
+        raise InvalidArgumentError(argument, f"is not an email address: {value!r}")
+    return text
+
+
+def check_list(argument: str, values: object) -> list[Any]:
+    """A list argument given as a list, tuple or other sequence, never a lone string."""
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise InvalidArgumentError(argument, f"must be a list, got {type(values).__name__}")
+    return list(values)
+
+
+def check_ids(argument: str, values: object, *, maximum: int = MAX_RECIPIENTS) -> list[int]:
+    """A list of 1 to ``maximum`` positive integer ids."""
+    ids = check_list(argument, values)
+    check_count(argument, ids, maximum=maximum)
+    for index, value in enumerate(ids):
+        check_id(f"{argument}[{index}]", value)
+    return ids
+
+
+_IDENTIFIER_RECIPIENTS = (
+    ("contact_id", "contact_ids", "id"),
+    ("contact_username", "contact_usernames", "username"),
+    ("contact_email", "contact_emails", "email"),
+)
+
+
+def message_recipients(
+    *,
+    contact_id: int | None,
+    contact_username: str | None,
+    contact_email: str | None,
+    contact_ids: Iterable[int] | None,
+    contact_usernames: Iterable[str] | None,
+    contact_emails: Iterable[str] | None,
+) -> dict[str, Any]:
+    """The recipient fields of ``POST /messages``, checked (docs/wire.md, Messages).
+
+    Exactly one singular field, or any of the plural lists holding 1 to 1,000 recipients in total;
+    singular and plural fields are never mixed.
+    """
+    singular = {
+        name: value
+        for name, value in (
+            ("contact_id", contact_id),
+            ("contact_username", contact_username),
+            ("contact_email", contact_email),
+        )
+        if value is not None
+    }
+    plural = {
+        name: check_list(name, value)
+        for name, value in (
+            ("contact_ids", contact_ids),
+            ("contact_usernames", contact_usernames),
+            ("contact_emails", contact_emails),
+        )
+        if value is not None
+    }
+    if singular and plural:
+        raise InvalidArgumentError(
+            f"{', '.join(singular)} / {', '.join(plural)}",
+            "pass one recipient (contact_id/contact_username/contact_email) or lists "
+            "(contact_ids/contact_usernames/contact_emails), not both",
+        )
+    if len(singular) > 1:
+        raise InvalidArgumentError(
+            ", ".join(singular), "pass exactly one of contact_id, contact_username, contact_email"
+        )
+    checks = {"id": check_id, "username": check_username, "email": check_email}
+    for one, many, kind in _IDENTIFIER_RECIPIENTS:
+        if one in singular:
+            checks[kind](one, singular[one])
+        for index, value in enumerate(plural.get(many, ())):
+            checks[kind](f"{many}[{index}]", value)
+    if singular:
+        return singular
+    total = sum(len(values) for values in plural.values())
+    if total == 0:
+        raise InvalidArgumentError(
+            "recipients",
+            "name at least one recipient: contact_id=, contact_username=, contact_email=, "
+            "or the lists contact_ids=, contact_usernames=, contact_emails=",
+        )
+    if total > MAX_RECIPIENTS:
+        raise InvalidArgumentError(
+            "recipients",
+            f"{total:,} in total; the API accepts at most {MAX_RECIPIENTS:,} per message "
+            "(use messages.send_many for more)",
+        )
+    return {name: values for name, values in plural.items() if values}
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class FileInput:
+    """A file to upload, read once so that a retried request can send it again."""
+
+    content: bytes
+    filename: str
+    content_type: str
+
+    def __repr__(self) -> str:
+        return f"<FileInput {self.filename!r} {self.content_type} {len(self.content):,} bytes>"
+
+
+BinaryInput = bytes | bytearray | memoryview | PathLike[str] | BinaryIO
+"""A file given as bytes, a path (``pathlib.Path``) or a binary file object."""
+
+
+def file_input(argument: str, value: object, *, default_name: str) -> FileInput:
+    """Read bytes, a ``pathlib.Path`` or a binary file object into a ``FileInput``.
+
+    A plain string is refused (it is ambiguous: a URL goes as a string where URLs are accepted, a
+    local file as ``pathlib.Path``).
+    """
+    if isinstance(value, bytes | bytearray | memoryview):
+        content, filename = bytes(value), default_name
+    elif isinstance(value, PathLike):
+        path = Path(value)
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise InvalidArgumentError(argument, f"cannot read {str(path)!r}: {exc}") from None
+        filename = path.name
+    elif isinstance(value, str):
+        raise InvalidArgumentError(
+            argument,
+            f"a string must be an http(s) URL; pass a local file as pathlib.Path, got {value!r}",
+        )
+    elif callable(getattr(value, "read", None)):
+        data = value.read()  # type: ignore[attr-defined]
+        if not isinstance(data, bytes | bytearray):
+            raise InvalidArgumentError(
+                argument, "the file object must be opened in binary mode ('rb')"
+            )
+        content = bytes(data)
+        name = getattr(value, "name", None)
+        filename = Path(name).name if isinstance(name, str) and name else default_name
+    else:
+        raise InvalidArgumentError(
+            argument,
+            f"expected bytes, a pathlib.Path or a binary file object, got {type(value).__name__}",
+        )
+    if not content:
+        raise InvalidArgumentError(argument, "the file is empty")
+    content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return FileInput(content, filename, content_type)
+
+
+def media_input(argument: str, value: object) -> str | FileInput:
+    """A message's media: an ``http(s)`` URL string, or a file to send as multipart."""
+    if isinstance(value, str):
+        return check_url(argument, value)
+    return file_input(argument, value, default_name=argument)
+
+
+def multipart(
+    fields: Mapping[str, object], files: Mapping[str, FileInput]
+) -> Callable[[], aiohttp.FormData]:
+    """A factory of identical multipart bodies (aiohttp's ``FormData`` can be sent only once).
+
+    Scalars become text fields; lists repeat ``name[]`` once per item (docs/wire.md, Messages).
+    """
+
+    def build() -> aiohttp.FormData:
+        form = aiohttp.FormData(quote_fields=False)
+        for name, value in fields.items():
+            if isinstance(value, list | tuple):
+                for item in value:
+                    form.add_field(f"{name}[]", str(item))
+            elif isinstance(value, bool):
+                form.add_field(name, "true" if value else "false")
+            else:
+                form.add_field(name, str(value))
+        for name, file in files.items():
+            form.add_field(
+                name, file.content, filename=file.filename, content_type=file.content_type
+            )
+        return form
+
+    return build
+
+
+CONTACT_STATUSES = ("active", "optout")
+"""The statuses an update may set."""
+
+
+def contact_update(argument: str, value: object) -> ContactUpdate:
+    """A ``contact`` update object from a ``ContactUpdate`` or a mapping, checked.
+
+    Unknown keys are refused (the API answers 400), and so is an update that changes nothing.
+    """
+    if isinstance(value, ContactUpdate):
+        update = value
+    elif isinstance(value, Mapping):
+        allowed = ContactUpdate.__struct_fields__
+        for key in value:
+            if key not in allowed:
+                raise InvalidArgumentError(
+                    f"{argument}.{key}", f"is not updatable; use {', '.join(allowed)}"
+                )
+        try:
+            update = msgspec.convert(dict(value), ContactUpdate)
+        except msgspec.ValidationError as exc:
+            raise InvalidArgumentError(argument, str(exc)) from None
+    else:
+        raise InvalidArgumentError(
+            argument, f"must be a ContactUpdate or a mapping, got {type(value).__name__}"
+        )
+    if update.is_empty():
+        raise InvalidArgumentError(argument, "is empty: nothing to update")
+    if update.status is not msgspec.UNSET and update.status not in CONTACT_STATUSES:
+        raise InvalidArgumentError(
+            f"{argument}.status", f"must be 'active' or 'optout', got {update.status!r}"
+        )
+    if update.folder_ids is not msgspec.UNSET:
+        check_list(f"{argument}.folder_ids", update.folder_ids)
+        for index, folder_id in enumerate(update.folder_ids):
+            check_id(f"{argument}.folder_ids[{index}]", folder_id)
+    if update.custom_properties is not msgspec.UNSET and not all(
+        isinstance(key, str) and key for key in update.custom_properties
+    ):
+        raise InvalidArgumentError(
+            f"{argument}.custom_properties", "must map property slugs (strings) to values"
+        )
+    return update
+
+
+def bulk_entries(entries: object) -> list[dict[str, Any]]:
+    """The entries of ``PUT /contacts/bulk``: 1 to 1,000, each one identifier and a ``contact``."""
+    items = check_list("entries", entries)
+    check_count("entries", items)
+    checked: list[dict[str, Any]] = []
+    for index, entry in enumerate(items):
+        argument = f"entries[{index}]"
+        if not isinstance(entry, Mapping) or "contact" not in entry:
+            raise InvalidArgumentError(
+                argument, 'expected {"id"|"username"|"email": …, "contact": {…}}'
+            )
+        unknown = [key for key in entry if key not in ("id", "username", "email", "contact")]
+        if unknown:
+            raise InvalidArgumentError(argument, f"unknown keys: {', '.join(map(str, unknown))}")
+        try:
+            identifier = one_identifier(
+                id=entry.get("id"), username=entry.get("username"), email=entry.get("email")
+            )
+        except InvalidArgumentError as exc:
+            raise InvalidArgumentError(f"{argument}.{exc.argument}", exc.rule) from None
+        checked.append(
+            {**identifier, "contact": contact_update(f"{argument}.contact", entry["contact"])}
+        )
+    return checked
+
+
+ORDER_COLUMNS: tuple[str, ...] = get_args(OrderColumn)
+"""What contact lists can be sorted by (docs/wire.md, Pagination)."""
+ORDER_DIRECTIONS: tuple[str, ...] = get_args(OrderDirection)
+"""``asc`` or ``desc``."""
+
+
+def contact_order(
+    offset: int | None, order_column: str | None, order_direction: str | None
+) -> dict[str, int | str | None]:
+    """The offset and ordering parameters of contact lists, checked (``None``: not sent)."""
+    check_offset(offset)
+    check_choice("order_column", order_column, ORDER_COLUMNS)
+    check_choice("order_direction", order_direction, ORDER_DIRECTIONS)
+    return {"offset": offset, "order_column": order_column, "order_direction": order_direction}

@@ -1,0 +1,431 @@
+"""``inro.contacts``: list, search, filter, get, update, bulk update, a contact's messages."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+from contextlib import aclosing
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from inro_async.errors import InvalidArgumentError
+from inro_async.models.contacts import (
+    BulkUpdateResult,
+    Contact,
+    ContactMessage,
+    ContactUpdate,
+    OrderColumn,
+    OrderDirection,
+)
+from inro_async.models.filters import ContactFilter
+from inro_async.pagination import Page, iter_pages
+from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
+from inro_async.resources._validate import (
+    ORDER_DIRECTIONS,
+    bulk_entries,
+    check_choice,
+    check_concurrency,
+    check_id,
+    check_list,
+    check_page,
+    check_per_page,
+    check_text,
+    contact_order,
+    contact_update,
+    one_identifier,
+)
+
+if TYPE_CHECKING:
+    import os
+
+    from inro_async.jobs import ExportReport, Job, JobReport, ProgressCallback
+
+__all__ = ["Contacts"]
+
+_FILTER_LOGIC = ("and", "or")
+
+
+def _walk(per_page: int, concurrency: int) -> None:
+    check_per_page(per_page)
+    check_concurrency(concurrency)
+
+
+def _filters(filters: object) -> builtins.list[ContactFilter]:
+    """Filters given as ``ContactFilter`` objects or mappings of the same keys, checked."""
+    items = check_list("filters", filters)
+    if not items:
+        raise InvalidArgumentError("filters", "must hold at least one filter")
+    checked: builtins.list[ContactFilter] = []
+    for index, item in enumerate(items):
+        argument = f"filters[{index}]"
+        if isinstance(item, Mapping):
+            if "filter_type" not in item:
+                raise InvalidArgumentError(argument, "needs a filter_type")
+            try:
+                item = msgspec.convert(dict(item), ContactFilter)
+            except msgspec.ValidationError as exc:
+                raise InvalidArgumentError(argument, str(exc)) from None
+        if not isinstance(item, ContactFilter):
+            raise InvalidArgumentError(
+                argument, f"must be a ContactFilter or a mapping, got {type(item).__name__}"
+            )
+        if item.filter_type == "custom_property" and not item.property:
+            raise InvalidArgumentError(
+                f"{argument}.property", "a custom_property filter names the property's slug"
+            )
+        checked.append(item)
+    return checked
+
+
+class Contacts(Resource):
+    """Contacts: list, search, filter, get, update, bulk update, messages."""
+
+    # -- lists -------------------------------------------------------------------------------
+
+    async def list(
+        self,
+        *,
+        page: int = 1,
+        per_page: int | None = None,
+        offset: int | None = None,
+        order_column: OrderColumn | None = None,
+        order_direction: OrderDirection | None = None,
+    ) -> Page[Contact]:
+        """One page of contacts (``per_page`` defaults to the API's 20, at most 1,000)."""
+        params = contact_order(offset, order_column, order_direction)
+        return await self._page(
+            "contacts.list", Contact, page=page, per_page=per_page, params=params
+        )
+
+    def iter(
+        self,
+        *,
+        per_page: int = DEFAULT_ITER_PER_PAGE,
+        concurrency: int = 1,
+        offset: int | None = None,
+        order_column: OrderColumn | None = None,
+        order_direction: OrderDirection | None = None,
+    ) -> AsyncGenerator[Contact, None]:
+        """Every contact, page after page (``concurrency`` pages in flight, yielded in order)."""
+        _walk(per_page, concurrency)
+        params = contact_order(offset, order_column, order_direction)
+        return self._iter(
+            "contacts.list", Contact, per_page=per_page, concurrency=concurrency, params=params
+        )
+
+    def iter_pages(
+        self,
+        *,
+        per_page: int = DEFAULT_ITER_PER_PAGE,
+        concurrency: int = 1,
+        offset: int | None = None,
+        order_column: OrderColumn | None = None,
+        order_direction: OrderDirection | None = None,
+    ) -> AsyncGenerator[Page[Contact], None]:
+        """Every page of contacts, in order (for progress: each page knows the total)."""
+        _walk(per_page, concurrency)
+        params = contact_order(offset, order_column, order_direction)
+        return self._iter_pages(
+            "contacts.list", Contact, per_page=per_page, concurrency=concurrency, params=params
+        )
+
+    async def search(
+        self,
+        query: str,
+        *,
+        page: int = 1,
+        per_page: int | None = None,
+        offset: int | None = None,
+        order_column: OrderColumn | None = None,
+        order_direction: OrderDirection | None = None,
+    ) -> Page[Contact]:
+        """Contacts whose username, name, email or phone contains ``query`` (case-insensitive)."""
+        params = {
+            "query": check_text("query", query),
+            **contact_order(offset, order_column, order_direction),
+        }
+        return await self._page(
+            "contacts.search", Contact, page=page, per_page=per_page, params=params
+        )
+
+    def iter_search(
+        self,
+        query: str,
+        *,
+        per_page: int = DEFAULT_ITER_PER_PAGE,
+        concurrency: int = 1,
+        offset: int | None = None,
+        order_column: OrderColumn | None = None,
+        order_direction: OrderDirection | None = None,
+    ) -> AsyncGenerator[Contact, None]:
+        """Every contact matching ``query``, page after page."""
+        _walk(per_page, concurrency)
+        params = {
+            "query": check_text("query", query),
+            **contact_order(offset, order_column, order_direction),
+        }
+        return self._iter(
+            "contacts.search", Contact, per_page=per_page, concurrency=concurrency, params=params
+        )
+
+    async def filter(
+        self,
+        filters: Sequence[ContactFilter | Mapping[str, Any]],
+        filter_logic: str = "and",
+        *,
+        page: int = 1,
+        per_page: int | None = None,
+        order_column: OrderColumn | None = None,
+        order_direction: OrderDirection | None = None,
+    ) -> Page[Contact]:
+        """Contacts matching structured ``filters``, combined with ``and`` (default) or ``or``."""
+        check_page(page)
+        if per_page is not None:
+            check_per_page(per_page)
+        body = self._filter_body(filters, filter_logic, order_column, order_direction)
+        return await self._filter_page(body, page, per_page)
+
+    def iter_filter(
+        self,
+        filters: Sequence[ContactFilter | Mapping[str, Any]],
+        filter_logic: str = "and",
+        *,
+        per_page: int = DEFAULT_ITER_PER_PAGE,
+        concurrency: int = 1,
+        order_column: OrderColumn | None = None,
+        order_direction: OrderDirection | None = None,
+    ) -> AsyncGenerator[Contact, None]:
+        """Every contact matching ``filters``, page after page."""
+        _walk(per_page, concurrency)
+        body = self._filter_body(filters, filter_logic, order_column, order_direction)
+
+        async def fetch(number: int) -> Page[Contact]:
+            return await self._filter_page(body, number, per_page)
+
+        async def walk() -> AsyncGenerator[Contact, None]:
+            async with aclosing(iter_pages(fetch, concurrency=concurrency)) as pages:
+                async for page in pages:
+                    for contact in page.items:
+                        yield contact
+
+        return walk()
+
+    @staticmethod
+    def _filter_body(
+        filters: object,
+        filter_logic: str,
+        order_column: str | None,
+        order_direction: str | None,
+    ) -> dict[str, Any]:
+        check_choice("filter_logic", filter_logic, _FILTER_LOGIC)
+        body: dict[str, Any] = {"filters": _filters(filters), "filter_logic": filter_logic}
+        order = contact_order(None, order_column, order_direction)
+        body.update((key, value) for key, value in order.items() if value is not None)
+        return body
+
+    async def _filter_page(
+        self, body: Mapping[str, Any], page: int, per_page: int | None
+    ) -> Page[Contact]:
+        query = {**body, "page": page}
+        if per_page is not None:
+            query["per_page"] = per_page
+        # A read sent as POST: repeating it is harmless, so it is retried like a GET.
+        response = await self._request("contacts.filter", json=query, idempotent=True)
+        items: builtins.list[Contact] = response.parse(builtins.list[Contact])
+        return Page.from_response(items, response, page=page, per_page=per_page or 20)
+
+    # -- one contact -------------------------------------------------------------------------
+
+    async def get(
+        self, *, id: int | None = None, username: str | None = None, email: str | None = None
+    ) -> Contact:
+        """The contact with this id, username (no ``@``) or email: exactly one of them."""
+        identifier = one_identifier(id=id, username=username, email=email)
+        return await self._call("contacts.get", Contact, params=identifier)
+
+    async def update(
+        self,
+        contact_id: int,
+        *,
+        contact: ContactUpdate | Mapping[str, Any] | None = None,
+        email: str | UnsetType | None = UNSET,
+        phone: str | UnsetType | None = UNSET,
+        language: str | UnsetType | None = UNSET,
+        notes: str | UnsetType | None = UNSET,
+        status: str | UnsetType = UNSET,
+        folder_ids: Sequence[int] | UnsetType = UNSET,
+        custom_properties: Mapping[str, Any] | UnsetType = UNSET,
+    ) -> Contact:
+        """Change a contact by id and return it: only the fields passed are sent.
+
+        ``None`` clears a field; ``folder_ids`` replaces the contact's folders;
+        ``custom_properties`` is merged by slug (``None`` clears one). Or pass ``contact=``.
+        """
+        check_id("contact_id", contact_id)
+        update = _update_object(
+            contact,
+            email=email,
+            phone=phone,
+            language=language,
+            notes=notes,
+            status=status,
+            folder_ids=folder_ids,
+            custom_properties=custom_properties,
+        )
+        return await self._call(
+            "contacts.update", Contact, path={"id": contact_id}, json={"contact": update}
+        )
+
+    async def update_by(
+        self,
+        *,
+        id: int | None = None,
+        username: str | None = None,
+        email: str | None = None,
+        contact: ContactUpdate | Mapping[str, Any] | None = None,
+        phone: str | UnsetType | None = UNSET,
+        language: str | UnsetType | None = UNSET,
+        notes: str | UnsetType | None = UNSET,
+        status: str | UnsetType = UNSET,
+        folder_ids: Sequence[int] | UnsetType = UNSET,
+        custom_properties: Mapping[str, Any] | UnsetType = UNSET,
+    ) -> Contact:
+        """Change the contact found by exactly one of id, username or email, and return it.
+
+        Here ``email=`` finds the contact; to change a contact's email pass
+        ``contact={"email": ...}`` (or use ``update(contact_id, email=...)``).
+        """
+        identifier = one_identifier(id=id, username=username, email=email)
+        update = _update_object(
+            contact,
+            phone=phone,
+            language=language,
+            notes=notes,
+            status=status,
+            folder_ids=folder_ids,
+            custom_properties=custom_properties,
+        )
+        return await self._call(
+            "contacts.update_by", Contact, json={**identifier, "contact": update}
+        )
+
+    async def bulk_update(self, entries: Iterable[Mapping[str, Any]]) -> BulkUpdateResult:
+        """Update up to 1,000 contacts in one call; the writes run in a background batch task.
+
+        Each entry is ``{"id"|"username"|"email": …, "contact": {…}}`` (the ``contact`` may be a
+        ``ContactUpdate``). Unknown identifiers come back in ``not_found`` at once; follow the
+        writes with ``inro.batch_tasks.wait(result.batch_task_id)``. For more than 1,000 (and
+        resumable progress) use ``update_many``.
+        """
+        body = {"contacts": bulk_entries(entries)}
+        return await self._call("contacts.bulk_update", BulkUpdateResult, json=body)
+
+    # -- a contact's conversation ------------------------------------------------------------
+
+    async def messages(
+        self,
+        contact_id: int,
+        *,
+        page: int = 1,
+        per_page: int | None = None,
+        order_direction: OrderDirection | None = None,
+    ) -> Page[ContactMessage]:
+        """One page of the contact's messages, newest first."""
+        check_id("contact_id", contact_id)
+        check_choice("order_direction", order_direction, ORDER_DIRECTIONS)
+        return await self._page(
+            "contacts.messages",
+            ContactMessage,
+            page=page,
+            per_page=per_page,
+            path={"id": contact_id},
+            params={"order_direction": order_direction},
+        )
+
+    def iter_messages(
+        self,
+        contact_id: int,
+        *,
+        per_page: int = DEFAULT_ITER_PER_PAGE,
+        concurrency: int = 1,
+        order_direction: OrderDirection | None = None,
+    ) -> AsyncGenerator[ContactMessage, None]:
+        """Every message of the contact, page after page."""
+        check_id("contact_id", contact_id)
+        check_choice("order_direction", order_direction, ORDER_DIRECTIONS)
+        _walk(per_page, concurrency)
+        return self._iter(
+            "contacts.messages",
+            ContactMessage,
+            per_page=per_page,
+            concurrency=concurrency,
+            path={"id": contact_id},
+            params={"order_direction": order_direction},
+        )
+
+    # -- fan-out jobs (inro_async.jobs) ------------------------------------------------------
+
+    def update_many(
+        self,
+        updates: Iterable[object],
+        *,
+        job: str | os.PathLike[str] | None = None,
+        concurrency: int | None = None,
+        resend_unknown: bool = True,
+        stop_when_blocked_over: timedelta | float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Job[JobReport[Any]]:
+        """Apply any number of updates, 1,000 per bulk call, following each batch task.
+
+        See ``inro_async.jobs.update_many``; ``report = await inro.contacts.update_many(...)``.
+        """
+        from inro_async.jobs import update_many
+
+        extra: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
+        return update_many(
+            self._client,
+            updates,
+            job=job,
+            resend_unknown=resend_unknown,
+            stop_when_blocked_over=stop_when_blocked_over,
+            on_progress=on_progress,
+            **extra,
+        )
+
+    def export(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        query: str | None = None,
+        concurrency: int | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Job[ExportReport]:
+        """Write every contact (or a search) to JSON Lines or CSV, by the file's suffix.
+
+        See ``inro_async.jobs.export_contacts``; ``report = await inro.contacts.export(...)``.
+        """
+        from inro_async.jobs import export_contacts
+
+        extra: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
+        return export_contacts(self._client, path, query=query, on_progress=on_progress, **extra)
+
+
+def _update_object(
+    contact: ContactUpdate | Mapping[str, Any] | None, **fields: Any
+) -> ContactUpdate:
+    """The ``contact`` object from ``contact=`` or from keyword fields (not both), checked."""
+    given = {name: value for name, value in fields.items() if value is not msgspec.UNSET}
+    if contact is not None and given:
+        raise InvalidArgumentError(
+            "contact", f"pass contact= or field keywords ({', '.join(given)}), not both"
+        )
+    if contact is None:
+        if "folder_ids" in given:
+            given["folder_ids"] = check_list("folder_ids", given["folder_ids"])
+        if "custom_properties" in given and isinstance(given["custom_properties"], Mapping):
+            given["custom_properties"] = dict(given["custom_properties"])
+        return contact_update("contact", given)
+    return contact_update("contact", contact)
