@@ -317,9 +317,9 @@ class UpdateContacts:
 
     async def _update_one(self, ctx: ChunkContext, item: ContactUpdate) -> Outcome:
         try:
-            await ctx.client.contacts.update_by(
-                **{item.identifier.kind: item.identifier.value}, **item.contact
-            )
+            # The change goes in contact=: there, "email" is a new value, not the identifier.
+            identifier: dict[str, Any] = item.identifier.as_dict()
+            await ctx.client.contacts.update_by(**identifier, contact=item.contact)
         except NotFoundError:
             return Outcome(ItemStatus.NOT_FOUND)
         except (BadRequestError, UnprocessableEntityError) as exc:

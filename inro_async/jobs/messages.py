@@ -108,7 +108,9 @@ class SendMessages:
 
     async def run_chunk(self, ctx: ChunkContext, items: Sequence[Identifier]) -> list[Outcome]:
         """Send the message to this chunk's recipients in one call."""
-        result = await ctx.client.messages.send(**recipient_lists(items), **self.message)
+        # Both parts were checked as plain mappings (check_message, normalize_recipients).
+        fields: dict[str, Any] = {**recipient_lists(items), **self.message}
+        result = await ctx.client.messages.send(**fields)
         return outcomes_from_echoes(items, not_found=result.not_found, skipped=result.skipped)
 
     def is_fatal(self, error: BaseException) -> bool:
