@@ -1,0 +1,129 @@
+"""The Client: token handling, configuration, lifecycle, resources."""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import pytest
+from resources._mock import BASE_URL, TOKEN, MockAPI, answer
+
+from inro_async import InroError, InternalServerError, Quota
+from inro_async._http import AiohttpBackend
+from inro_async.client import BASE_URL_ENV, TOKEN_ENV, Client
+from inro_async.governor.local import LocalGovernor
+from inro_async.models.organization import Organization
+
+ME = {"id": 1, "name": "Acme Studio", "instagram_username": "acme.studio", "plan": "pro"}
+
+
+async def test_me_returns_the_organization() -> None:
+    api = MockAPI()
+    api.on("GET", "/me", answer(200, ME))
+    async with api.client() as inro:
+        org = await inro.me()
+    assert org == Organization(
+        id=1, name="Acme Studio", instagram_username="acme.studio", plan="pro"
+    )
+    assert api.requests[0].url == f"{BASE_URL}/me"
+
+
+async def test_token_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(TOKEN_ENV, "tok_from_env")
+    api = MockAPI()
+    api.on("GET", "/me", answer(200, ME))
+    async with Client(base_url=BASE_URL, backend=api.backend) as inro:
+        await inro.me()
+    assert api.requests[0].headers["Authorization"] == "Bearer tok_from_env"
+
+
+async def test_base_url_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BASE_URL_ENV, "http://127.0.0.1:9/api/v1/")
+    async with Client(token=TOKEN) as inro:
+        assert inro.base_url == "http://127.0.0.1:9/api/v1"
+
+
+def test_a_missing_token_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    with pytest.raises(InroError, match="INRO_API_TOKEN"):
+        Client()
+
+
+def test_quotas_and_governor_are_exclusive() -> None:
+    with pytest.raises(InroError, match="not both"):
+        Client(token=TOKEN, quotas=[Quota(1, 1)], governor=LocalGovernor())
+
+
+async def test_the_token_never_appears_in_the_repr_of_the_client_or_its_parts() -> None:
+    async with Client(token=TOKEN) as inro:
+        for text in (repr(inro), str(inro), repr(inro._transport), repr(inro.contacts)):
+            assert TOKEN not in text
+        assert "***" in repr(inro)
+
+
+async def test_the_token_never_appears_in_debug_logs(caplog: pytest.LogCaptureFixture) -> None:
+    api = MockAPI()
+    api.on("GET", "/me", answer(500, {"error": "boom"}))
+    caplog.set_level(logging.DEBUG)
+    async with api.client() as inro:
+        with pytest.raises(InternalServerError) as caught:
+            await inro.me()
+    assert TOKEN not in caplog.text
+    assert TOKEN not in str(caught.value)
+    assert TOKEN not in repr(caught.value)
+
+
+async def test_with_options_shares_the_transport_and_overrides_per_call_settings() -> None:
+    api = MockAPI()
+    api.on("GET", "/me", answer(500, {"error": "boom"}))
+    async with api.client() as inro:
+        quick = inro.with_options(max_retries=0, timeout=1.5)
+        assert quick.governor is inro.governor
+        with pytest.raises(InternalServerError):
+            await quick.me()
+        assert len(api.requests) == 1
+        assert api.requests[0].timeout == 1.5
+        assert quick.contacts is not inro.contacts
+
+
+async def test_resources_are_created_once_per_client() -> None:
+    async with Client(token=TOKEN) as inro:
+        assert inro.contacts is inro.contacts
+        names = [
+            "contacts",
+            "batch_tasks",
+            "folders",
+            "contact_properties",
+            "messages",
+            "medias",
+            "media_files",
+        ]
+        for name in names:
+            assert type(getattr(inro, name)).__name__.lower().replace("_", "") == name.replace(
+                "_", ""
+            )
+
+
+async def test_a_shared_session_is_left_open() -> None:
+    async with aiohttp.ClientSession() as session:
+        async with Client(token=TOKEN, session=session):
+            pass
+        assert not session.closed
+
+
+async def test_an_own_session_is_closed_on_exit() -> None:
+    async with Client(token=TOKEN) as inro:
+        backend = inro._transport.backend
+        assert isinstance(backend, AiohttpBackend)
+        session = backend.session
+    assert session.closed
+
+
+async def test_request_reaches_any_path_with_auth_and_parses() -> None:
+    api = MockAPI()
+    api.on("GET", "/anything", answer(200, {"ok": True}))
+    async with api.client() as inro:
+        response = await inro.request("get", "/anything", params={"q": "x"})
+    assert response.json() == {"ok": True}
+    assert response.status == 200
+    assert api.requests[0].params == [("q", "x")]

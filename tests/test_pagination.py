@@ -1,0 +1,160 @@
+"""Pages and walks: headers trusted only as far as they can be, order kept under concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+from resources._mock import MockAPI, answer, page_headers
+
+from inro_async._http import HTTPRequest, HTTPResult
+from inro_async.client import Client
+from inro_async.errors import InvalidArgumentError
+from inro_async.pagination import Page, PageInfo, iter_pages
+
+
+def contacts_server(
+    total: int, *, headers: bool = True, jitter: bool = False
+) -> tuple[MockAPI, list[int]]:
+    """A mock ``GET /contacts`` over ``total`` contacts; returns it and the pages asked for."""
+    api = MockAPI()
+    asked: list[int] = []
+
+    async def handle(request: HTTPRequest) -> HTTPResult:
+        query = dict(request.params)
+        page, per_page = int(query.get("page", 1)), int(query.get("per_page", 20))
+        asked.append(page)
+        if jitter:  # answers arrive out of order
+            await asyncio.sleep(random.uniform(0, 0.005))
+        start = (page - 1) * per_page
+        items = [{"id": i + 1} for i in range(start, min(total, start + per_page))]
+        return answer(200, items, page_headers(total, page, per_page) if headers else None)
+
+    api.on("GET", "/contacts", handle)  # type: ignore[arg-type]
+    return api, asked
+
+
+async def test_iter_walks_every_page_in_order() -> None:
+    api, asked = contacts_server(2_500)
+    async with api.client() as inro:
+        ids = [c.id async for c in inro.contacts.iter()]
+    assert ids == list(range(1, 2_501))
+    assert asked == [1, 2, 3]
+
+
+async def test_iter_defaults_to_1000_per_page() -> None:
+    api, _ = contacts_server(10)
+    async with api.client() as inro:
+        [c async for c in inro.contacts.iter()]
+    assert ("per_page", "1000") in api.requests[0].params
+
+
+async def test_missing_headers_walk_to_the_end_instead_of_stopping_at_page_one() -> None:
+    api, asked = contacts_server(250, headers=False)
+    async with api.client() as inro:
+        ids = [c.id async for c in inro.contacts.iter(per_page=100)]
+    assert ids == list(range(1, 251))
+    assert asked == [1, 2, 3]
+
+
+async def test_missing_headers_with_an_exact_multiple_stop_at_the_empty_page() -> None:
+    api, asked = contacts_server(200, headers=False)
+    async with api.client() as inro:
+        ids = [c.id async for c in inro.contacts.iter(per_page=100)]
+    assert ids == list(range(1, 201))
+    assert asked == [1, 2, 3]
+
+
+async def test_concurrency_8_yields_pages_in_order_and_fetches_exactly_the_announced_pages() -> (
+    None
+):
+    api, asked = contacts_server(20_000, jitter=True)
+    async with api.client() as inro:
+        pages = [p async for p in inro.contacts.iter_pages(per_page=1000, concurrency=8)]
+    assert [p.page for p in pages] == list(range(1, 21))
+    assert [c.id for p in pages for c in p] == list(range(1, 20_001))
+    assert sorted(asked) == list(range(1, 21))
+
+
+async def test_concurrency_without_headers_still_yields_in_order_and_stops() -> None:
+    api, asked = contacts_server(950, headers=False, jitter=True)
+    async with api.client() as inro:
+        ids = [c.id async for c in inro.contacts.iter(per_page=100, concurrency=8)]
+    assert ids == list(range(1, 951))
+    assert max(asked) <= 10 + 7  # at most concurrency - 1 pages past the end
+
+
+async def test_breaking_out_of_a_walk_cancels_the_pages_in_flight() -> None:
+    api, asked = contacts_server(100_000)
+    async with api.client() as inro:
+        walk = inro.contacts.iter(per_page=100, concurrency=4)
+        async for contact in walk:
+            if contact.id == 150:
+                break
+        await walk.aclose()
+    assert len(asked) <= 2 + 4
+
+
+async def test_list_returns_one_page_with_header_facts() -> None:
+    api, _ = contacts_server(45)
+    async with api.client() as inro:
+        page = await inro.contacts.list(page=2, per_page=20)
+    assert (page.page, page.per_page, page.total, page.total_pages) == (2, 20, 45, 3)
+    assert [c.id for c in page.items] == list(range(21, 41))
+    assert page.has_next
+    assert len(page) == 20
+    assert page[0].id == 21
+
+
+async def test_page_repr_is_short() -> None:
+    api, _ = contacts_server(45)
+    async with api.client() as inro:
+        page = await inro.contacts.list(per_page=20)
+    assert repr(page) == (
+        "Page(page=1/3, per_page=20, total=45, items=[Contact(id=1), Contact(id=2), … 18 more])"
+    )
+
+
+def test_a_short_page_ends_the_list_whatever_the_headers_say() -> None:
+    page = Page(items=[1, 2], page=1, per_page=10, total=100, total_pages=10)
+    assert not page.has_next
+
+
+def test_a_full_last_page_ends_the_list_when_the_headers_say_so() -> None:
+    page = Page(items=[1, 2], page=3, per_page=2, total=6, total_pages=3)
+    assert not page.has_next
+
+
+def test_garbage_headers_are_treated_as_missing() -> None:
+    info = PageInfo.from_headers({"X-Total": "lots", "X-Page": " 2 "})
+    assert (info.total, info.total_pages, info.page, info.per_page) == (None, None, 2, None)
+
+
+async def test_iter_pages_rejects_zero_concurrency() -> None:
+    async def fetch(number: int) -> Page[int]:
+        return Page(items=[], page=number, per_page=1)
+
+    with pytest.raises(ValueError, match="concurrency"):
+        [p async for p in iter_pages(fetch, concurrency=0)]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"per_page": 1001}, {"per_page": 0}, {"concurrency": 0}, {"offset": -1}],
+)
+async def test_walk_arguments_are_checked_when_the_walk_is_created(kwargs: dict[str, int]) -> None:
+    api, asked = contacts_server(10)
+    async with api.client() as inro:
+        with pytest.raises(InvalidArgumentError):
+            inro.contacts.iter(**kwargs)  # type: ignore[arg-type]
+    assert asked == []
+
+
+async def test_a_page_past_the_end_is_empty() -> None:
+    api, _ = contacts_server(5)
+    client: Client
+    async with api.client() as client:
+        page = await client.contacts.list(page=9, per_page=5)
+    assert page.items == []
+    assert not page.has_next

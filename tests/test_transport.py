@@ -1,0 +1,253 @@
+"""The transport: retries only where a repeat is harmless, errors with context, never the token."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from resources._mock import TOKEN, MockAPI, answer
+
+from inro_async import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from inro_async._http import SendError
+from inro_async._transport import Retries, encode_query, parse_retry_after
+from inro_async.client import Client
+from inro_async.models.contacts import Contact
+
+
+@pytest.fixture
+def api() -> MockAPI:
+    return MockAPI()
+
+
+@pytest.fixture
+async def client(api: MockAPI) -> Client:
+    async with api.client() as inro:
+        yield inro  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (400, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (422, UnprocessableEntityError),
+        (500, InternalServerError),
+    ],
+)
+async def test_error_status_maps_to_its_exception_with_message_method_and_path(
+    api: MockAPI, client: Client, status: int, error_class: type[Exception]
+) -> None:
+    api.on("GET", "/contact", answer(status, {"error": "the API's own words", "field": "id"}))
+    with pytest.raises(error_class) as caught:
+        await client.contacts.get(id=5)
+    error = caught.value
+    assert error.status == status  # type: ignore[attr-defined]
+    assert error.method == "GET"  # type: ignore[attr-defined]
+    assert error.path == "/contact"  # type: ignore[attr-defined]
+    assert "the API's own words" in str(error)
+    assert error.body == {"error": "the API's own words", "field": "id"}  # type: ignore[attr-defined]
+
+
+async def test_get_is_retried_after_a_5xx(api: MockAPI, client: Client) -> None:
+    api.on("GET", "/contact", answer(503, {"error": "busy"}), answer(200, {"id": 5}))
+    contact = await client.contacts.get(id=5)
+    assert contact.id == 5
+    assert len(api.requests) == 2
+
+
+async def test_put_is_retried_after_a_broken_connection(api: MockAPI, client: Client) -> None:
+    api.on("PUT", "/contacts/5", SendError("reset", sent=True), answer(200, {"id": 5}))
+    await client.contacts.update(5, phone="+1")
+    assert len(api.requests) == 2
+
+
+async def test_post_is_not_retried_after_a_5xx(api: MockAPI, client: Client) -> None:
+    api.on("POST", "/messages", answer(502, {"error": "bad gateway"}), answer(202, {}))
+    with pytest.raises(InternalServerError, match="outcome is unknown"):
+        await client.messages.send(contact_id=1, text="hi")
+    assert len(api.requests) == 1
+
+
+async def test_post_reset_after_sending_is_not_repeated_and_says_outcome_unknown(
+    api: MockAPI, client: Client
+) -> None:
+    api.on("POST", "/messages", SendError("connection reset", sent=True), answer(202, {}))
+    with pytest.raises(APIConnectionError) as caught:
+        await client.messages.send(contact_id=1, text="hi")
+    assert caught.value.may_have_been_processed
+    assert "outcome is unknown" in str(caught.value)
+    assert len(api.requests) == 1
+
+
+async def test_post_that_never_left_is_retried(api: MockAPI, client: Client) -> None:
+    api.on(
+        "POST", "/messages", SendError("refused", sent=False), answer(202, {"accepted_count": 1})
+    )
+    result = await client.messages.send(contact_id=1, text="hi")
+    assert result.accepted_count == 1
+    assert len(api.requests) == 2
+
+
+async def test_timeout_of_a_post_is_not_retried(api: MockAPI, client: Client) -> None:
+    api.on("POST", "/messages", SendError("timed out", sent=True, timeout=True))
+    with pytest.raises(APITimeoutError) as caught:
+        await client.messages.send(contact_id=1, text="hi")
+    assert caught.value.may_have_been_processed
+    assert len(api.requests) == 1
+
+
+async def test_retries_stop_after_max_retries(api: MockAPI, client: Client) -> None:
+    api.on("GET", "/contact", answer(500, {"error": "boom"}))
+    with pytest.raises(InternalServerError):
+        await client.contacts.get(id=1)
+    assert len(api.requests) == 3  # the first attempt and 2 retries
+
+
+async def test_max_retries_zero_sends_once(api: MockAPI) -> None:
+    api.on("GET", "/contact", answer(500, {"error": "boom"}))
+    async with api.client(max_retries=Retries(max_retries=0)) as inro:
+        with pytest.raises(InternalServerError):
+            await inro.contacts.get(id=1)
+    assert len(api.requests) == 1
+
+
+async def test_a_429_is_repeated_after_retry_after_even_for_a_post(
+    api: MockAPI, client: Client
+) -> None:
+    api.on(
+        "POST",
+        "/messages",
+        answer(429, {"error": "Rate limit exceeded"}, {"Retry-After": "0"}),
+        answer(202, {"accepted_count": 1}),
+    )
+    result = await client.messages.send(contact_id=1, text="hi")
+    assert result.accepted_count == 1
+    assert len(api.requests) == 2
+
+
+async def test_too_many_429s_raise_rate_limit_error_with_retry_after(api: MockAPI) -> None:
+    api.on("GET", "/contact", answer(429, {"error": "slow down"}, {"Retry-After": "0"}))
+    async with api.client(max_retries=Retries(max_throttled=1)) as inro:
+        with pytest.raises(RateLimitError) as caught:
+            await inro.contacts.get(id=1)
+    assert caught.value.retry_after == 0
+    assert len(api.requests) == 2
+
+
+async def test_a_malformed_body_raises_a_validation_error_with_the_bytes(
+    api: MockAPI, client: Client
+) -> None:
+    api.on("GET", "/contact", answer(200, b'{"id": 1, "userna'))
+    with pytest.raises(APIResponseValidationError) as caught:
+        await client.contacts.get(id=1)
+    assert caught.value.body == b'{"id": 1, "userna'
+    assert caught.value.path == "/contact"
+
+
+async def test_a_body_of_the_wrong_shape_raises_a_validation_error(
+    api: MockAPI, client: Client
+) -> None:
+    api.on("GET", "/contact", answer(200, {"id": "not a number"}))
+    with pytest.raises(APIResponseValidationError, match=r"\$\.id"):
+        await client.contacts.get(id=1)
+
+
+async def test_the_token_goes_only_into_the_authorization_header(
+    api: MockAPI, client: Client
+) -> None:
+    api.on("GET", "/contact", answer(200, {"id": 1}))
+    await client.contacts.get(id=1)
+    request = api.requests[0]
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert TOKEN not in repr(request)
+    assert TOKEN not in request.url
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        answer(401, {"error": "Unauthorized: missing or invalid API token"}),
+        answer(500, {"error": "boom"}),
+        SendError("connection reset", sent=True),
+        SendError("timed out", sent=True, timeout=True),
+        answer(200, b"{not json"),
+    ],
+)
+async def test_the_token_never_appears_in_errors_or_debug_logs(
+    api: MockAPI, client: Client, caplog: pytest.LogCaptureFixture, failure: object
+) -> None:
+    api.on("GET", "/contact", failure)  # type: ignore[arg-type]
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(Exception) as caught:  # noqa: PT011 - any error; its text is the point
+        await client.contacts.get(id=1)
+    assert TOKEN not in str(caught.value)
+    assert TOKEN not in repr(caught.value)
+    assert TOKEN not in repr(vars(caught.value))
+    assert TOKEN not in caplog.text
+    assert caplog.records, "requests are logged at DEBUG"
+
+
+async def test_debug_log_names_method_path_status_and_retries(
+    api: MockAPI, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.on("GET", "/contact", answer(503, {}), answer(200, {"id": 1}))
+    caplog.set_level(logging.DEBUG, logger="inro_async")
+    await client.contacts.get(id=1)
+    assert "GET /contact -> 503" in caplog.text
+    assert "retrying in" in caplog.text
+    assert "GET /contact -> 200" in caplog.text
+
+
+async def test_response_parse_decodes_any_type(api: MockAPI, client: Client) -> None:
+    api.on("GET", "/contacts", answer(200, [{"id": 1}, {"id": "2"}]))
+    response = await client.request("GET", "/contacts")
+    assert [c.id for c in response.parse(list[Contact])] == [1, 2]
+    assert response.json() == [{"id": 1}, {"id": "2"}]
+    assert TOKEN not in repr(response)
+
+
+def test_query_drops_none_lowercases_booleans_and_repeats_lists() -> None:
+    assert encode_query({"a": None, "b": True, "c": [1, 2], "d": "x"}) == [
+        ("b", "true"),
+        ("c[]", "1"),
+        ("c[]", "2"),
+        ("d", "x"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("3", 3.0), ("0", 0.0), ("-2", 0.0), ("soon", None), (None, None), ("nan", None)],
+)
+def test_retry_after_parsing(value: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(value) == seconds
+
+
+def test_retry_after_accepts_an_http_date() -> None:
+    assert parse_retry_after("Thu, 01 Jan 2026 00:00:10 GMT", now=1767225600.0) == 10.0
+
+
+def test_backoff_is_full_jitter_capped() -> None:
+    import random
+
+    retries = Retries(backoff_base=1.0, backoff_cap=4.0)
+    rng = random.Random(1)
+    assert all(0 <= retries.backoff(10, rng) <= 4.0 for _ in range(100))
+
+
+def test_retries_reject_negative_settings() -> None:
+    with pytest.raises(ValueError, match="must be >= 0"):
+        Retries(max_retries=-1)
