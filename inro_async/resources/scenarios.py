@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -19,6 +19,13 @@ from inro_async.resources._automation_rules import (
     trigger_payloads,
 )
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable
+    from datetime import timedelta
+
+    from inro_async.jobs import Job, JobReport, ProgressCallback
 
 __all__ = ["Scenarios"]
 
@@ -185,4 +192,37 @@ class Scenarios(Resource):
             Performance,
             path={"id": scenario_id},
             params={"since": time_param(since, "since"), "until": time_param(until, "until")},
+        )
+
+    # -- fan-out jobs (inro_async.jobs) ------------------------------------------------------
+
+    def trigger_many(
+        self,
+        scenario_id: int,
+        contacts: Iterable[object],
+        *,
+        data: Mapping[str, Any] | None = None,
+        job: str | os.PathLike[str] | None = None,
+        concurrency: int | None = None,
+        resend_unknown: bool = False,
+        stop_when_blocked_over: timedelta | float | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> Job[JobReport[Any]]:
+        """Trigger a scenario for any number of contacts, 1,000 per call, resumable.
+
+        See ``inro_async.jobs.trigger_many``; ``report = await inro.scenarios.trigger_many(...)``.
+        """
+        from inro_async.jobs import trigger_many
+
+        extra: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
+        return trigger_many(
+            self._client,
+            scenario_id,
+            contacts,
+            data=data,
+            job=job,
+            resend_unknown=resend_unknown,
+            stop_when_blocked_over=stop_when_blocked_over,
+            on_progress=on_progress,
+            **extra,
         )
