@@ -26,7 +26,7 @@ import msgspec
 
 from inro_async.errors import InvalidArgumentError
 from inro_async.jobs._items import Identifier, normalize_recipient
-from inro_async.jobs.contacts import ContactUpdate, normalize_update
+from inro_async.jobs.contacts import UpdateEntry, normalize_update
 
 __all__ = ["InputFileError", "read_recipients", "read_updates"]
 
@@ -191,7 +191,7 @@ def _csv_update(cells: dict[str, str]) -> dict[str, Any]:
     return entry
 
 
-def read_updates(path: Path) -> list[ContactUpdate]:
+def read_updates(path: Path) -> list[UpdateEntry]:
     """Every update of ``path``, validated; raises ``InputFileError`` on the first bad line."""
     text = _read_text(path)
     kind = _kind(path, text)
@@ -222,7 +222,7 @@ def read_updates(path: Path) -> list[ContactUpdate]:
     else:
         raise InputFileError(str(path), 0, "updates must be a .csv or .jsonl file")
 
-    updates: list[ContactUpdate] = []
+    updates: list[UpdateEntry] = []
     for row in rows:
         try:
             value = _csv_update(row.value) if kind == "csv" else row.value

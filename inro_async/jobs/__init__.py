@@ -11,13 +11,12 @@ from inro_async.jobs._progress import ProgressCallback, ProgressEvent
 from inro_async.jobs._render import RichProgress
 from inro_async.jobs._report import ExportReport, JobReport, JobStatus
 from inro_async.jobs._runner import Job
-from inro_async.jobs.contacts import ContactUpdate, update_many
+from inro_async.jobs.contacts import UpdateEntry, update_many
 from inro_async.jobs.export import export_contacts
 from inro_async.jobs.messages import send_many
 from inro_async.jobs.scenarios import trigger_many
 
 __all__ = [
-    "ContactUpdate",
     "ExportReport",
     "Identifier",
     "ItemStatus",
@@ -30,6 +29,7 @@ __all__ = [
     "ProgressCallback",
     "ProgressEvent",
     "RichProgress",
+    "UpdateEntry",
     "export_contacts",
     "journal_path",
     "send_many",

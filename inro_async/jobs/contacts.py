@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import msgspec
+
 from inro_async.errors import (
     APIStatusError,
     BadRequestError,
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
 
     from inro_async.client import Client
 
-__all__ = ["BULK_FIELDS", "ContactUpdate", "normalize_updates", "update_many"]
+__all__ = ["BULK_FIELDS", "UpdateEntry", "normalize_updates", "update_many"]
 
 BULK_FIELDS = frozenset(
     {"email", "phone", "language", "notes", "status", "folder_ids", "custom_properties"}
@@ -59,8 +61,8 @@ _STATUSES = ("active", "optout")
 _SCALAR_FIELDS = ("email", "phone", "language", "notes")
 
 
-class ContactUpdate(NamedTuple):
-    """One contact's change: who (``identifier``) and what (the ``contact`` update object)."""
+class UpdateEntry(NamedTuple):
+    """One entry of a bulk update: who (``identifier``) and what (the ``contact`` object)."""
 
     identifier: Identifier
     contact: Mapping[str, Any]
@@ -73,6 +75,8 @@ class ContactUpdate(NamedTuple):
 
 
 def _check_fields(contact: object, argument: str, single_only: frozenset[str]) -> dict[str, Any]:
+    if isinstance(contact, msgspec.Struct):  # models.contacts.ContactUpdate: unset fields drop
+        contact = msgspec.to_builtins(contact)
     if not isinstance(contact, Mapping):
         raise InvalidArgumentError(argument, f"must be a mapping, got {type(contact).__name__}")
     if not contact:
@@ -111,15 +115,15 @@ def _check_fields(contact: object, argument: str, single_only: frozenset[str]) -
 
 def normalize_update(
     item: object, index: int, single_only: frozenset[str] = SINGLE_ONLY_FIELDS
-) -> ContactUpdate:
-    """One input update as a ``ContactUpdate``, or ``InvalidArgumentError`` naming its index.
+) -> UpdateEntry:
+    """One input update as a ``UpdateEntry``, or ``InvalidArgumentError`` naming its index.
 
     Accepted forms: the bulk entry ``{"id"|"username"|"email": …, "contact": {…}}``; a pair
-    ``(recipient, {…})`` where the recipient is anything ``send_many`` accepts; a
-    ``ContactUpdate``.
+    ``(recipient, {…})`` where the recipient is anything ``send_many`` accepts; an
+    ``UpdateEntry``. The change may be a ``models.contacts.ContactUpdate`` instead of a dict.
     """
     argument = f"updates[{index}]"
-    if isinstance(item, ContactUpdate):
+    if isinstance(item, UpdateEntry):
         identifier, contact = item.identifier, item.contact
     elif isinstance(item, tuple) and len(item) == 2:
         identifier = normalize_recipient(item[0], index, "updates")
@@ -141,7 +145,7 @@ def normalize_update(
             f"got {type(item).__name__}",
         )
     fields = _check_fields(contact, f"{argument}.contact", single_only)
-    return ContactUpdate(identifier, fields, single=any(key in single_only for key in fields))
+    return UpdateEntry(identifier, fields, single=any(key in single_only for key in fields))
 
 
 def _merge(earlier: Mapping[str, Any], later: Mapping[str, Any]) -> dict[str, Any]:
@@ -157,14 +161,14 @@ def _merge(earlier: Mapping[str, Any], later: Mapping[str, Any]) -> dict[str, An
 
 def normalize_updates(
     items: Iterable[object], single_only: frozenset[str] = SINGLE_ONLY_FIELDS
-) -> _Unique[ContactUpdate, ContactUpdate]:
+) -> _Unique[UpdateEntry, UpdateEntry]:
     """Validate every update and merge repeats of one identifier into one, in input order.
 
     Updates within one bulk call are applied in no promised order, so two entries for one contact
     are merged client-side (later fields win, custom properties merge by slug) rather than sent
     side by side. Bulk-capable entries come first, per-contact ones after them.
     """
-    merged: dict[Identifier, ContactUpdate] = {}
+    merged: dict[Identifier, UpdateEntry] = {}
     duplicates = 0
     for index, item in enumerate(items):
         update = normalize_update(item, index, single_only)
@@ -174,7 +178,7 @@ def normalize_updates(
             continue
         duplicates += 1
         contact = _merge(previous.contact, update.contact)
-        merged[update.identifier] = ContactUpdate(
+        merged[update.identifier] = UpdateEntry(
             update.identifier, contact, single=any(key in single_only for key in contact)
         )
     if not merged:
@@ -185,14 +189,14 @@ def normalize_updates(
     return _Unique(ordered, ordered, duplicates)
 
 
-def update_ranges(updates: Sequence[ContactUpdate], chunk_size: int) -> list[range]:
+def update_ranges(updates: Sequence[UpdateEntry], chunk_size: int) -> list[range]:
     """Bulk entries in chunks of ``chunk_size``, then one chunk per per-contact update."""
     bulk = sum(1 for u in updates if not u.single)
     return chunk_ranges(bulk, chunk_size) + chunk_ranges(len(updates) - bulk, 1, start=bulk)
 
 
 def outcomes_from_batch(
-    sent: Sequence[ContactUpdate],
+    sent: Sequence[UpdateEntry],
     *,
     not_found: Iterable[object],
     task_status: str,
@@ -248,11 +252,11 @@ class UpdateContacts:
         """The changes live in the items; the payload is just the operation."""
         return payload_fingerprint(self.kind, {})
 
-    def item_key(self, item: ContactUpdate) -> str:
+    def item_key(self, item: UpdateEntry) -> str:
         """Identifier plus the canonical JSON of its change."""
         return f"{item.identifier}:{json.dumps(item.contact, sort_keys=True, default=str)}"
 
-    async def run_chunk(self, ctx: ChunkContext, items: Sequence[ContactUpdate]) -> list[Outcome]:
+    async def run_chunk(self, ctx: ChunkContext, items: Sequence[UpdateEntry]) -> list[Outcome]:
         """One bulk request (or one per-contact PUT), followed to its end."""
         if items[0].single:
             return [await self._update_one(ctx, items[0])]
@@ -287,7 +291,7 @@ class UpdateContacts:
         return await self._follow(ctx, items, checkpoint)
 
     async def _follow(
-        self, ctx: ChunkContext, items: Sequence[ContactUpdate], checkpoint: Mapping[str, Any]
+        self, ctx: ChunkContext, items: Sequence[UpdateEntry], checkpoint: Mapping[str, Any]
     ) -> list[Outcome]:
         """Wait for the chunk's batch task and map its result back to the chunk's items."""
         excluded = {int(p): error for p, error in checkpoint.get("excluded", {}).items()}
@@ -315,7 +319,7 @@ class UpdateContacts:
             outcomes[position] = outcome
         return outcomes
 
-    async def _update_one(self, ctx: ChunkContext, item: ContactUpdate) -> Outcome:
+    async def _update_one(self, ctx: ChunkContext, item: UpdateEntry) -> Outcome:
         try:
             # The change goes in contact=: there, "email" is a new value, not the identifier.
             identifier: dict[str, Any] = item.identifier.as_dict()

@@ -34,9 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["check_message", "is_fatal_for_all", "send_many"]
 
-_MEDIA = ("image", "video", "audio")
-_TYPES = ("text", "image", "video", "audio", "share")
-
 
 def check_message(
     *,
@@ -47,28 +44,21 @@ def check_message(
     media_id: int | None,
     message_type: str | None,
 ) -> dict[str, Any]:
-    """The message's fields for ``messages.send``, checked once for the whole job."""
-    media = [name for name, value in zip(_MEDIA, (image, video, audio), strict=True) if value]
-    if len(media) > 1:
-        raise InvalidArgumentError("image/video/audio", f"pass one media, got {', '.join(media)}")
-    if message_type is not None and message_type not in _TYPES:
-        raise InvalidArgumentError(
-            "message_type", f"must be one of {', '.join(_TYPES)}, got {message_type!r}"
-        )
-    inferred = media[0] if media else ("share" if media_id is not None else "text")
-    kind = message_type or inferred
-    if kind == "text" and (not isinstance(text, str) or not text.strip()):
-        raise InvalidArgumentError(
-            "text", "a message needs content: text=, or image=/video=/audio=, or media_id="
-        )
-    if kind in _MEDIA and kind not in media:
-        raise InvalidArgumentError(kind, f"a {kind} message needs {kind}=")
-    if kind != inferred and media:
-        raise InvalidArgumentError("message_type", f"is {kind!r} but {media[0]}= was given")
-    if kind == "share" and media_id is None:
-        raise InvalidArgumentError("media_id", "a share message needs media_id=")
-    if text is not None and not isinstance(text, str):
-        raise InvalidArgumentError("text", f"must be a string, got {type(text).__name__}")
+    """The message's fields for ``messages.send``, checked once for the whole job.
+
+    The rules are the resource's own (``resources.messages._message``): one place decides what
+    a valid message is, whether it is sent once or to 100,000 recipients.
+    """
+    from inro_async.resources.messages import _message
+
+    _message(
+        text=text,
+        image=image,
+        video=video,
+        audio=audio,
+        media_id=media_id,
+        message_type=message_type,
+    )
     fields: dict[str, Any] = {
         "text": text,
         "image": image,

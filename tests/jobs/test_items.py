@@ -192,3 +192,16 @@ def test_echoes_may_be_model_objects_and_ids_may_come_back_as_strings() -> None:
         skipped=[Echo(username="z", reason="inactive")],
     )
     assert [o.status for o in outcomes] == [ItemStatus.NOT_FOUND, ItemStatus.SKIPPED]
+
+
+def test_send_many_checks_the_whole_input_before_any_request() -> None:
+    from inro_async.jobs import send_many
+
+    client: object = None  # never used: validation comes first
+    with pytest.raises(InvalidArgumentError, match="text"):
+        send_many(client, [1, 2], text=None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError) as caught:
+        send_many(client, [1, 2, "@ana"], text="hi")  # type: ignore[arg-type]
+    assert caught.value.argument == "recipients[2]"
+    with pytest.raises(InvalidArgumentError, match="not a single one"):
+        send_many(client, "ana", text="hi")  # type: ignore[arg-type]

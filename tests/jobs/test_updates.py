@@ -7,7 +7,7 @@ import pytest
 from inro_async.errors import InvalidArgumentError
 from inro_async.jobs._items import Identifier, ItemStatus, Outcome
 from inro_async.jobs.contacts import (
-    ContactUpdate,
+    UpdateEntry,
     normalize_update,
     normalize_updates,
     outcomes_from_batch,
@@ -18,7 +18,7 @@ from inro_async.jobs.contacts import (
 def test_bulk_entries_and_pairs_are_both_accepted() -> None:
     wire = normalize_update({"email": "a@b.co", "contact": {"phone": "+1 555"}}, 0)
     pair = normalize_update(("a@b.co", {"phone": "+1 555"}), 1)
-    assert wire == pair == ContactUpdate(Identifier("email", "a@b.co"), {"phone": "+1 555"})
+    assert wire == pair == UpdateEntry(Identifier("email", "a@b.co"), {"phone": "+1 555"})
     assert wire.as_entry() == {"email": "a@b.co", "contact": {"phone": "+1 555"}}
 
 
@@ -71,10 +71,10 @@ def test_per_contact_updates_go_after_the_bulk_chunks_one_per_chunk() -> None:
 
 def test_batch_task_errors_and_not_found_map_back_per_entry() -> None:
     sent = [
-        ContactUpdate(Identifier("id", 1), {"notes": "a"}),
-        ContactUpdate(Identifier("email", "gone@x.io"), {"notes": "b"}),
-        ContactUpdate(Identifier("username", "cy"), {"custom_properties": {"nope": 1}}),
-        ContactUpdate(Identifier("id", 4), {"notes": "d"}),
+        UpdateEntry(Identifier("id", 1), {"notes": "a"}),
+        UpdateEntry(Identifier("email", "gone@x.io"), {"notes": "b"}),
+        UpdateEntry(Identifier("username", "cy"), {"custom_properties": {"nope": 1}}),
+        UpdateEntry(Identifier("id", 4), {"notes": "d"}),
     ]
     outcomes = outcomes_from_batch(
         sent,
@@ -94,6 +94,6 @@ def test_batch_task_errors_and_not_found_map_back_per_entry() -> None:
 
 
 def test_a_failed_task_without_itemised_errors_fails_every_accepted_entry() -> None:
-    sent = [ContactUpdate(Identifier("id", i), {"notes": "n"}) for i in (1, 2)]
+    sent = [UpdateEntry(Identifier("id", i), {"notes": "n"}) for i in (1, 2)]
     outcomes = outcomes_from_batch(sent, not_found=[{"id": 2}], task_status="failed", errors=[])
     assert [o.status for o in outcomes] == [ItemStatus.FAILED, ItemStatus.NOT_FOUND]
