@@ -272,7 +272,7 @@ def file_input(argument: str, value: object, *, default_name: str) -> FileInput:
             f"a string must be an http(s) URL; pass a local file as pathlib.Path, got {value!r}",
         )
     elif callable(getattr(value, "read", None)):
-        data = value.read()  # type: ignore[attr-defined]
+        data = _read_and_rewind(value)
         if not isinstance(data, bytes | bytearray):
             raise InvalidArgumentError(
                 argument, "the file object must be opened in binary mode ('rb')"
@@ -289,6 +289,19 @@ def file_input(argument: str, value: object, *, default_name: str) -> FileInput:
         raise InvalidArgumentError(argument, "the file is empty")
     content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     return FileInput(content, filename, content_type)
+
+
+def _read_and_rewind(file: Any) -> object:
+    """The rest of a file object, which is put back where it was when it can seek.
+
+    The file stays the caller's, and a job sending it to several chunks reads it again.
+    """
+    seekable = getattr(file, "seekable", None)
+    position = file.tell() if callable(seekable) and seekable() else None
+    data = file.read()
+    if position is not None:
+        file.seek(position)
+    return data
 
 
 def media_input(argument: str, value: object) -> str | FileInput:

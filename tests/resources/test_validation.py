@@ -1,0 +1,292 @@
+"""Invalid arguments raise InvalidArgumentError before anything is sent (no quota spent)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inro_async import InvalidArgumentError
+from inro_async.client import Client
+
+from ._mock import MockAPI
+
+Call = Callable[[Client], Awaitable[Any]]
+
+TOO_MANY = list(range(1, 1002))
+
+
+def case(rule: str, call: Call, argument: str) -> Any:
+    """One rule: the call that breaks it and the argument the error must name."""
+    return pytest.param(call, argument, id=rule)
+
+
+CASES = [
+    # paging
+    case("per_page over 1000", lambda c: c.contacts.list(per_page=1001), "per_page"),
+    case("per_page zero", lambda c: c.contacts.list(per_page=0), "per_page"),
+    case("per_page not an int", lambda c: c.folders.list(per_page="50"), "per_page"),
+    case("page zero", lambda c: c.contacts.list(page=0), "page"),
+    case("negative offset", lambda c: c.contacts.list(offset=-1), "offset"),
+    case("unknown order column", lambda c: c.contacts.list(order_column="age"), "order_column"),
+    case(
+        "unknown direction",
+        lambda c: c.contacts.search("a", order_direction="up"),
+        "order_direction",
+    ),
+    # identifiers
+    case("get without identifier", lambda c: c.contacts.get(), "id/username/email"),
+    case(
+        "get with two identifiers",
+        lambda c: c.contacts.get(id=1, username="jane"),
+        "id/username/email",
+    ),
+    case("username with @", lambda c: c.contacts.get(username="@jane"), "username"),
+    case("email without @", lambda c: c.contacts.get(email="jane"), "email"),
+    case("id not positive", lambda c: c.contacts.get(id=0), "id"),
+    case(
+        "update_by without identifier",
+        lambda c: c.contacts.update_by(phone="+1"),
+        "id/username/email",
+    ),
+    case("contact id not an int", lambda c: c.contacts.update("7", phone="+1"), "contact_id"),
+    # contact updates
+    case("update with nothing to change", lambda c: c.contacts.update(1), "contact"),
+    case(
+        "update with an unknown key",
+        lambda c: c.contacts.update(1, contact={"nickname": "j"}),
+        "contact.nickname",
+    ),
+    case(
+        "update with a bad status", lambda c: c.contacts.update(1, status="gone"), "contact.status"
+    ),
+    case(
+        "update with bad folder ids",
+        lambda c: c.contacts.update(1, folder_ids=[1, -2]),
+        "contact.folder_ids[1]",
+    ),
+    case(
+        "update with contact= and keywords",
+        lambda c: c.contacts.update(1, contact={"phone": "1"}, notes="x"),
+        "contact",
+    ),
+    case("bulk with no entries", lambda c: c.contacts.bulk_update([]), "entries"),
+    case(
+        "bulk with 1001 entries",
+        lambda c: c.contacts.bulk_update([{"id": i, "contact": {"notes": "x"}} for i in TOO_MANY]),
+        "entries",
+    ),
+    case(
+        "bulk entry with two identifiers",
+        lambda c: c.contacts.bulk_update(
+            [
+                {"id": 1, "contact": {"notes": "a"}},
+                {"id": 2, "email": "a@b.c", "contact": {"notes": "b"}},
+            ]
+        ),
+        "entries[1].id/username/email",
+    ),
+    case(
+        "bulk entry without identifier",
+        lambda c: c.contacts.bulk_update([{"contact": {"notes": "a"}}]),
+        "entries[0].id/username/email",
+    ),
+    case("bulk entry without contact", lambda c: c.contacts.bulk_update([{"id": 1}]), "entries[0]"),
+    case("search without a query", lambda c: c.contacts.search(""), "query"),
+    case("filter without filters", lambda c: c.contacts.filter([]), "filters"),
+    case(
+        "filter with bad logic",
+        lambda c: c.contacts.filter([{"filter_type": "status", "value": "active"}], "xor"),
+        "filter_logic",
+    ),
+    case(
+        "custom property filter without slug",
+        lambda c: c.contacts.filter([{"filter_type": "custom_property", "value": 1}]),
+        "filters[0].property",
+    ),
+    # messages: recipients
+    case("no recipient", lambda c: c.messages.send(text="hi"), "recipients"),
+    case(
+        "two singular recipients",
+        lambda c: c.messages.send(contact_id=1, contact_email="a@b.c", text="hi"),
+        "contact_id, contact_email",
+    ),
+    case(
+        "singular mixed with plural",
+        lambda c: c.messages.send(contact_id=1, contact_ids=[2], text="hi"),
+        "contact_id / contact_ids",
+    ),
+    case(
+        "1001 recipients", lambda c: c.messages.send(contact_ids=TOO_MANY, text="hi"), "recipients"
+    ),
+    case(
+        "1001 recipients across lists",
+        lambda c: c.messages.send(
+            contact_ids=TOO_MANY[:600], contact_usernames=[f"u{i}" for i in range(401)], text="hi"
+        ),
+        "recipients",
+    ),
+    case(
+        "empty recipient lists", lambda c: c.messages.send(contact_ids=[], text="hi"), "recipients"
+    ),
+    case(
+        "a recipient list given as a string",
+        lambda c: c.messages.send(contact_usernames="jane", text="hi"),
+        "contact_usernames",
+    ),
+    case(
+        "a bad id in a list",
+        lambda c: c.messages.send(contact_ids=[1, 0], text="hi"),
+        "contact_ids[1]",
+    ),
+    case(
+        "a bad email in a list",
+        lambda c: c.messages.send(contact_emails=["a@b.c", "nope"], text="hi"),
+        "contact_emails[1]",
+    ),
+    # messages: content
+    case("text message without text", lambda c: c.messages.send(contact_id=1), "text"),
+    case("blank text", lambda c: c.messages.send(contact_id=1, text="  "), "text"),
+    case(
+        "unknown message type",
+        lambda c: c.messages.send(contact_id=1, text="x", message_type="gif"),
+        "message_type",
+    ),
+    case(
+        "media field not matching the type",
+        lambda c: c.messages.send(contact_id=1, video="https://x.test/a.mp4", message_type="image"),
+        "message_type",
+    ),
+    case(
+        "media type without its field",
+        lambda c: c.messages.send(contact_id=1, message_type="audio"),
+        "audio",
+    ),
+    case(
+        "two media",
+        lambda c: c.messages.send(
+            contact_id=1, image="https://x.test/a.png", video="https://x.test/a.mp4"
+        ),
+        "image/video",
+    ),
+    case(
+        "share without media_id",
+        lambda c: c.messages.send(contact_id=1, message_type="share"),
+        "media_id",
+    ),
+    case(
+        "media_id on a text message",
+        lambda c: c.messages.send(contact_id=1, text="x", media_id=5, message_type="text"),
+        "media_id",
+    ),
+    case(
+        "media URL that is not http",
+        lambda c: c.messages.send(contact_id=1, image="ftp://x.test/a.png"),
+        "image",
+    ),
+    case(
+        "media as a path string",
+        lambda c: c.messages.send(contact_id=1, image="photo.jpg"),
+        "image",
+    ),
+    case(
+        "media from a missing file",
+        lambda c: c.messages.send(contact_id=1, image=Path("/nonexistent/a.png")),
+        "image",
+    ),
+    case(
+        "media from a text-mode file",
+        lambda c: c.messages.send(contact_id=1, image=io.StringIO("x")),
+        "image",
+    ),
+    case("empty media bytes", lambda c: c.messages.send(contact_id=1, audio=b""), "audio"),
+    # folders
+    case("folder with an unknown colour", lambda c: c.folders.create("VIP", color="teal"), "color"),
+    case("folder without a name", lambda c: c.folders.create(""), "name"),
+    case("folder update with nothing", lambda c: c.folders.update(1), "name/color"),
+    case(
+        "adding 1001 contacts to a folder",
+        lambda c: c.folders.add_contacts(1, TOO_MANY),
+        "contact_ids",
+    ),
+    case("removing no contacts", lambda c: c.folders.remove_contacts(1, []), "contact_ids"),
+    # contact properties
+    case(
+        "unknown property type",
+        lambda c: c.contact_properties.create("Plan", property_type="enum"),
+        "property_type",
+    ),
+    case(
+        "choice property without choices",
+        lambda c: c.contact_properties.create("Plan", property_type="single_choice"),
+        "choices",
+    ),
+    case(
+        "choice property with empty choices",
+        lambda c: c.contact_properties.create("Plan", property_type="multiple_choice", choices=[]),
+        "choices",
+    ),
+    case(
+        "blank choice",
+        lambda c: c.contact_properties.create(
+            "Plan", property_type="single_choice", choices=["a", ""]
+        ),
+        "choices[1]",
+    ),
+    case("property update with nothing", lambda c: c.contact_properties.update("plan"), "update"),
+    case("property without a slug", lambda c: c.contact_properties.delete(""), "slug"),
+    # media files and batch tasks
+    case("unknown media file type", lambda c: c.media_files.list(media_type="pdf"), "media_type"),
+    case(
+        "media file from a non-URL",
+        lambda c: c.media_files.create_from_url("file:///etc/passwd"),
+        "file_url",
+    ),
+    case("upload of a path string", lambda c: c.media_files.upload("a.png"), "file"),
+    case("batch task without an id", lambda c: c.batch_tasks.get(""), "task_id"),
+    case(
+        "wait with a zero poll interval",
+        lambda c: c.batch_tasks.wait("bt_1", poll_interval=0),
+        "poll_interval",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "argument"), CASES)
+async def test_invalid_arguments_raise_before_any_request(
+    api: MockAPI, client: Client, call: Call, argument: str
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        await call(client)
+    assert caught.value.argument == argument
+    assert isinstance(caught.value, ValueError)
+    assert api.requests == []
+
+
+@pytest.mark.parametrize(
+    "walk",
+    [
+        lambda c: c.contacts.iter(per_page=1001),
+        lambda c: c.contacts.iter(concurrency=0),
+        lambda c: c.contacts.iter_search(""),
+        lambda c: c.contacts.iter_filter([]),
+        lambda c: c.contacts.iter_messages(0),
+        lambda c: c.folders.iter_contacts(1, per_page=5000),
+        lambda c: c.media_files.iter(media_type="pdf"),
+        lambda c: c.batch_tasks.iter(per_page=0),
+    ],
+)
+async def test_invalid_walks_raise_when_created_not_when_first_iterated(
+    api: MockAPI, client: Client, walk: Callable[[Client], object]
+) -> None:
+    with pytest.raises(InvalidArgumentError):
+        walk(client)
+    assert api.requests == []
+
+
+def test_the_error_names_the_argument_and_the_rule() -> None:
+    error = InvalidArgumentError("per_page", "must be an integer from 1 to 1000, got 5000")
+    assert str(error) == "per_page: must be an integer from 1 to 1000, got 5000"
