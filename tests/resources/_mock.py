@@ -79,3 +79,29 @@ class MockAPI:
 def sent_json(request: HTTPRequest) -> Any:
     """The JSON body of a recorded request."""
     return msgspec.json.decode(request.body or b"null")
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    async def write(self, chunk: bytes) -> None:
+        self.data.extend(chunk)
+
+
+async def multipart_parts(request: HTTPRequest) -> list[tuple[str, str | None, bytes]]:
+    """The parts of a multipart request as ``(name, filename, content)``, in order."""
+    import email
+    import email.policy
+
+    assert request.form is not None, "not a multipart request"
+    payload = request.form()()
+    sink = _Sink()
+    await payload.write(sink)  # type: ignore[arg-type]
+    raw = f"Content-Type: {payload.content_type}\r\n\r\n".encode() + bytes(sink.data)
+    message = email.message_from_bytes(raw, policy=email.policy.HTTP)
+    parts = []
+    for part in message.iter_parts():  # type: ignore[attr-defined]
+        name = part.get_param("name", header="content-disposition")
+        parts.append((name, part.get_filename(), part.get_payload(decode=True)))
+    return parts
