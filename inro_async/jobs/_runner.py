@@ -5,9 +5,10 @@ contacts…); this module knows everything else:
 
 * **Bounded concurrency.** ``concurrency`` workers pull chunk numbers from one list: at most that
   many chunks are in flight, and no task is created per item.
-* **Journal before wire.** Each chunk's client carries a governor wrapper that commits the chunk
-  as ``in_flight`` at the moment the governor grants the slot, right before the request is
-  written. Waiting for quota therefore never makes a chunk "unknown".
+* **Journal before wire.** The job's client carries a governor wrapper that commits the chunk
+  (found through a context variable: each chunk runs in its own task) as ``in_flight`` at the
+  moment the governor grants the slot, right before the request is written. Waiting for quota
+  therefore never makes a chunk "unknown".
 * **Quota waits.** Requests ask the governor with ``max_wait``; a longer wait comes back as
   ``QuotaWaitTooLongError``, which becomes a ``waiting`` event and a sleep until the quota frees
   (or, past ``stop_when_blocked_over``, a ``paused`` report). The chunk is retried at exactly the
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import hashlib
 import math
@@ -137,12 +139,15 @@ def may_have_been_processed(error: BaseException) -> bool:
     return not isinstance(error, InvalidArgumentError | QuotaWaitTooLongError)
 
 
-class _DispatchSignal:
-    """A governor that calls ``on_dispatch`` the moment a slot is granted (journal hook)."""
+_CURRENT_CHUNK: contextvars.ContextVar[ChunkContext] = contextvars.ContextVar("inro_chunk")
+"""The chunk a task is sending for; each chunk runs in its own task, so its own context."""
 
-    def __init__(self, inner: Governor, on_dispatch: Callable[[], None]) -> None:
+
+class _DispatchSignal:
+    """A governor that tells the current chunk the moment a slot is granted (journal hook)."""
+
+    def __init__(self, inner: Governor) -> None:
         self._inner = inner
-        self._on_dispatch = on_dispatch
 
     def __repr__(self) -> str:
         return f"<_DispatchSignal over {self._inner!r}>"
@@ -157,7 +162,9 @@ class _DispatchSignal:
     ) -> float:
         """Wait for a slot, then record the dispatch before the caller sends."""
         queued = await self._inner.acquire(priority=priority, max_wait=max_wait)
-        self._on_dispatch()
+        chunk = _CURRENT_CHUNK.get(None)
+        if chunk is not None:
+            chunk.dispatched_now()
         return queued
 
     async def observe(self, status: int, headers: Mapping[str, str]) -> None:
@@ -176,7 +183,7 @@ class _DispatchSignal:
 def _paced_client(client: Client, governor: Governor, max_wait: float) -> Client:
     """A copy of ``client`` whose requests go at bulk priority through ``governor``."""
     copy = client.with_options(priority=Priority.BULK, max_wait=max_wait)
-    # The copy shares session, auth and defaults; only the governor seen by this chunk differs.
+    # The copy shares session, auth and defaults; only the governor it talks to is wrapped.
     copy._transport = dataclasses.replace(client._transport, governor=governor)
     return copy
 
@@ -190,10 +197,11 @@ class ChunkContext:
         checkpoint: str | None,
         journal: Journal,
         client: Client,
-        max_wait: float,
         on_request: Callable[[], None],
     ) -> None:
         self.index = index
+        self.client = client
+        """The client to send with: bulk priority, dispatches journaled for this chunk."""
         self.checkpoint = checkpoint
         """What ``accept`` stored in an earlier attempt (e.g. a batch task id), if anything."""
         self.dispatched = False
@@ -201,11 +209,9 @@ class ChunkContext:
         self.closed = False
         self._journal = journal
         self._on_request = on_request
-        signal = _DispatchSignal(client.governor, self._dispatch)
-        self.client = _paced_client(client, signal, max_wait)
-        """The client to send with: bulk priority, journaled dispatch."""
 
-    def _dispatch(self) -> None:
+    def dispatched_now(self) -> None:
+        """A request of this chunk was granted its slot: journal it before it is sent."""
         if self.closed:
             raise asyncio.CancelledError  # the chunk was settled; never send after that
         self._journal.dispatch(self.index)
@@ -383,6 +389,7 @@ class _FanOut(Generic[T]):
         self.max_wait = NOTICE_AFTER
         if options.stop_when_blocked_over is not None:
             self.max_wait = min(self.max_wait, options.stop_when_blocked_over)
+        self.paced = _paced_client(client, _DispatchSignal(client.governor), self.max_wait)
         self._halt_status: JobStatus | None = None
         self._halted = asyncio.Event()
         self._fatal: BaseException | None = None
@@ -478,15 +485,14 @@ class _FanOut(Generic[T]):
         while True:
             record = self.journal.book[index]
             ctx = ChunkContext(
-                index,
-                record.checkpoint,
-                self.journal,
-                self.client,
-                self.max_wait,
-                self._count_request,
+                index, record.checkpoint, self.journal, self.paced, self._count_request
             )
             items = self.items[record.start : record.stop]
-            task = asyncio.ensure_future(self.op.run_chunk(ctx, items))
+            token = _CURRENT_CHUNK.set(ctx)
+            try:  # the task copies the context: its requests report to this chunk
+                task = asyncio.ensure_future(self.op.run_chunk(ctx, items))
+            finally:
+                _CURRENT_CHUNK.reset(token)
             self._active[index] = (task, ctx)
             try:
                 await asyncio.wait({task})
