@@ -39,6 +39,7 @@ from inro_async.jobs._progress import ProgressCallback
 from inro_async.jobs._report import JobReport
 from inro_async.jobs._runner import DEFAULT_CONCURRENCY, ChunkContext, Job, JobOptions, run_fanout
 from inro_async.jobs.messages import is_fatal_for_all
+from inro_async.resources._validate import contact_update
 
 if TYPE_CHECKING:
     import os
@@ -57,8 +58,6 @@ SINGLE_ONLY_FIELDS: frozenset[str] = frozenset()
 Empty under today's wire contract (both routes take the same object); the split stays so that a
 field the bulk route learns later, or never learns, changes one line here.
 """
-_STATUSES = ("active", "optout")
-_SCALAR_FIELDS = ("email", "phone", "language", "notes")
 
 
 class UpdateEntry(NamedTuple):
@@ -75,42 +74,21 @@ class UpdateEntry(NamedTuple):
 
 
 def _check_fields(contact: object, argument: str, single_only: frozenset[str]) -> dict[str, Any]:
+    """The change as a plain dict, checked by the contacts resource's own rules.
+
+    One rule set decides what a valid change is, for one contact or for 50,000; fields only the
+    per-contact route takes (``single_only``) are passed through for that route to judge.
+    """
     if isinstance(contact, msgspec.Struct):  # models.contacts.ContactUpdate: unset fields drop
         contact = msgspec.to_builtins(contact)
     if not isinstance(contact, Mapping):
         raise InvalidArgumentError(argument, f"must be a mapping, got {type(contact).__name__}")
-    if not contact:
-        raise InvalidArgumentError(argument, "is empty: nothing to update")
-    fields = dict(contact)
-    for key, value in fields.items():
-        if key not in BULK_FIELDS and key not in single_only:
-            allowed = ", ".join(sorted(BULK_FIELDS | single_only))
-            raise InvalidArgumentError(f"{argument}.{key}", f"is not updatable; use {allowed}")
-        if key in _SCALAR_FIELDS and value is not None and not isinstance(value, str):
-            raise InvalidArgumentError(
-                f"{argument}.{key}", f"must be a string or None, got {type(value).__name__}"
-            )
-        if key == "status" and value not in _STATUSES:
-            raise InvalidArgumentError(
-                f"{argument}.status", f"must be 'active' or 'optout', got {value!r}"
-            )
-        if key == "folder_ids" and (
-            not isinstance(value, list | tuple)
-            or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in value)
-        ):
-            raise InvalidArgumentError(
-                f"{argument}.folder_ids", f"must be a list of folder ids, got {value!r}"
-            )
-        if key == "custom_properties":
-            if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-                raise InvalidArgumentError(
-                    f"{argument}.custom_properties",
-                    f"must map property slugs to values, got {value!r}",
-                )
-            fields[key] = dict(value)
-        if key == "folder_ids":
-            fields[key] = list(value)
-    return fields
+    extra = {key: value for key, value in contact.items() if key in single_only}
+    bulk = {key: value for key, value in contact.items() if key not in single_only}
+    fields: dict[str, Any] = {}
+    if bulk or not extra:
+        fields = msgspec.to_builtins(contact_update(argument, bulk))
+    return {**fields, **extra}
 
 
 def normalize_update(

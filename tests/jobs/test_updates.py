@@ -29,8 +29,8 @@ def test_bulk_entries_and_pairs_are_both_accepted() -> None:
         ({"id": 1, "contact": {}}, "updates[0].contact", "nothing to update"),
         ({"id": 1, "contact": {"name": "Bo"}}, "updates[0].contact.name", "not updatable"),
         ({"id": 1, "contact": {"status": "inactive"}}, "updates[0].contact.status", "optout"),
-        ({"id": 1, "contact": {"folder_ids": [0]}}, "updates[0].contact.folder_ids", "folder"),
-        ({"id": 1, "contact": {"phone": 5}}, "updates[0].contact.phone", "string"),
+        ({"id": 1, "contact": {"folder_ids": [0]}}, "updates[0].contact.folder_ids[0]", "positive"),
+        ({"id": 1, "contact": {"phone": 5}}, "updates[0].contact", r"\$\.phone"),
         ({"id": 1, "username": "x", "contact": {"phone": "1"}}, "updates[0]", "exactly one"),
         (("@handle", {"phone": "1"}), "updates[0]", "without '@'"),
         ("just a string", "updates[0]", "got str"),
@@ -57,6 +57,13 @@ def test_two_updates_of_one_contact_merge_as_if_applied_in_order() -> None:
         "phone": "2",
         "custom_properties": {"tier": None, "city": "Oslo"},
     }
+
+
+def test_the_models_contact_update_is_accepted_as_the_change() -> None:
+    from inro_async.models.contacts import ContactUpdate
+
+    entry = normalize_update((7, ContactUpdate(phone="+1 555", notes=None)), 0)
+    assert entry.contact == {"phone": "+1 555", "notes": None}  # None clears, unset is left out
 
 
 def test_per_contact_updates_go_after_the_bulk_chunks_one_per_chunk() -> None:
