@@ -1,0 +1,47 @@
+"""trigger_many over the HTTP seam: chunks of contacts, data on every call, job-wide refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from inro_async._http import HTTPRequest, HTTPResult
+from inro_async.errors import InvalidArgumentError, UnprocessableEntityError
+from inro_async.jobs import JobStatus, trigger_many
+
+from .conftest import body_of, json_result
+from .test_runner import make_client
+
+
+async def test_every_contact_is_triggered_once_with_the_data() -> None:
+    calls: list[dict[str, object]] = []
+
+    def trigger(request: HTTPRequest) -> HTTPResult:
+        body = body_of(request)
+        calls.append(body)
+        missing = [c for c in body["contacts"] if c.get("email") == "gone@x.io"]
+        return json_result(202, {"status": "queued", "not_found": missing})
+
+    contacts = [*range(1, 2_001), "ana", {"email": "gone@x.io"}, 5]
+    report = await trigger_many(
+        make_client(trigger), 42, contacts, data={"order_id": "A-17"}, concurrency=2
+    )
+    assert [len(c["contacts"]) for c in calls] == [1000, 1000, 2]  # type: ignore[arg-type]
+    assert all(c["data"] == {"order_id": "A-17"} for c in calls)
+    assert (report.done, report.not_found, report.duplicates) == (2_001, 1, 1)
+
+
+async def test_an_inactive_scenario_stops_the_job_after_the_first_refusal() -> None:
+    def inactive(request: HTTPRequest) -> HTTPResult:
+        return json_result(422, {"error": "scenario is not active"})
+
+    job = trigger_many(make_client(inactive), 42, range(1, 10_001), concurrency=1)
+    with pytest.raises(UnprocessableEntityError, match="not active"):
+        await job
+    assert job.report is not None
+    assert job.report.status is JobStatus.ABORTED
+    assert job.report.pending == 9_000  # one chunk tried, nine left untouched
+
+
+def test_data_must_be_json() -> None:
+    with pytest.raises(InvalidArgumentError, match="data"):
+        trigger_many(None, 1, [1], data={"when": object()})  # type: ignore[arg-type]
