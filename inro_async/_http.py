@@ -9,6 +9,7 @@ because only they can tell whether any byte of the request left the process.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -95,6 +96,12 @@ _PERMANENT: tuple[type[BaseException], ...] = (
 )
 
 
+@functools.lru_cache(maxsize=16)
+def _client_timeout(total: float | None) -> aiohttp.ClientTimeout:
+    """One immutable ``ClientTimeout`` per value, not one per request (it is on the hot path)."""
+    return aiohttp.ClientTimeout(total=total)
+
+
 class AiohttpBackend:
     """The real backend: an aiohttp session, created lazily inside the running loop."""
 
@@ -124,10 +131,10 @@ class AiohttpBackend:
             async with self.session.request(
                 request.method,
                 request.url,
-                params=list(request.params),
+                params=request.params,
                 data=request.form() if request.form is not None else request.body,
-                headers=dict(request.headers),
-                timeout=aiohttp.ClientTimeout(total=request.timeout),
+                headers=request.headers,
+                timeout=_client_timeout(request.timeout),
             ) as response:
                 content = await response.read()
                 return HTTPResult(response.status, response.headers, content)

@@ -95,6 +95,13 @@ class RequestOptions:
 
     def merged(self, override: RequestOptions) -> RequestOptions:
         """These options with every non-None field of ``override`` taking precedence."""
+        if (
+            override.timeout is None
+            and override.retries is None
+            and override.priority is None
+            and override.max_wait is None
+        ):
+            return self  # the common case, on every request: no copy
         return replace(
             self,
             timeout=override.timeout if override.timeout is not None else self.timeout,
