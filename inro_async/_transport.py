@@ -374,7 +374,9 @@ class Transport:
                 await asyncio.sleep(delay)
                 continue
             self._log(method, path, status, elapsed, attempt + throttled, queued)
-            raise self._status_error(method, path, status, resp_headers, content, retry_after)
+            raise self._status_error(
+                method, path, status, resp_headers, content, retry_after, idempotent
+            )
 
     def _status_error(
         self,
@@ -384,6 +386,7 @@ class Transport:
         headers: CIMultiDictProxy[str],
         content: bytes,
         retry_after: float | None,
+        idempotent: bool = False,
     ) -> APIStatusError:
         try:
             body: Any = msgspec.json.decode(content) if content else None
@@ -392,7 +395,7 @@ class Transport:
         message = _error_message(status, body, content)
         if status in _STATUS_HINTS:
             message = f"{message} ({_STATUS_HINTS[status]})"
-        if status >= 500 and method not in ("GET", "PUT", "DELETE"):
+        if status >= 500 and not idempotent:
             message += "; the server may have acted on it, so its outcome is unknown"
         error_class = status_error_class(status)
         if error_class is RateLimitError:

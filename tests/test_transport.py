@@ -251,3 +251,13 @@ def test_backoff_is_full_jitter_capped() -> None:
 def test_retries_reject_negative_settings() -> None:
     with pytest.raises(ValueError, match="must be >= 0"):
         Retries(max_retries=-1)
+
+
+async def test_a_read_sent_as_post_is_retried_and_its_error_does_not_claim_unknown_outcome(
+    api: MockAPI, client: Client
+) -> None:
+    api.on("POST", "/contacts/filter", answer(500, {"error": "boom"}))
+    with pytest.raises(InternalServerError) as caught:
+        await client.contacts.filter([{"filter_type": "status", "value": "active"}])
+    assert len(api.requests) == 3
+    assert "outcome is unknown" not in str(caught.value)
