@@ -25,4 +25,4 @@ class ContactFilter(Model, frozen=True):
     filter_type: str = "status"
     operator: str = "eq"
     value: Any = None
-    property: str | None | msgspec.UnsetType = msgspec.UNSET
+    property: str | msgspec.UnsetType | None = msgspec.UNSET
