@@ -1,0 +1,201 @@
+"""What every command shares: the token, output (bars on a terminal, lines elsewhere), exit codes.
+
+Exit codes: 0 everything done; 1 some items failed or are unknown (their list is written to a
+file the output names); 2 bad usage or a bad input file (nothing was sent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import msgspec
+from rich.console import Console
+
+from inro_async.client import Client
+from inro_async.errors import (
+    AuthenticationError,
+    InroError,
+    InvalidArgumentError,
+    PermissionDeniedError,
+)
+from inro_async.jobs import JobReport, ProgressEvent, RichProgress
+
+__all__ = [
+    "EXIT_FAILED_ITEMS",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Settings",
+    "finish_job",
+    "pass_settings",
+    "progress_for",
+    "run",
+]
+
+EXIT_OK = 0
+EXIT_FAILED_ITEMS = 1
+EXIT_USAGE = 2
+
+T = TypeVar("T")
+
+
+@dataclass
+class Settings:
+    """Options of the ``inro`` group, handed to every command."""
+
+    token: str | None
+    base_url: str | None
+    json: bool
+    quiet: bool
+    stdout: Console = field(default_factory=lambda: Console(soft_wrap=True))
+    stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
+
+    def __repr__(self) -> str:  # never show the token
+        return f"Settings(base_url={self.base_url!r}, json={self.json}, token='***')"
+
+    def client(self, **kwargs: Any) -> Client:
+        """A client for this invocation (token from --token or INRO_API_TOKEN)."""
+        if not (self.token or os.environ.get("INRO_API_TOKEN")):
+            raise click.UsageError(
+                "no API token: pass --token or set INRO_API_TOKEN "
+                "(Integrations & API → Private API in the Inrō dashboard)"
+            )
+        return Client(self.token, base_url=self.base_url, **kwargs)
+
+    @property
+    def interactive(self) -> bool:
+        """Whether progress bars can be drawn (stderr is a terminal and not --json/--quiet)."""
+        return self.stderr.is_terminal and not self.json and not self.quiet
+
+    def info(self, message: str) -> None:
+        """A status line on stderr (silent with --quiet)."""
+        if not self.quiet:
+            self.stderr.print(message, highlight=False)
+
+    def emit(self, payload: Any, human: Callable[[], None]) -> None:
+        """The command's result: JSON on stdout with --json, else the human rendering."""
+        if self.json:
+            click.echo(msgspec.json.encode(payload).decode())
+        else:
+            human()
+
+
+pass_settings = click.make_pass_decorator(Settings)
+"""Inject the group's ``Settings`` into a command."""
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine, turning SDK errors into clean messages and exit codes."""
+    try:
+        return asyncio.run(coroutine)
+    except (InvalidArgumentError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    except (AuthenticationError, PermissionDeniedError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except InroError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("interrupted; a named job (--job) resumes where it stopped", err=True)
+        raise SystemExit(130) from None
+
+
+class _PlainProgress:
+    """Progress as log lines, for cron and pipes: one line every ``interval`` seconds."""
+
+    def __init__(self, settings: Settings, interval: float = 5.0) -> None:
+        self._settings = settings
+        self._interval = interval
+        self._last: dict[str, float] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        key = f"{event.operation}:{event.job}"
+        now = time.monotonic()
+        final = event.kind in ("finished", "waiting", "paused")
+        if final or now - self._last.get(key, 0.0) >= self._interval:
+            self._last[key] = now
+            self._settings.info(str(event))
+
+
+@contextlib.contextmanager
+def progress_for(settings: Settings) -> Iterator[Callable[[ProgressEvent], None] | None]:
+    """A progress callback: rich bars on a terminal, plain lines otherwise, none with --quiet."""
+    if settings.quiet or settings.json:
+        yield None
+    elif settings.interactive:
+        with RichProgress(settings.stderr) as bars:
+            yield bars
+    else:
+        yield _PlainProgress(settings)
+
+
+def _failed_path(name: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(f"{name}-failed-{stamp}.jsonl")
+
+
+def _jsonable(item: Any) -> Any:
+    if hasattr(item, "as_dict"):
+        return item.as_dict()
+    if hasattr(item, "as_entry"):
+        return item.as_entry()
+    return msgspec.to_builtins(item)
+
+
+def finish_job(settings: Settings, report: JobReport[Any], *, name: str) -> int:
+    """Print a report, write failed and unknown items to a file, return the exit code."""
+    leftovers = [*report.failed_items(), *report.unknown_items()]
+    failed_file: str | None = None
+    if leftovers:
+        path = _failed_path(report.job or name)
+        with path.open("w", encoding="utf-8") as out:
+            for item in leftovers:
+                out.write(json.dumps(_jsonable(item)) + "\n")
+        failed_file = str(path)
+    summary = {
+        "operation": report.operation,
+        "job": report.job,
+        "status": str(report.status),
+        "total": report.total,
+        "done": report.done,
+        "failed": report.failed,
+        "not_found": report.not_found,
+        "skipped": report.skipped,
+        "unknown": report.unknown,
+        "requests": report.requests,
+        "elapsed": round(report.elapsed, 3),
+        "errors": dict(report.errors()),
+        "failed_items_file": failed_file,
+    }
+
+    def human() -> None:
+        settings.stdout.print(str(report), highlight=False)
+        if failed_file:
+            settings.stdout.print(
+                f"{len(leftovers):,} failed or unknown items written to {failed_file} "
+                "(feed it back with --to / --from to retry them)",
+                highlight=False,
+            )
+
+    settings.emit(summary, human)
+    return EXIT_FAILED_ITEMS if leftovers else EXIT_OK
+
+
+async def with_client(settings: Settings, work: Callable[[Client], Awaitable[T]]) -> T:
+    """Open a client, run ``work`` with it, close it."""
+    async with settings.client() as client:
+        return await work(client)
+
+
+def fail_usage(message: str) -> None:
+    """Exit 2 with a message (bad input: nothing was sent)."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(EXIT_USAGE)

@@ -1,0 +1,473 @@
+"""The ``inro`` command: argument parsing and rendering only; the work is the SDK's."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import msgspec
+from rich.table import Table
+
+from inro_async.cli._common import (
+    EXIT_USAGE,
+    Settings,
+    finish_job,
+    pass_settings,
+    progress_for,
+    run,
+)
+from inro_async.cli._input import InputFileError, read_recipients, read_updates
+from inro_async.jobs import journal_path
+from inro_async.jobs._journal import decode_outcomes
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--token",
+    envvar="INRO_API_TOKEN",
+    show_envvar=True,
+    help="API token (default: $INRO_API_TOKEN). Never printed.",
+)
+@click.option(
+    "--base-url",
+    envvar="INRO_BASE_URL",
+    show_envvar=True,
+    help="API root, e.g. a fake server's http://127.0.0.1:8080/api/v1.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.version_option(package_name="inro-async", prog_name="inro")
+@click.pass_context
+def main(
+    ctx: click.Context, token: str | None, base_url: str | None, as_json: bool, quiet: bool
+) -> None:
+    """Inrō from the terminal: export, update, message and trigger at the quota's pace."""
+    ctx.obj = Settings(token=token, base_url=base_url, json=as_json, quiet=quiet)
+
+
+# -- organization and quota ------------------------------------------------------------------
+
+
+@main.command()
+@pass_settings
+def me(settings: Settings) -> None:
+    """Show the organization that owns the token."""
+
+    async def work() -> Any:
+        async with settings.client() as inro:
+            return await inro.me()
+
+    org = run(work())
+
+    def human() -> None:
+        table = Table(show_header=False, box=None)
+        for key, value in msgspec.structs.asdict(org).items():
+            table.add_row(key, "" if value is None else str(value))
+        settings.stdout.print(table)
+
+    settings.emit(org, human)
+
+
+@main.command()
+@pass_settings
+def quota(settings: Settings) -> None:
+    """Show the quotas, what is used and when a slot frees (asks the API once)."""
+
+    async def work() -> tuple[list[Any], dict[str, str]]:
+        async with settings.client() as inro:
+            response = await inro.request("GET", "/me")
+            headers = {
+                k: v for k, v in response.headers.items() if k.lower().startswith("x-ratelimit")
+            }
+            return await inro.governor.snapshot(), headers
+
+    usage, headers = run(work())
+    rows = [
+        {
+            "quota": str(item.quota),
+            "limit": item.quota.limit,
+            "period_seconds": item.quota.period,
+            "used_here": item.used,
+            "free_in_seconds": round(item.free_in, 3),
+        }
+        for item in usage
+    ]
+
+    def human() -> None:
+        table = Table(title="Quotas (this process's view)")
+        for column in ("quota", "used here", "frees in"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row["quota"], str(row["used_here"]), f"{row['free_in_seconds']}s")
+        settings.stdout.print(table)
+        if headers:
+            server = ", ".join(f"{k}: {v}" for k, v in sorted(headers.items()))
+            settings.stdout.print(f"server says: {server}", highlight=False)
+
+    settings.emit({"quotas": rows, "server": headers}, human)
+
+
+# -- contacts --------------------------------------------------------------------------------
+
+
+@main.group()
+def contacts() -> None:
+    """Export and update contacts."""
+
+
+@contacts.command("export")
+@click.option("--search", "query", help="Only contacts matching this text.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    help="Output format (default: from the file name).",
+)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True)
+@pass_settings
+def contacts_export(
+    settings: Settings, query: str | None, fmt: str | None, out: Path, concurrency: int
+) -> None:
+    """Write every contact (or a search) to JSON Lines or CSV."""
+    if fmt is not None and out.suffix.lstrip(".").lower() != fmt:
+        out = out.with_name(out.name + f".{fmt}") if not out.suffix else out.with_suffix(f".{fmt}")
+
+    async def work() -> Any:
+        async with settings.client() as inro:
+            with progress_for(settings) as progress:
+                return await inro.contacts.export(
+                    out, query=query, concurrency=concurrency, on_progress=progress
+                )
+
+    report = run(work())
+    settings.emit(
+        {
+            "path": report.path,
+            "format": report.format,
+            "contacts": report.contacts,
+            "pages": report.pages,
+            "elapsed": round(report.elapsed, 3),
+        },
+        lambda: settings.stdout.print(str(report), highlight=False),
+    )
+
+
+@contacts.command("update")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV (id|username|email + columns to set) or JSON Lines of bulk entries.",
+)
+@click.option("--job", help="Journal name: rerun with the same name to resume.")
+@pass_settings
+def contacts_update(settings: Settings, source: Path, job: str | None) -> None:
+    """Apply a file of contact updates (bulk, 1,000 per call)."""
+    updates = _read(read_updates, source)
+    _remember(job, ["contacts", "update", "--from", str(source.resolve())])
+
+    async def work() -> Any:
+        async with settings.client() as inro:
+            with progress_for(settings) as progress:
+                return await inro.contacts.update_many(updates, job=job, on_progress=progress)
+
+    sys.exit(finish_job(settings, run(work()), name="contacts-update"))
+
+
+# -- messages --------------------------------------------------------------------------------
+
+
+@main.group()
+def messages() -> None:
+    """Send direct messages."""
+
+
+@messages.command("send")
+@click.option(
+    "--to",
+    "source",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Recipients: one id/username/email per line, a CSV, or JSON Lines.",
+)
+@click.option("--folder", "folder_id", type=int, help="Send to every contact of this folder.")
+@click.option("--text", help="The message text (a caption for media).")
+@click.option("--image", help="Image URL.")
+@click.option("--video", help="Video URL.")
+@click.option("--audio", help="Audio URL.")
+@click.option("--media-id", type=int, help="Share one of the account's posts (GET /medias).")
+@click.option("--job", help="Journal name: rerun with the same name to resume.")
+@click.option(
+    "--resend-unknown",
+    is_flag=True,
+    help="Resend chunks whose outcome is unknown (may deliver twice).",
+)
+@pass_settings
+def messages_send(
+    settings: Settings,
+    source: Path | None,
+    folder_id: int | None,
+    text: str | None,
+    image: str | None,
+    video: str | None,
+    audio: str | None,
+    media_id: int | None,
+    job: str | None,
+    resend_unknown: bool,
+) -> None:
+    """Message many contacts, 1,000 per call, at the quota's pace."""
+    if (source is None) == (folder_id is None):
+        raise click.UsageError("pass exactly one of --to FILE or --folder ID")
+    recipients: list[Any] | None = _read(read_recipients, source) if source else None
+    argv = ["messages", "send"]
+    argv += ["--to", str(source.resolve())] if source else ["--folder", str(folder_id)]
+    for flag, value in (
+        ("--text", text),
+        ("--image", image),
+        ("--video", video),
+        ("--audio", audio),
+        ("--media-id", media_id),
+    ):
+        if value is not None:
+            argv += [flag, str(value)]
+    _remember(job, argv)
+
+    async def work() -> Any:
+        async with settings.client() as inro:
+            targets: list[Any] = recipients or []
+            if folder_id is not None:
+                targets = [c.id async for c in inro.folders.iter_contacts(folder_id)]
+                if not targets:
+                    raise click.UsageError(f"folder {folder_id} has no contacts")
+            with progress_for(settings) as progress:
+                return await inro.messages.send_many(
+                    targets,
+                    text=text,
+                    image=image,
+                    video=video,
+                    audio=audio,
+                    media_id=media_id,
+                    job=job,
+                    resend_unknown=resend_unknown,
+                    on_progress=progress,
+                )
+
+    sys.exit(finish_job(settings, run(work()), name="messages-send"))
+
+
+# -- scenarios -------------------------------------------------------------------------------
+
+
+@main.group()
+def scenarios() -> None:
+    """Run scenarios."""
+
+
+def _data_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected key=value, got {pair!r}", param_hint="--data")
+        data[key] = value
+    return data
+
+
+@scenarios.command("trigger")
+@click.argument("scenario_id", type=int)
+@click.option(
+    "--to",
+    "source",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Contacts: one id/username/email per line, a CSV, or JSON Lines.",
+)
+@click.option(
+    "--data", "data_pairs", multiple=True, help="key=value, available as {{trigger.key}}."
+)
+@click.option("--job", help="Journal name: rerun with the same name to resume.")
+@click.option("--resend-unknown", is_flag=True, help="Retrigger chunks whose outcome is unknown.")
+@pass_settings
+def scenarios_trigger(
+    settings: Settings,
+    scenario_id: int,
+    source: Path,
+    data_pairs: tuple[str, ...],
+    job: str | None,
+    resend_unknown: bool,
+) -> None:
+    """Trigger a scenario for every contact of a file."""
+    data = _data_pairs(data_pairs)
+    contacts_list = _read(read_recipients, source)
+    argv = ["scenarios", "trigger", str(scenario_id), "--to", str(source.resolve())]
+    for pair in data_pairs:
+        argv += ["--data", pair]
+    _remember(job, argv)
+
+    async def work() -> Any:
+        async with settings.client() as inro:
+            with progress_for(settings) as progress:
+                return await inro.scenarios.trigger_many(
+                    scenario_id,
+                    contacts_list,
+                    data=data or None,
+                    job=job,
+                    resend_unknown=resend_unknown,
+                    on_progress=progress,
+                )
+
+    sys.exit(finish_job(settings, run(work()), name="scenarios-trigger"))
+
+
+# -- jobs ------------------------------------------------------------------------------------
+
+
+@main.group()
+def jobs() -> None:
+    """List and resume named jobs."""
+
+
+def _sidecar(job: str) -> Path:
+    path = journal_path(job)
+    return path.with_name(path.name.removesuffix(".sqlite3") + ".cli.json")
+
+
+def _remember(job: str | None, argv: list[str]) -> None:
+    """Store the command line of a named job so ``inro jobs resume NAME`` can rerun it."""
+    if job is None:
+        return
+    sidecar = _sidecar(job)
+    sidecar.parent.mkdir(parents=True, exist_ok=True)
+    sidecar.write_text(json.dumps({"argv": [*argv, "--job", job]}), encoding="utf-8")
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    """A journal's kind and item counts, read without taking its lock."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+        counts: Counter[str] = Counter()
+        chunks: Counter[str] = Counter()
+        for status, start, stop, outcomes, reasons in db.execute(
+            "SELECT status, start, stop, outcomes, reasons FROM chunks"
+        ):
+            chunks[status] += 1
+            if outcomes:
+                for outcome in decode_outcomes(outcomes, reasons):
+                    counts[outcome.status.name.lower()] += 1
+            elif status == "unknown":
+                counts["unknown"] += stop - start
+            else:
+                counts["pending"] += stop - start
+    finally:
+        db.close()
+    created = float(meta.get("created_at", "0") or 0)
+    return {
+        "name": path.name.removesuffix(".sqlite3"),
+        "kind": meta.get("kind", "?"),
+        "total": int(meta.get("total", "0") or 0),
+        "created_at": datetime.fromtimestamp(created, UTC).isoformat(timespec="seconds"),
+        "items": dict(counts),
+        "resumable": _sidecar_exists(path),
+    }
+
+
+def _sidecar_exists(path: Path) -> bool:
+    return path.with_name(path.name.removesuffix(".sqlite3") + ".cli.json").exists()
+
+
+@jobs.command("list")
+@pass_settings
+def jobs_list(settings: Settings) -> None:
+    """Named jobs and how far each got."""
+    directory = journal_path("x").parent
+    rows = [_summary(p) for p in sorted(directory.glob("*.sqlite3"))] if directory.exists() else []
+
+    def human() -> None:
+        if not rows:
+            settings.stdout.print(f"no named jobs in {directory}", highlight=False)
+            return
+        table = Table(title=f"Jobs in {directory}")
+        for column in ("name", "kind", "total", "done", "failed", "unknown", "pending", "created"):
+            table.add_column(column)
+        for row in rows:
+            items = row["items"]
+            table.add_row(
+                row["name"],
+                row["kind"],
+                f"{row['total']:,}",
+                f"{items.get('done', 0):,}",
+                f"{items.get('failed', 0):,}",
+                f"{items.get('unknown', 0):,}",
+                f"{items.get('pending', 0):,}",
+                row["created_at"],
+            )
+        settings.stdout.print(table)
+
+    settings.emit(rows, human)
+
+
+@jobs.command("resume")
+@click.argument("name")
+@click.option("--resend-unknown", is_flag=True, help="Also resend chunks whose outcome is unknown.")
+@click.pass_context
+def jobs_resume(ctx: click.Context, name: str, resend_unknown: bool) -> None:
+    """Rerun a named job's command; what finished is skipped."""
+    sidecar = _sidecar(name)
+    if not sidecar.exists():
+        raise click.UsageError(
+            f"no resumable job {name!r} (started from the CLI with --job) in {sidecar.parent}"
+        )
+    argv: list[str] = json.loads(sidecar.read_text(encoding="utf-8"))["argv"]
+    if resend_unknown and argv[:2] != ["contacts", "update"]:
+        argv.append("--resend-unknown")
+    settings: Settings = ctx.obj
+    settings.info(f"resuming {name}: inro {' '.join(argv)}")
+    command = main.make_context("inro", _global_args(settings) + argv, parent=ctx.parent)
+    with command:
+        main.invoke(command)
+
+
+def _global_args(settings: Settings) -> list[str]:
+    args: list[str] = []
+    if settings.base_url:
+        args += ["--base-url", settings.base_url]
+    if settings.json:
+        args.append("--json")
+    if settings.quiet:
+        args.append("--quiet")
+    return args
+
+
+def _read(reader: Any, path: Path) -> Any:
+    try:
+        return reader(path)
+    except InputFileError as exc:
+        click.echo(f"Error: {exc} (nothing was sent)", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (fake server, demo)."""
+    from inro_async.cli import demo as demo_module
+    from inro_async.cli import fake_server as fake_server_module
+
+    main.add_command(fake_server_module.fake_server)
+    main.add_command(demo_module.demo)
+
+
+if os.environ.get("INRO_CLI_MINIMAL") is None:  # pragma: no branch
+    try:
+        _register_optional_commands()
+    except ImportError:  # pragma: no cover - while those modules are being written
+        pass
