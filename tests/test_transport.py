@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from resources._mock import TOKEN, MockAPI, answer
+from aiohttp import web
+from resources._mock import FAST_RETRIES, HIGH_QUOTAS, TOKEN, MockAPI, answer
 
 from inro_async import (
     APIConnectionError,
@@ -261,3 +264,180 @@ async def test_a_read_sent_as_post_is_retried_and_its_error_does_not_claim_unkno
         await client.contacts.filter([{"filter_type": "status", "value": "active"}])
     assert len(api.requests) == 3
     assert "outcome is unknown" not in str(caught.value)
+
+
+# -- over real loopback sockets: how the aiohttp backend classifies broken exchanges -----------
+
+Fault = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Loopback:
+    """A tiny HTTP server on 127.0.0.1 whose next answers are scripted faults."""
+
+    def __init__(self) -> None:
+        self.faults: list[Fault] = []
+        self.received: list[tuple[str, str, bytes]] = []
+        self.processed: list[tuple[str, str]] = []
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.faults:
+            return await self.faults.pop(0)(request)
+        body = await request.read()
+        self.received.append((request.method, request.path, body))
+        self.processed.append((request.method, request.path))
+        status = 202 if request.method == "POST" else 200
+        return web.json_response({"id": 1, "accepted_count": 1}, status=status)
+
+
+async def reset_before_processing(request: web.Request) -> web.StreamResponse:
+    assert request.transport is not None
+    request.transport.close()
+    return web.Response()
+
+
+def reset_after_processing(server: Loopback) -> Fault:
+    async def fault(request: web.Request) -> web.StreamResponse:
+        server.received.append((request.method, request.path, await request.read()))
+        server.processed.append((request.method, request.path))  # the API acted on it
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
+
+    return fault
+
+
+async def truncate(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Length": "100"})
+    await response.prepare(request)
+    await response.write(b'{"id": 1')
+    assert request.transport is not None
+    request.transport.close()
+    return response
+
+
+def slow(seconds: float) -> Fault:
+    async def fault(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(seconds)
+        return web.json_response({"id": 1})
+
+    return fault
+
+
+def status(code: int) -> Fault:
+    async def fault(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        return web.json_response({"error": f"status {code}"}, status=code)
+
+    return fault
+
+
+@pytest.fixture
+async def loopback() -> AsyncIterator[tuple[Loopback, str]]:
+    server = Loopback()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", server.handle)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield server, f"http://127.0.0.1:{port}/api/v1"
+    await runner.cleanup()
+
+
+def loopback_client(base_url: str, timeout: float = 5.0) -> Client:
+    return Client(
+        token=TOKEN,
+        base_url=base_url,
+        quotas=HIGH_QUOTAS,
+        max_retries=FAST_RETRIES,
+        timeout=timeout,
+    )
+
+
+async def test_post_reset_after_processing_is_not_repeated(
+    loopback: tuple[Loopback, str],
+) -> None:
+    server, base_url = loopback
+    server.faults.append(reset_after_processing(server))
+    async with loopback_client(base_url) as inro:
+        with pytest.raises(APIConnectionError) as caught:
+            await inro.messages.send(contact_id=1, text="hi")
+    assert caught.value.may_have_been_processed
+    assert "outcome is unknown" in str(caught.value)
+    assert server.processed == [("POST", "/api/v1/messages")]
+
+
+async def test_post_reset_before_processing_is_not_repeated_either(
+    loopback: tuple[Loopback, str],
+) -> None:
+    # From the client's side the two resets look alike: the request left, no answer came.
+    server, base_url = loopback
+    server.faults.append(reset_before_processing)
+    async with loopback_client(base_url) as inro:
+        with pytest.raises(APIConnectionError) as caught:
+            await inro.messages.send(contact_id=1, text="hi")
+    assert caught.value.may_have_been_processed
+    assert server.processed == []
+    assert server.faults == []  # exactly one attempt reached the server
+
+
+@pytest.mark.parametrize("fault", [reset_before_processing, truncate, status(503), status(500)])
+async def test_get_is_retried_after_a_reset_a_truncation_or_a_5xx(
+    loopback: tuple[Loopback, str], fault: Fault
+) -> None:
+    server, base_url = loopback
+    server.faults.append(fault)
+    async with loopback_client(base_url) as inro:
+        contact = await inro.contacts.get(id=1)
+    assert contact.id == 1
+    assert server.processed == [("GET", "/api/v1/contact")]
+
+
+async def test_put_is_retried_after_a_reset_after_processing(
+    loopback: tuple[Loopback, str],
+) -> None:
+    server, base_url = loopback
+    server.faults.append(reset_after_processing(server))
+    async with loopback_client(base_url) as inro:
+        await inro.contacts.update(1, phone="+1555")
+    assert server.processed == [("PUT", "/api/v1/contacts/1")] * 2  # harmless: same result
+
+
+async def test_post_5xx_is_not_repeated(loopback: tuple[Loopback, str]) -> None:
+    server, base_url = loopback
+    server.faults.append(status(502))
+    async with loopback_client(base_url) as inro:
+        with pytest.raises(InternalServerError, match="outcome is unknown"):
+            await inro.messages.send(contact_ids=[1, 2], text="hi")
+    assert server.faults == []
+    assert server.processed == []
+
+
+async def test_get_timeout_is_retried_then_succeeds(loopback: tuple[Loopback, str]) -> None:
+    server, base_url = loopback
+    server.faults.append(slow(1.0))
+    async with loopback_client(base_url, timeout=0.2) as inro:
+        contact = await inro.contacts.get(id=1)
+    assert contact.id == 1
+
+
+async def test_post_timeout_is_not_repeated(loopback: tuple[Loopback, str]) -> None:
+    server, base_url = loopback
+    server.faults.append(slow(1.0))
+    async with loopback_client(base_url, timeout=0.2) as inro:
+        with pytest.raises(APITimeoutError) as caught:
+            await inro.messages.send(contact_id=1, text="hi")
+    assert caught.value.may_have_been_processed
+    assert "timed out after 0.2s" in str(caught.value)
+    assert server.faults == []
+    assert server.processed == []
+
+
+async def test_a_refused_connection_is_retried_then_reported_as_not_processed() -> None:
+    async with loopback_client("http://127.0.0.1:9/api/v1") as inro:
+        with pytest.raises(APIConnectionError) as caught:
+            await inro.messages.send(contact_id=1, text="hi")
+    assert not caught.value.may_have_been_processed
+    assert "outcome is unknown" not in str(caught.value)
+    assert TOKEN not in str(caught.value)
