@@ -416,20 +416,20 @@ async def test_post_5xx_is_not_repeated(loopback: tuple[Loopback, str]) -> None:
 
 async def test_get_timeout_is_retried_then_succeeds(loopback: tuple[Loopback, str]) -> None:
     server, base_url = loopback
-    server.faults.append(slow(1.0))
-    async with loopback_client(base_url, timeout=0.2) as inro:
+    server.faults.append(slow(0.5))
+    async with loopback_client(base_url, timeout=0.1) as inro:
         contact = await inro.contacts.get(id=1)
     assert contact.id == 1
 
 
 async def test_post_timeout_is_not_repeated(loopback: tuple[Loopback, str]) -> None:
     server, base_url = loopback
-    server.faults.append(slow(1.0))
-    async with loopback_client(base_url, timeout=0.2) as inro:
+    server.faults.append(slow(0.5))
+    async with loopback_client(base_url, timeout=0.1) as inro:
         with pytest.raises(APITimeoutError) as caught:
             await inro.messages.send(contact_id=1, text="hi")
     assert caught.value.may_have_been_processed
-    assert "timed out after 0.2s" in str(caught.value)
+    assert "timed out after 0.1s" in str(caught.value)
     assert server.faults == []
     assert server.processed == []
 
