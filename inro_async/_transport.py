@@ -15,9 +15,7 @@ What is retried, and why:
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
-import math
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -27,6 +25,7 @@ from typing import Any, TypeVar
 import msgspec
 from multidict import CIMultiDictProxy
 
+from inro_async._headers import parse_retry_after
 from inro_async._http import (
     AiohttpBackend,
     BodyFactory,
@@ -175,24 +174,6 @@ class APIResponse:
             f"<APIResponse {self.method} {self.path} {self.status} "
             f"{len(self.content)} bytes in {self.elapsed * 1000:.1f} ms>"
         )
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds: delta-seconds or an HTTP-date; ``None`` if absent or bad."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    if math.isnan(seconds) or math.isinf(seconds):
-        return None
-    return max(0.0, seconds)
 
 
 def encode_query(params: Mapping[str, QueryValue] | None) -> list[tuple[str, str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import sys
 from collections import Counter
@@ -457,17 +456,11 @@ def _read(reader: Any, path: Path) -> Any:
         sys.exit(EXIT_USAGE)
 
 
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules (fake server, demo)."""
-    from inro_async.cli import demo as demo_module
-    from inro_async.cli import fake_server as fake_server_module
+def _register_commands() -> None:
+    """Commands that live in their own modules."""
+    from inro_async.cli.fake_server import fake_server
 
-    main.add_command(fake_server_module.fake_server)
-    main.add_command(demo_module.demo)
+    main.add_command(fake_server)
 
 
-if os.environ.get("INRO_CLI_MINIMAL") is None:  # pragma: no branch
-    try:
-        _register_optional_commands()
-    except ImportError:  # pragma: no cover - while those modules are being written
-        pass
+_register_commands()

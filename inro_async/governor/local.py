@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inro_async._transport import parse_retry_after
+from inro_async._headers import parse_retry_after
 from inro_async.errors import QuotaWaitTooLongError
 from inro_async.governor._base import INRO_QUOTAS, Priority, Quota, QuotaUsage
 from inro_async.governor._core import GovernorCore, effective_quotas

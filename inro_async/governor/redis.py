@@ -37,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from inro_async._transport import parse_retry_after
+from inro_async._headers import parse_retry_after
 from inro_async.errors import InroError, QuotaWaitTooLongError
 from inro_async.governor._base import INRO_QUOTAS, Priority, Quota, QuotaUsage
 from inro_async.governor._core import RESOLUTION, GovernorCore, effective_quotas

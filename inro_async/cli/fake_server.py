@@ -1,0 +1,69 @@
+"""``inro fake-server``: the fake Inrō API standalone on 127.0.0.1, for trying the SDK or CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import click
+
+from inro_async.governor._base import Quota
+
+__all__ = ["fake_server"]
+
+
+def _quota(text: str) -> Quota:
+    limit, _, period = text.partition("/")
+    try:
+        return Quota(int(limit), float(period.rstrip("s")))
+    except ValueError:
+        raise click.BadParameter(f"expected LIMIT/SECONDS like 20/1, got {text!r}") from None
+
+
+@click.command("fake-server")
+@click.option("--contacts", type=click.IntRange(0), default=1000, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback only by default.")
+@click.option(
+    "--mode", type=click.Choice(["sliding", "fixed"]), default="sliding", show_default=True
+)
+@click.option("--token", "tokens", multiple=True, help="Token(s) to accept [default: test-token].")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--quota", "quotas", multiple=True, help="LIMIT/SECONDS, e.g. 20/1 (repeatable).")
+@click.option("--latency", type=float, default=0.0, help="Seconds added to every response.")
+def fake_server(
+    contacts: int,
+    port: int,
+    host: str,
+    mode: str,
+    tokens: tuple[str, ...],
+    seed: int,
+    quotas: tuple[str, ...],
+    latency: float,
+) -> None:
+    """Run the fake Inrō API (in-memory, strict rate limits) until Ctrl-C."""
+    from inro_async.testing import FakeInro, Faults
+
+    async def serve() -> None:
+        options: dict[str, object] = {"mode": mode}
+        if quotas:
+            options["quotas"] = [_quota(q) for q in quotas]
+        if latency:
+            options["faults"] = Faults(latency=latency)
+        fake = FakeInro(**options)  # type: ignore[arg-type]
+        for index, token in enumerate(tokens or ("test-token",)):
+            fake.add_organization(token, contacts=contacts, seed=seed + index)
+        base_url = await fake.start(host=host, port=port)
+        click.echo(f"fake Inrō API at {base_url} ({mode} windows, {contacts:,} contacts)")
+        for token in tokens or ("test-token",):
+            click.echo(f"  token: {token}")
+        click.echo(
+            f"  export INRO_BASE_URL={base_url} INRO_API_TOKEN={(tokens or ('test-token',))[0]}"
+        )
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await fake.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())

@@ -1,0 +1,105 @@
+"""Faults on demand: seeded random ones (``Faults``) and exact one-shot ones (``fake.inject``).
+
+Kinds, in the order a request meets them:
+
+* ``reset_before``: the connection is dropped before the request is processed (no effect, not
+  counted against any quota): a retry is harmless.
+* ``latency``: the response is delayed (``seconds=``).
+* ``status``: the request is answered 500/502/503 (``status=``) without being processed; it was
+  counted against the quota.
+* ``reset_after``: the request is fully processed (a message *was* delivered), then the
+  connection is dropped before any response: the client cannot know it worked.
+* ``truncate`` / ``malformed``: the body is cut short / is not JSON.
+* ``no_pagination_headers``: list responses lose ``X-Total`` and its siblings.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["FAULT_KINDS", "FaultKind", "Faults", "Injected"]
+
+FaultKind = Literal[
+    "reset_before",
+    "latency",
+    "status",
+    "reset_after",
+    "truncate",
+    "malformed",
+    "no_pagination_headers",
+]
+FAULT_KINDS: tuple[str, ...] = (
+    "reset_before",
+    "latency",
+    "status",
+    "reset_after",
+    "truncate",
+    "malformed",
+    "no_pagination_headers",
+)
+
+
+@dataclass
+class Faults:
+    """Random faults, deterministic for a given ``seed``.
+
+    ``latency`` is seconds, or a function of a ``random.Random`` returning seconds (e.g.
+    ``lambda rng: rng.expovariate(20)``); the ``*_rate`` fields are probabilities per request;
+    ``routes`` limits the faults to those route names (``"messages.send"``…).
+    """
+
+    seed: int = 0
+    latency: float | Callable[[random.Random], float] = 0.0
+    error_rate: float = 0.0
+    error_statuses: tuple[int, ...] = (500, 502, 503)
+    reset_before_rate: float = 0.0
+    reset_after_rate: float = 0.0
+    truncate_rate: float = 0.0
+    malformed_rate: float = 0.0
+    drop_pagination_headers: bool = False
+    routes: Iterable[str] | None = None
+    _rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self.routes = None if self.routes is None else frozenset(self.routes)
+
+    def applies_to(self, route: str | None) -> bool:
+        """Whether these faults may hit a request to ``route``."""
+        return self.routes is None or route in self.routes  # type: ignore[operator]
+
+    def draw(self, route: str | None) -> dict[str, Any]:
+        """The faults for one request: ``{kind: parameter}``."""
+        if not self.applies_to(route):
+            return {}
+        rng = self._rng
+        chosen: dict[str, Any] = {}
+        latency = self.latency(rng) if callable(self.latency) else self.latency
+        if latency > 0:
+            chosen["latency"] = latency
+        if self.reset_before_rate and rng.random() < self.reset_before_rate:
+            chosen["reset_before"] = True
+        if self.error_rate and rng.random() < self.error_rate:
+            chosen["status"] = rng.choice(self.error_statuses)
+        if self.reset_after_rate and rng.random() < self.reset_after_rate:
+            chosen["reset_after"] = True
+        if self.truncate_rate and rng.random() < self.truncate_rate:
+            chosen["truncate"] = True
+        if self.malformed_rate and rng.random() < self.malformed_rate:
+            chosen["malformed"] = True
+        if self.drop_pagination_headers:
+            chosen["no_pagination_headers"] = True
+        return chosen
+
+
+@dataclass
+class Injected:
+    """A one-shot fault waiting for the next matching request(s)."""
+
+    kind: str
+    route: str | None
+    times: int
+    value: Any = True

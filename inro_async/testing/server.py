@@ -1,0 +1,340 @@
+"""``FakeInro``: the fake Inrō API on 127.0.0.1, with strict quotas, faults and inspection.
+
+Every request passes one middleware, in this order: it is recorded (with its arrival time on
+the server's clock), authenticated (unknown token 401, Free plan 403), given its faults
+(``reset_before`` drops it unprocessed), judged by the organization's rate limiter (429 with
+``Retry-After``), delayed (``latency``), failed (``status``: 5xx, counted against the quota but
+not processed) or handled; then its body may be damaged (``truncate``, ``malformed``), its
+paging headers dropped, or, after it took effect, its connection reset (``reset_after``). Every
+response of an authenticated request carries ``X-RateLimit-Limit``/``-Remaining``/``-Reset``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from inro_async._routes import ROUTES
+from inro_async.governor._base import INRO_QUOTAS, Quota
+from inro_async.testing import handlers_automation, handlers_contacts, handlers_messaging
+from inro_async.testing._http import ApiError, json_response
+from inro_async.testing._ratelimit import Mode, Verdict
+from inro_async.testing.faults import FAULT_KINDS, Faults, Injected
+from inro_async.testing.store import Organization
+
+__all__ = ["FakeInro", "RecordedRequest"]
+
+API_PREFIX = "/api/v1"
+_PAGING_HEADERS = ("X-Total", "X-Total-Pages", "X-Page", "X-Per-Page")
+_HANDLERS = {
+    **handlers_contacts.HANDLERS,
+    **handlers_messaging.HANDLERS,
+    **handlers_automation.HANDLERS,
+}
+_decode = msgspec.json.Decoder().decode
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+    route: str | None
+    query: dict[str, str]
+    body: Any
+    arrived_at: float
+    """Server clock (epoch seconds) at arrival."""
+    token: str | None = field(repr=False)
+    status: int | None = None
+    """The status answered; ``None`` when the connection was reset instead."""
+    throttled: bool = False
+    faults: tuple[str, ...] = ()
+
+
+def _aiohttp_path(path: str) -> str:
+    """The route table's path with regex constraints, so ``/contacts/bulk`` is not an id."""
+    if path.startswith("/batch_tasks/"):  # batch task ids are strings ("bt_3f9a…")
+        return path.replace("{id}", "{id:[^/]+}")
+    return (
+        path.replace("{id}", r"{id:\d+}")
+        .replace("{type}", "{type:scenario|campaign}")
+        .replace("{slug}", r"{slug:[^/]+}")
+    )
+
+
+class FakeInro:
+    """The fake Inrō API: ``async with FakeInro() as fake: fake.add_organization("t")``.
+
+    ``mode`` is ``"sliding"`` (strictest) or ``"fixed"`` (epoch-aligned windows counting
+    throttled requests); ``quotas`` default to production's; ``clock`` returns epoch seconds
+    (a ``ManualClock`` runs a day of quota in a test); ``faults`` are random seeded faults;
+    ``wrap_scenarios`` answers ``GET /scenarios`` as ``{"scenarios": [...]}``; background work
+    (bulk updates, campaign sends) completes ``batch_delay`` seconds after it is accepted.
+    """
+
+    def __init__(
+        self,
+        *,
+        mode: Mode = "sliding",
+        quotas: Sequence[Quota] = INRO_QUOTAS,
+        clock: Callable[[], float] | None = None,
+        faults: Faults | None = None,
+        wrap_scenarios: bool = False,
+        batch_delay: float = 0.05,
+    ) -> None:
+        if mode not in ("sliding", "fixed"):
+            raise ValueError(f"mode must be 'sliding' or 'fixed', got {mode!r}")
+        self.mode: Mode = mode
+        self.quotas = tuple(quotas)
+        self.clock: Callable[[], float] = clock or time.time
+        self.faults = faults
+        self.wrap_scenarios = wrap_scenarios
+        self.batch_delay = batch_delay
+        self.organizations: dict[str, Organization] = {}
+        self.requests: list[RecordedRequest] = []
+        self._injected: list[Injected] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self.base_url: str | None = None
+        self.app = self._build_app()
+
+    def __repr__(self) -> str:
+        where = self.base_url or "not started"
+        return f"<FakeInro {self.mode} {where}; {len(self.organizations)} organization(s)>"
+
+    # -- setup -------------------------------------------------------------------------------
+
+    def add_organization(
+        self,
+        token: str = "test-token",  # noqa: S107 - the fake's well-known token
+        *,
+        plan: str = "pro",
+        contacts: int = 100,
+        seed: int = 0,
+        quotas: Sequence[Quota] | None = None,
+    ) -> Organization:
+        """Register a token as its own organization, populated with ``contacts`` contacts."""
+        if token in self.organizations:
+            raise ValueError("that token already has an organization")
+        if plan not in ("pro", "trial", "free"):
+            raise ValueError(f"plan must be pro, trial or free, got {plan!r}")
+        org = Organization.create(
+            token,
+            org_id=len(self.organizations) + 1,
+            plan=plan,
+            quotas=tuple(quotas) if quotas is not None else self.quotas,
+            mode=self.mode,
+            clock=self.clock,
+            contacts=contacts,
+            seed=seed,
+        )
+        self.organizations[token] = org
+        return org
+
+    def inject(self, kind: str, *, route: str | None = None, times: int = 1, **params: Any) -> None:
+        """Make the next ``times`` requests (to ``route``, or any) meet fault ``kind``.
+
+        ``inject("reset_after", route="messages.send")``, ``inject("status", status=503)``,
+        ``inject("latency", seconds=2.0)``.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
+        if route is not None and route not in ROUTES:
+            raise ValueError(f"unknown route {route!r}")
+        value: Any = True
+        if kind == "status":
+            value = int(params.get("status", 500))
+        elif kind == "latency":
+            value = float(params.get("seconds", 1.0))
+        self._injected.append(Injected(kind, route, times, value))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on ``host:port`` (0: any free port) and return the base URL."""
+        if self._runner is not None:
+            raise RuntimeError("already started")
+        if not self.organizations:
+            self.add_organization()
+        runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runner = runner
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        bound = int(sockets[0].getsockname()[1]) if sockets else port
+        self.base_url = f"http://{host}:{bound}{API_PREFIX}"
+        return self.base_url
+
+    async def close(self) -> None:
+        """Stop serving and cancel background work."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeInro:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run server-side background work (batch tasks), cancelled at ``close``."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait until every background task (bulk updates, campaign sends) has finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- inspection --------------------------------------------------------------------------
+
+    @property
+    def org(self) -> Organization:
+        """The first organization (the one the fixtures create)."""
+        return next(iter(self.organizations.values()))
+
+    def window_counts(self, token: str = "test-token") -> dict[Quota, int]:  # noqa: S107
+        """Requests counted in each quota's current window for ``token``."""
+        return self.organizations[token].limiter.counts(self.clock())
+
+    def requests_to(self, route: str) -> list[RecordedRequest]:
+        """Recorded requests for one route name (``"messages.send"``)."""
+        return [r for r in self.requests if r.route == route]
+
+    @property
+    def throttled(self) -> int:
+        """How many requests were answered 429."""
+        return sum(1 for r in self.requests if r.throttled)
+
+    # -- the app -----------------------------------------------------------------------------
+
+    def _build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024**2)
+        app["fake"] = self
+        for name, route in ROUTES.items():
+            app.router.add_route(
+                route.method, API_PREFIX + _aiohttp_path(route.path), _HANDLERS[name], name=name
+            )
+        return app
+
+    def _faults_for(self, route: str | None) -> dict[str, Any]:
+        chosen = self.faults.draw(route) if self.faults is not None else {}
+        for injected in list(self._injected):
+            if injected.route is None or injected.route == route:
+                chosen[injected.kind] = injected.value
+                injected.times -= 1
+                if injected.times <= 0:
+                    self._injected.remove(injected)
+        return chosen
+
+    @web.middleware
+    async def _middleware(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        now = self.clock()
+        route = request.match_info.route.name
+        raw = await request.read() if request.can_read_body else b""
+        parsed: Any = None
+        if raw and request.content_type == "application/json":
+            with contextlib.suppress(msgspec.DecodeError):
+                parsed = _decode(raw)
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.startswith("Bearer ") else None
+        record = RecordedRequest(
+            request.method, request.path, route, dict(request.query), parsed, now, token
+        )
+        self.requests.append(record)
+
+        if route is None:  # no such path
+            record.status = 404
+            return json_response(
+                {"error": f"Not found: {request.method} {request.path}"}, status=404
+            )
+        org = self.organizations.get(token or "")
+        if org is None:
+            record.status = 401
+            return json_response(
+                {"error": "Unauthorized: missing or invalid API token"}, status=401
+            )
+        if org.plan == "free":
+            record.status = 403
+            return json_response(
+                {
+                    "error": "The Private API requires a Pro or Trial subscription; "
+                    "this organization is on the Free plan"
+                },
+                status=403,
+            )
+        request["org"] = org
+        faults = self._faults_for(route)
+        record.faults = tuple(faults)
+        if faults.get("reset_before"):
+            return self._reset(request, record)
+
+        verdict = org.limiter.check(now)
+        if not verdict.allowed:
+            record.status, record.throttled = 429, True
+            quota = verdict.quota
+            message = (
+                f"Rate limit exceeded: {quota.limit} requests per {quota.period:g} s"
+                if quota
+                else "Rate limit exceeded"
+            )
+            return self._finish(json_response({"error": message}, status=429), verdict, record)
+        if faults.get("latency"):
+            await asyncio.sleep(float(faults["latency"]))
+        if faults.get("status"):
+            status = int(faults["status"])
+            return self._finish(
+                json_response({"error": f"injected {status}"}, status=status), verdict, record
+            )
+        try:
+            response = await handler(request)
+        except ApiError as error:
+            response = error.response()
+        if faults.get("no_pagination_headers"):
+            for name in _PAGING_HEADERS:
+                response.headers.pop(name, None)
+        if isinstance(response, web.Response) and isinstance(response.body, bytes):
+            if faults.get("truncate") and response.body:
+                response.body = response.body[: max(1, len(response.body) // 2)]
+            elif faults.get("malformed"):
+                response.body = b'{"this is": not json'
+        if faults.get("reset_after"):
+            return self._reset(request, record)
+        return self._finish(response, verdict, record)
+
+    @staticmethod
+    def _finish(
+        response: web.StreamResponse, verdict: Verdict, record: RecordedRequest
+    ) -> web.StreamResponse:
+        response.headers.update(verdict.headers())
+        record.status = response.status
+        return response
+
+    @staticmethod
+    def _reset(request: web.Request, record: RecordedRequest) -> web.StreamResponse:
+        record.status = None
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError  # nothing more can be written on an aborted connection

@@ -1,0 +1,259 @@
+"""One organization's data in the fake server: contacts, folders, automations, deliveries.
+
+Tests read it directly (``org.contacts``, ``org.deliveries``, ``org.delivery_counts()``).
+Contacts are kept as API-shaped dicts and encoded to JSON once, cached until they change, so
+a 1,000-contact page is a join of cached bytes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from inro_async.governor._base import Quota
+from inro_async.testing._ratelimit import Mode, RateLimiter
+from inro_async.testing.generate import DEFAULT_FOLDERS, DEFAULT_PROPERTIES, generate_contacts, iso
+
+__all__ = ["Delivery", "Organization"]
+
+_encode = msgspec.json.Encoder().encode
+
+ORDER_COLUMNS = ("id", "created_at", "updated_at", "username", "name", "follower_count")
+"""Columns ``order_column`` accepts (docs/wire.md)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One message that reached one contact."""
+
+    contact_id: int
+    message_type: str
+    content: str | None
+    media: Any
+    source: str
+    """``message``, ``scenario``, ``campaign`` or ``campaign_test``."""
+    at: float
+    """Server clock (epoch seconds)."""
+
+
+@dataclass(eq=False)
+class Organization:
+    """Everything one token can see and change."""
+
+    token: str = field(repr=False)
+    id: int
+    name: str
+    plan: str
+    limiter: RateLimiter
+    clock: Callable[[], float] = field(repr=False)
+    contacts: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    folders: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    properties: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    medias: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    media_files: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    scenarios: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    campaigns: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    segments: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    executions: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    batch_tasks: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    templates: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    deliveries: list[Delivery] = field(default_factory=list, repr=False)
+    conversations: dict[int, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
+    _encoded: dict[int, bytes] = field(default_factory=dict, repr=False)
+    _by_username: dict[str, int] = field(default_factory=dict, repr=False)
+    _by_email: dict[str, int] = field(default_factory=dict, repr=False)
+    _orders: dict[tuple[str, str], list[int]] = field(default_factory=dict, repr=False)
+    _counter: Callable[[], int] = field(
+        default_factory=lambda: itertools.count(1).__next__, repr=False
+    )
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        token: str,
+        *,
+        org_id: int,
+        plan: str,
+        quotas: tuple[Quota, ...],
+        mode: Mode,
+        clock: Callable[[], float],
+        contacts: int,
+        seed: int,
+    ) -> Organization:
+        """A populated organization: folders, properties, posts, templates and contacts."""
+        org = cls(
+            token=token,
+            id=org_id,
+            name=f"Fake Organization {org_id}",
+            plan=plan,
+            limiter=RateLimiter(quotas, mode),
+            clock=clock,
+        )
+        for name, color in DEFAULT_FOLDERS:
+            folder_id = org.next_id()
+            org.folders[folder_id] = {"id": folder_id, "name": name, "color": color}
+        for prop in DEFAULT_PROPERTIES:
+            org.properties[prop["slug"]] = dict(prop)
+        for index, media_type in enumerate(("IMAGE", "REEL", "CAROUSEL_ALBUM", "VIDEO", "IMAGE")):
+            media_id = 17_900_000_000 + index
+            org.medias.append(
+                {
+                    "id": media_id,
+                    "media_type": media_type,
+                    "caption": f"Post number {index + 1}",
+                    "permalink": f"https://instagram.com/p/FAKE{index}",
+                    "timestamp": iso(clock() - 86_400 * (index + 1)),
+                }
+            )
+        org.templates = [
+            {
+                "id": 501,
+                "title": "Welcome new followers",
+                "kind": "scenario",
+                "description": "Greets every new contact",
+            },
+            {
+                "id": 502,
+                "title": "Comment to DM",
+                "kind": "scenario",
+                "description": "Answers keyword comments by DM",
+            },
+            {
+                "id": 601,
+                "title": "Black Friday broadcast",
+                "kind": "campaign",
+                "description": "One promotional message",
+            },
+        ]
+        folder_names = {fid: f["name"] for fid, f in org.folders.items()}
+        for contact in generate_contacts(contacts, seed=seed, folders=folder_names, now=clock()):
+            org.add_contact(contact)
+        return org
+
+    def next_id(self) -> int:
+        """A fresh id for any object of this organization."""
+        return self._counter()
+
+    # -- contacts ----------------------------------------------------------------------------
+
+    def add_contact(self, contact: dict[str, Any]) -> None:
+        """Insert a contact (API-shaped dict) and index it."""
+        contact_id = contact["id"]
+        self.contacts[contact_id] = contact
+        self._index(contact)
+        self._encoded.pop(contact_id, None)
+        self._orders.clear()
+
+    def _index(self, contact: dict[str, Any]) -> None:
+        if contact.get("username"):
+            self._by_username[contact["username"].lower()] = contact["id"]
+        if contact.get("email"):
+            self._by_email[contact["email"].lower()] = contact["id"]
+
+    def changed(self, contact: dict[str, Any], *, old_email: str | None = None) -> None:
+        """Call after changing a contact: refreshes indexes, ``updated_at`` and the cache."""
+        if old_email and old_email.lower() != (contact.get("email") or "").lower():
+            self._by_email.pop(old_email.lower(), None)
+        contact["updated_at"] = iso(self.clock())
+        self._index(contact)
+        self._encoded.pop(contact["id"], None)
+        self._orders.clear()
+
+    def find(self, identifier: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The contact named by ``{"id"|"username"|"email": …}``, or None."""
+        if "id" in identifier:
+            try:
+                return self.contacts.get(int(identifier["id"]))
+            except (TypeError, ValueError):
+                return None
+        if "username" in identifier:
+            found = self._by_username.get(str(identifier["username"]).lower())
+        elif "email" in identifier:
+            found = self._by_email.get(str(identifier["email"]).lower())
+        else:
+            return None
+        return self.contacts.get(found) if found is not None else None
+
+    def encoded(self, contact_id: int) -> bytes:
+        """The contact's JSON bytes, encoded once until it changes."""
+        cached = self._encoded.get(contact_id)
+        if cached is None:
+            cached = self._encoded[contact_id] = _encode(self.contacts[contact_id])
+        return cached
+
+    def ordered_ids(self, column: str = "id", direction: str = "asc") -> list[int]:
+        """Contact ids sorted by a column, cached until a contact changes."""
+        key = (column, direction)
+        cached = self._orders.get(key)
+        if cached is None:
+            if column == "id":
+                cached = sorted(self.contacts)
+            else:
+                cached = sorted(
+                    self.contacts,
+                    key=lambda cid: (_sort_key(self.contacts[cid].get(column)), cid),
+                )
+            if direction == "desc":
+                cached.reverse()
+            self._orders[key] = cached
+        return cached
+
+    def folder_members(self, folder_id: int) -> list[int]:
+        """Ids of the contacts in a folder, in id order."""
+        return [
+            cid
+            for cid in self.ordered_ids()
+            if any(f["id"] == folder_id for f in self.contacts[cid]["folders"])
+        ]
+
+    # -- deliveries --------------------------------------------------------------------------
+
+    def deliver(
+        self,
+        contact: dict[str, Any],
+        *,
+        message_type: str,
+        content: str | None,
+        media: Any,
+        source: str,
+    ) -> Delivery:
+        """Record that a message reached a contact (and show it in its conversation)."""
+        now = self.clock()
+        delivery = Delivery(contact["id"], message_type, content, media, source, now)
+        self.deliveries.append(delivery)
+        message = {
+            "id": len(self.deliveries),
+            "content": content,
+            "message_type": message_type,
+            "received": False,
+            "received_at": iso(now),
+        }
+        self.conversations.setdefault(contact["id"], []).append(message)
+        last = [{k: message[k] for k in ("content", "received_at", "received")}]
+        contact["last_messages"] = (last + contact["last_messages"])[:10]
+        self._encoded.pop(contact["id"], None)
+        return delivery
+
+    def delivery_counts(self) -> Counter[int]:
+        """How many messages each contact received (contact id → count)."""
+        return Counter(d.contact_id for d in self.deliveries)
+
+    def deliveries_to(self, contact_id: int) -> list[Delivery]:
+        """Every message one contact received, in order."""
+        return [d for d in self.deliveries if d.contact_id == contact_id]
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    # None sorts first, then values of one type.
+    if value is None:
+        return (0, "")
+    if isinstance(value, str):
+        return (1, value.lower())
+    return (1, value)
