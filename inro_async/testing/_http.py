@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from inro_async.testing.store import Organization
 
 __all__ = [
+    "FAKE_KEY",
+    "ORG_KEY",
     "ApiError",
     "body",
     "fake_of",
@@ -31,6 +33,12 @@ _decode = msgspec.json.Decoder().decode
 
 IDENTIFIER_KEYS = ("id", "username", "email")
 MAX_PER_PAGE = 1000
+
+
+FAKE_KEY: web.AppKey[FakeInro] = web.AppKey("inro_fake")
+"""Where the app keeps its FakeInro."""
+ORG_KEY: web.RequestKey[Organization] = web.RequestKey("inro_org")
+"""Where a request keeps its organization."""
 
 
 class ApiError(Exception):
@@ -54,14 +62,12 @@ def json_response(payload: Any, *, status: int = 200) -> web.Response:
 
 def org_of(request: web.Request) -> Organization:
     """The organization behind the request's token (set by the middleware)."""
-    org: Organization = request["org"]
-    return org
+    return request[ORG_KEY]
 
 
 def fake_of(request: web.Request) -> FakeInro:
     """The FakeInro serving the request."""
-    fake: FakeInro = request.app["fake"]
-    return fake
+    return request.app[FAKE_KEY]
 
 
 async def body(request: web.Request) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from aiohttp import web
 from inro_async._routes import ROUTES
 from inro_async.governor._base import INRO_QUOTAS, Quota
 from inro_async.testing import handlers_automation, handlers_contacts, handlers_messaging
-from inro_async.testing._http import ApiError, json_response
+from inro_async.testing._http import FAKE_KEY, ORG_KEY, ApiError, json_response
 from inro_async.testing._ratelimit import Mode, Verdict
 from inro_async.testing.faults import FAULT_KINDS, Faults, Injected
 from inro_async.testing.store import Organization
@@ -228,7 +228,7 @@ class FakeInro:
 
     def _build_app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=64 * 1024**2)
-        app["fake"] = self
+        app[FAKE_KEY] = self
         for name, route in ROUTES.items():
             app.router.add_route(
                 route.method, API_PREFIX + _aiohttp_path(route.path), _HANDLERS[name], name=name
@@ -253,11 +253,11 @@ class FakeInro:
     ) -> web.StreamResponse:
         now = self.clock()
         route = request.match_info.route.name
-        raw = await request.read() if request.can_read_body else b""
         parsed: Any = None
-        if raw and request.content_type == "application/json":
+        if request.can_read_body and request.content_type == "application/json":
+            # Multipart bodies are left unread here: the handler parses them once.
             with contextlib.suppress(msgspec.DecodeError):
-                parsed = _decode(raw)
+                parsed = _decode(await request.read())
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header.startswith("Bearer ") else None
         record = RecordedRequest(
@@ -285,7 +285,7 @@ class FakeInro:
                 },
                 status=403,
             )
-        request["org"] = org
+        request[ORG_KEY] = org
         faults = self._faults_for(route)
         record.faults = tuple(faults)
         if faults.get("reset_before"):
