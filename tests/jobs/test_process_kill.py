@@ -1,0 +1,144 @@
+"""Over loopback against the fake server: whole sends, a killed process, lost answers.
+
+The fake server lives in the test's event loop; jobs that must die run in a child process that
+is SIGKILLed (no cleanup, no finally: what a crash or an OOM kill leaves).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inro_async.client import Client
+from inro_async.testing import FakeInro
+
+TOKEN = "jobs-test-token"
+
+CHILD = """
+import asyncio, json, sys
+from inro_async.client import Client
+
+async def main(base_url: str, journal: str, count: int) -> None:
+    async with Client(sys.argv[4], base_url=base_url) as inro:
+        report = await inro.messages.send_many(
+            range(1, count + 1), text="Spring sale", job=journal, concurrency=4
+        )
+    print(json.dumps({"done": report.done, "skipped": report.skipped,
+                      "unknown": report.unknown_items(), "status": report.status.value}))
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+"""
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[tuple[FakeInro, Any, str]]:
+    server = FakeInro()
+    org = server.add_organization(TOKEN, plan="pro", contacts=25_000, seed=3)
+    base_url = await server.start()
+    try:
+        yield server, org, base_url
+    finally:
+        await server.close()
+
+
+def active_ids(org: Any) -> set[int]:
+    """Contacts the server will deliver to; the rest are skipped as not active."""
+    return {cid for cid, c in org.contacts.items() if c["status"] == "active"}
+
+
+async def run_child(base_url: str, journal: Path, count: int) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", CHILD, base_url, str(journal), str(count), TOKEN,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+async def test_25000_recipients_take_exactly_25_sends_of_1000_and_each_is_delivered_once(
+    fake: tuple[FakeInro, Any, str],
+) -> None:
+    server, org, base_url = fake
+    async with Client(TOKEN, base_url=base_url) as inro:
+        report = await inro.messages.send_many(range(1, 25_001), text="Spring sale")
+    sends = [r for r in server.requests if r.route == "messages.send"]
+    assert len(sends) == 25
+    assert all(len(r.body["contact_ids"]) == 1000 for r in sends)
+    counts = org.delivery_counts()
+    assert set(counts.values()) == {1}
+    assert set(counts) == active_ids(org)
+    assert len(counts) == report.done
+    assert report.done + report.skipped == 25_000
+
+
+async def test_a_killed_process_rerun_delivers_the_rest_and_duplicates_nothing(
+    fake: tuple[FakeInro, Any, str], tmp_path: Path
+) -> None:
+    server, org, base_url = fake
+    server.inject("latency", route="messages.send", times=1000, seconds=0.15)
+    journal = tmp_path / "promo.sqlite3"
+    everyone = set(range(1, 20_001)) & active_ids(org)
+
+    child = await run_child(base_url, journal, 20_000)
+    while sum(org.delivery_counts().values()) < 6_000:
+        await asyncio.sleep(0.01)
+        assert child.returncode is None, (await child.communicate())[1].decode()
+    child.send_signal(signal.SIGKILL)  # mid-way, chunks in flight: no cleanup of any kind
+    await child.wait()
+    await asyncio.sleep(0.3)  # chunks the dead child had in flight finish on the server
+    delivered_before = set(org.delivery_counts())
+    assert 0 < len(delivered_before) < len(everyone)
+    requests_before = len(server.requests)
+
+    rerun = await run_child(base_url, journal, 20_000)
+    out, err = await rerun.communicate()
+    assert rerun.returncode == 0, err.decode()
+    result = json.loads(out)
+    unknown = set(result["unknown"])
+
+    counts = org.delivery_counts()
+    assert max(counts.values()) == 1  # nobody got it twice
+    assert set(counts) <= everyone
+    assert set(counts) | (unknown & everyone) == everyone  # delivered, or reported as unknown
+    assert everyone - unknown <= set(counts)  # everyone not unknown was delivered
+    resent = {
+        cid
+        for r in server.requests[requests_before:]
+        if r.route == "messages.send"
+        for cid in r.body["contact_ids"]
+    }
+    assert not resent & unknown  # an unknown chunk is reported, never sent blindly again
+    assert not resent & delivered_before
+    assert result["status"] == "completed"
+    assert result["skipped"] + result["done"] + len(unknown) <= 20_000
+
+
+async def test_resets_after_processing_make_unknown_items_not_duplicates(
+    fake: tuple[FakeInro, Any, str], tmp_path: Path
+) -> None:
+    server, org, base_url = fake
+    server.inject("reset_after", route="messages.send", times=2)
+    async with Client(TOKEN, base_url=base_url) as inro:
+        report = await inro.messages.send_many(
+            range(1, 10_001), text="hi", job=tmp_path / "j.sqlite3"
+        )
+        assert report.unknown == 2_000
+        counts = org.delivery_counts()
+        assert set(counts.values()) == {1}
+        reachable = active_ids(org)
+        assert set(report.unknown_items()) & reachable <= set(counts)  # processed, answer lost
+        again = await inro.messages.send_many(
+            range(1, 10_001), text="hi", job=tmp_path / "j.sqlite3"
+        )
+    assert again.unknown == 2_000  # still unknown, still not re-sent
+    assert org.delivery_counts() == counts
+    assert Counter(r.route for r in server.requests)["messages.send"] == 10
