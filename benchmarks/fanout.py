@@ -1,0 +1,144 @@
+"""Fan-out at the quota's speed: walking 100,000 contacts and messaging 100,000 recipients.
+
+    python benchmarks/fanout.py [--contacts 100000] [--latency 0.05] [--concurrency 4]
+
+The fake server runs in a child process (``--serve``), so the figures are the client's alone:
+elapsed time against the quota's theoretical minimum, and this process's peak RSS. The
+theoretical minimum is exact for sliding windows: request k may go no earlier than request
+k - L went plus W, for every quota (L, W); the last request's earliest time plus one round trip
+is the least time the whole job can take. With 1,000 per call both tasks need 100 requests, so
+the 20/s quota binds: ~4 s + 50 ms. (The governor widens each window by a 50 ms safety margin,
+which alone costs ~5% against a 1-second quota.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+TOKEN = "bench-token-walk"  # noqa: S105 - the fake server's
+SEND_TOKEN = "bench-token-send"  # noqa: S105 - a second organization: each task starts with fresh windows
+
+
+def theoretical_minimum(
+    requests: int, quotas: Sequence[tuple[int, float]], latency: float
+) -> float:
+    """Least seconds for ``requests`` under sliding-window ``quotas`` (limit, period)."""
+    times: list[float] = []
+    for k in range(requests):
+        earliest = 0.0
+        for limit, period in quotas:
+            if k >= limit:
+                earliest = max(earliest, times[k - limit] + period)
+        times.append(earliest)
+    return (times[-1] if times else 0.0) + latency
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, in MB (Linux reports KB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+# -- the server (child process) -------------------------------------------------------------
+
+
+async def serve(contacts: int, latency: float) -> None:
+    from inro_async.testing import FakeInro, Faults
+
+    fake = FakeInro(mode="sliding", faults=Faults(latency=latency))
+    for token in (TOKEN, SEND_TOKEN):
+        fake.add_organization(token, plan="pro", contacts=contacts, seed=7)
+    base_url = await fake.start()
+    print(base_url, flush=True)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+    await fake.close()
+
+
+# -- the client (this process) --------------------------------------------------------------
+
+
+async def run(base_url: str, contacts: int, concurrency: int, latency: float) -> None:
+    from inro_async import INRO_QUOTAS
+    from inro_async.client import Client
+
+    quotas = [(q.limit, q.period) for q in INRO_QUOTAS]
+    rows = []
+    baseline = peak_rss_mb()
+
+    async with Client(TOKEN, base_url=base_url) as inro:
+        started = time.perf_counter()
+        walked = pages = 0
+        async for page in inro.contacts.iter_pages(per_page=1000, concurrency=concurrency):
+            walked += len(page.items)
+            pages += 1
+        elapsed = time.perf_counter() - started
+        minimum = theoretical_minimum(pages, quotas, latency)
+        rows.append((f"walk {walked:,} contacts", pages, elapsed, minimum, peak_rss_mb()))
+
+    async with Client(SEND_TOKEN, base_url=base_url) as inro:
+        recipients = range(1, contacts + 1)
+        started = time.perf_counter()
+        report = await inro.messages.send_many(
+            recipients, text="Spring sale: 20% off", concurrency=concurrency
+        )
+        elapsed = time.perf_counter() - started
+        minimum = theoretical_minimum(report.requests, quotas, latency)
+        label = f"send to {report.done + report.skipped:,} recipients"
+        rows.append((label, report.requests, elapsed, minimum, peak_rss_mb()))
+
+    print(
+        f"fake server in a child process, {latency * 1000:.0f} ms latency per request; quotas "
+        + ", ".join(f"{limit:,}/{period:g}s" for limit, period in quotas)
+        + f"; concurrency {concurrency}; baseline RSS {baseline:.0f} MB"
+    )
+    print(
+        f"{'task':<30}{'requests':>9}{'elapsed':>10}{'minimum':>10}"
+        f"{'efficiency':>12}{'peak RSS':>11}"
+    )
+    for label, requests, elapsed, minimum, rss in rows:
+        print(
+            f"{label:<30}{requests:>9,}{elapsed:>9.2f}s{minimum:>9.2f}s"
+            f"{minimum / elapsed:>11.1%}{rss:>8.0f} MB"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(args.contacts, args.latency))
+        return
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--contacts", str(args.contacts),
+         "--latency", str(args.latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert server.stdout is not None
+        base_url = server.stdout.readline().strip()
+        if not base_url:
+            raise SystemExit("the fake server did not start")
+        asyncio.run(run(base_url, args.contacts, args.concurrency, args.latency))
+    finally:
+        if server.stdin is not None:
+            server.stdin.close()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
