@@ -186,7 +186,7 @@ async def serve() -> None:
     print(await fake.start(), flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
-    await fake.stop()
+    await fake.close()
 
 
 async def cpu_per_request(base_url: str, requests: int, rounds: int = 7) -> float:

@@ -43,7 +43,7 @@ async def serve(contacts: int) -> None:
     print(await fake.start(), flush=True)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)
-    await fake.stop()
+    await fake.close()
 
 
 async def walk(base_url: str, per_page: int, concurrency: int) -> tuple[int, float]:
