@@ -95,6 +95,10 @@ class FakeInro:
         self.mode: Mode = mode
         self.quotas = tuple(quotas)
         self.clock: Callable[[], float] = clock or time.time
+        if faults is not None and faults.routes is not None:
+            unknown = sorted(set(faults.routes) - set(ROUTES))
+            if unknown:  # a typo would otherwise make the faults silently never fire
+                raise ValueError(f"unknown route(s) in faults: {', '.join(unknown)}")
         self.faults = faults
         self.wrap_scenarios = wrap_scenarios
         self.batch_delay = batch_delay

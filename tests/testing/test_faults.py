@@ -1,0 +1,168 @@
+"""Fault injection over loopback: one-shot ``inject`` and seeded random ``Faults``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from inro_async.testing import FakeInro, Faults
+
+TOKEN = "faults-token"
+
+
+@pytest.fixture
+async def start() -> AsyncIterator[Callable[..., Any]]:
+    """Start a FakeInro (options as keywords) and return (server, session, base_url)."""
+    servers: list[FakeInro] = []
+    session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"})
+
+    async def _start(**options: Any) -> tuple[FakeInro, aiohttp.ClientSession, str]:
+        server = FakeInro(**options)
+        server.add_organization(TOKEN, contacts=30, seed=1)
+        servers.append(server)
+        return server, session, await server.start()
+
+    try:
+        yield _start
+    finally:
+        await session.close()
+        for server in servers:
+            await server.close()
+
+
+async def send(session: aiohttp.ClientSession, base_url: str, contact_id: int) -> int:
+    async with session.post(
+        base_url + "/messages",
+        json={"contact_id": contact_id, "message_type": "text", "content": "hi"},
+    ) as response:
+        await response.read()
+        return response.status
+
+
+async def test_reset_before_drops_the_connection_and_delivers_nothing(
+    start: Callable[..., Any],
+) -> None:
+    server, session, base_url = await start()
+    server.inject("reset_before", route="messages.send")
+    with pytest.raises(aiohttp.ClientError):
+        await send(session, base_url, 1)
+    assert server.org.delivery_counts() == {}
+    assert server.window_counts(TOKEN) == dict.fromkeys(server.quotas, 0)  # not counted
+    assert server.requests[-1].status is None
+    assert server.requests[-1].faults == ("reset_before",)
+
+
+async def test_reset_after_delivers_then_drops_the_connection(start: Callable[..., Any]) -> None:
+    server, session, base_url = await start()
+    server.inject("reset_after", route="messages.send")
+    with pytest.raises(aiohttp.ClientError):
+        await send(session, base_url, 1)
+    assert server.org.delivery_counts() == {1: 1}  # it *was* sent: the client cannot know
+    assert await send(session, base_url, 2) == 202  # one-shot: the next one is normal
+
+
+async def test_injected_status_answers_without_processing_but_counts(
+    start: Callable[..., Any],
+) -> None:
+    server, session, base_url = await start()
+    server.inject("status", route="messages.send", status=503, times=2)
+    assert [await send(session, base_url, 1) for _ in range(3)] == [503, 503, 202]
+    assert server.org.delivery_counts() == {1: 1}
+    assert server.window_counts(TOKEN)[server.quotas[0]] == 3
+
+
+async def test_an_injected_fault_waits_for_its_route(start: Callable[..., Any]) -> None:
+    server, session, base_url = await start()
+    server.inject("status", route="messages.send", status=500)
+    async with session.get(base_url + "/me") as response:
+        assert response.status == 200
+    assert await send(session, base_url, 1) == 500
+
+
+async def test_latency_delays_the_response(start: Callable[..., Any]) -> None:
+    server, session, base_url = await start()
+    server.inject("latency", seconds=0.3)
+    started = time.perf_counter()
+    async with session.get(base_url + "/me") as response:
+        assert response.status == 200
+    assert time.perf_counter() - started >= 0.3
+
+
+async def test_truncated_and_malformed_bodies_do_not_parse(start: Callable[..., Any]) -> None:
+    server, session, base_url = await start()
+    server.inject("truncate", route="contacts.list")
+    async with session.get(base_url + "/contacts") as response:
+        with pytest.raises(ValueError, match=r"."):
+            await response.json()
+    server.inject("malformed", route="contacts.list")
+    async with session.get(base_url + "/contacts") as response:
+        assert await response.read() == b'{"this is": not json'
+
+
+async def test_missing_pagination_headers(start: Callable[..., Any]) -> None:
+    server, session, base_url = await start()
+    server.inject("no_pagination_headers", route="contacts.list")
+    async with session.get(base_url + "/contacts") as response:
+        assert len(await response.json()) == 20
+        assert not {"X-Total", "X-Total-Pages", "X-Page", "X-Per-Page"} & set(response.headers)
+    async with session.get(base_url + "/contacts") as response:
+        assert response.headers["X-Total"] == "30"
+
+
+async def test_unknown_faults_and_routes_are_refused() -> None:
+    server = FakeInro()
+    with pytest.raises(ValueError, match="unknown fault"):
+        server.inject("explode")
+    with pytest.raises(ValueError, match="unknown route"):
+        server.inject("status", route="messages.sendd")
+    with pytest.raises(ValueError, match="unknown route"):
+        FakeInro(faults=Faults(error_rate=1.0, routes=["me.get"]))
+
+
+async def run_seeded(start: Callable[..., Any], seed: int) -> list[int | None]:
+    _server, session, base_url = await start(
+        faults=Faults(seed=seed, error_rate=0.3, reset_before_rate=0.1, routes=["me"])
+    )
+    outcomes: list[int | None] = []
+    for _ in range(40):
+        try:
+            async with session.get(base_url + "/me") as response:
+                outcomes.append(response.status)
+        except aiohttp.ClientError:
+            outcomes.append(None)
+    return outcomes
+
+
+async def test_seeded_faults_are_deterministic(start: Callable[..., Any]) -> None:
+    first = await run_seeded(start, seed=11)
+    second = await run_seeded(start, seed=11)
+    other = await run_seeded(start, seed=12)
+    assert first == second
+    assert first != other
+    assert {500, 502, 503} & set(first)
+    assert None in first
+    assert 200 in first
+
+
+async def test_latency_can_be_a_distribution(start: Callable[..., Any]) -> None:
+    _server, session, base_url = await start(
+        faults=Faults(seed=3, latency=lambda rng: rng.uniform(0.05, 0.15))
+    )
+    started = time.perf_counter()
+    await asyncio.gather(*(session.get(base_url + "/me") for _ in range(5)))
+    elapsed = time.perf_counter() - started
+    assert 0.05 <= elapsed < 1.0
+
+
+async def test_faults_can_be_limited_to_routes(start: Callable[..., Any]) -> None:
+    _server, session, base_url = await start(
+        faults=Faults(seed=1, error_rate=1.0, routes=["messages.send"])
+    )
+    async with session.get(base_url + "/me") as response:
+        assert response.status == 200
+    assert await send(session, base_url, 1) in (500, 502, 503)
