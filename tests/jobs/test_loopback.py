@@ -57,7 +57,13 @@ def active_ids(org: Any) -> set[int]:
 
 async def run_child(base_url: str, journal: Path, count: int) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CHILD, base_url, str(journal), str(count), TOKEN,
+        sys.executable,
+        "-c",
+        CHILD,
+        base_url,
+        str(journal),
+        str(count),
+        TOKEN,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -142,3 +148,23 @@ async def test_resets_after_processing_make_unknown_items_not_duplicates(
     assert again.unknown == 2_000  # still unknown, still not re-sent
     assert org.delivery_counts() == counts
     assert Counter(r.route for r in server.requests)["messages.send"] == 10
+
+
+async def test_a_bulk_update_with_unknown_identifiers_reports_each_of_them(
+    fake: tuple[FakeInro, Any, str],
+) -> None:
+    server, org, base_url = fake
+    known = [{"id": i, "contact": {"notes": f"vip {i}"}} for i in range(1, 2_001)]
+    ghosts = [{"id": 90_000 + i, "contact": {"notes": "x"}} for i in range(3)] + [
+        {"email": "ghost@example.com", "contact": {"notes": "x"}},
+        {"username": "nobody_here_123", "contact": {"notes": "x"}},
+    ]
+    async with Client(TOKEN, base_url=base_url) as inro:
+        report = await inro.contacts.update_many([*known[:700], *ghosts, *known[700:]])
+    assert len(server.requests_to("contacts.bulk_update")) == 3  # 2,005 entries, 1,000 a call
+    assert report.done == 2_000
+    assert report.not_found == 5
+    assert sorted(map(str, (u.as_entry() for u in report.not_found_items()))) == sorted(
+        map(str, ghosts)
+    )
+    assert all(org.contacts[i]["notes"] == f"vip {i}" for i in range(1, 2_001))
