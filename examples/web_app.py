@@ -9,6 +9,7 @@ concurrently. Run it, then try ``curl 'localhost:8080/contacts?q=jane'``:
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import msgspec
@@ -58,4 +59,4 @@ def make_app() -> web.Application:
 
 
 if __name__ == "__main__":
-    web.run_app(make_app(), port=8080)
+    web.run_app(make_app(), host="127.0.0.1", port=int(os.environ.get("PORT", "8080")))

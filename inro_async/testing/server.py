@@ -215,6 +215,11 @@ class FakeInro:
         """The first organization (the one the fixtures create)."""
         return next(iter(self.organizations.values()))
 
+    @property
+    def token(self) -> str:
+        """The first organization's token (``test-token`` unless told otherwise)."""
+        return next(iter(self.organizations))
+
     def window_counts(self, token: str = "test-token") -> dict[Quota, int]:  # noqa: S107
         """Requests counted in each quota's current window for ``token``."""
         return self.organizations[token].limiter.counts(self.clock())
