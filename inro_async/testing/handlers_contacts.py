@@ -443,7 +443,10 @@ async def folders_delete(request: web.Request) -> web.StreamResponse:
 async def folders_contacts(request: web.Request) -> web.StreamResponse:
     org = org_of(request)
     folder = _folder(org, request)
-    return _contact_page(request, org, org.folder_members(folder["id"]))
+    members = set(org.folder_members(folder["id"]))
+    # Sorted like every contact list: order_column / order_direction apply here too.
+    ids = [cid for cid in org.ordered_ids(*_order(request)) if cid in members]
+    return _contact_page(request, org, ids)
 
 
 async def _membership(request: web.Request, add: bool) -> web.StreamResponse:
