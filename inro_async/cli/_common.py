@@ -79,7 +79,7 @@ class Settings:
     def info(self, message: str) -> None:
         """A status line on stderr (silent with --quiet)."""
         if not self.quiet:
-            self.stderr.print(message, highlight=False)
+            self.stderr.print(message, highlight=False, markup=False)
 
     def emit(self, payload: Any, human: Callable[[], None]) -> None:
         """The command's result: JSON on stdout with --json, else the human rendering."""
@@ -177,12 +177,13 @@ def finish_job(settings: Settings, report: JobReport[Any], *, name: str) -> int:
     }
 
     def human() -> None:
-        settings.stdout.print(str(report), highlight=False)
+        settings.stdout.print(str(report), highlight=False, markup=False)
         if failed_file:
             settings.stdout.print(
                 f"{len(leftovers):,} failed or unknown items written to {failed_file} "
                 "(feed it back with --to / --from to retry them)",
                 highlight=False,
+                markup=False,
             )
 
     settings.emit(summary, human)

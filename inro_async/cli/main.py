@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 import msgspec
+from rich.markup import escape
 from rich.table import Table
 
 from inro_async.cli._common import (
@@ -70,7 +71,7 @@ def me(settings: Settings) -> None:
     def human() -> None:
         table = Table(show_header=False, box=None)
         for key, value in msgspec.structs.asdict(org).items():
-            table.add_row(key, "" if value is None else str(value))
+            table.add_row(key, escape("" if value is None else str(value)))
         settings.stdout.print(table)
 
     settings.emit(org, human)
@@ -110,7 +111,7 @@ def quota(settings: Settings) -> None:
         settings.stdout.print(table)
         if headers:
             server = ", ".join(f"{k}: {v}" for k, v in sorted(headers.items()))
-            settings.stdout.print(f"server says: {server}", highlight=False)
+            settings.stdout.print(f"server says: {server}", highlight=False, markup=False)
 
     settings.emit({"quotas": rows, "server": headers}, human)
 
@@ -157,7 +158,7 @@ def contacts_export(
             "pages": report.pages,
             "elapsed": round(report.elapsed, 3),
         },
-        lambda: settings.stdout.print(str(report), highlight=False),
+        lambda: settings.stdout.print(str(report), highlight=False, markup=False),
     )
 
 
@@ -394,15 +395,15 @@ def jobs_list(settings: Settings) -> None:
 
     def human() -> None:
         if not rows:
-            settings.stdout.print(f"no named jobs in {directory}", highlight=False)
+            settings.stdout.print(f"no named jobs in {directory}", highlight=False, markup=False)
             return
-        table = Table(title=f"Jobs in {directory}")
+        table = Table(title=escape(f"Jobs in {directory}"))
         for column in ("name", "kind", "total", "done", "failed", "unknown", "pending", "created"):
             table.add_column(column)
         for row in rows:
             items = row["items"]
             table.add_row(
-                row["name"],
+                escape(row["name"]),
                 row["kind"],
                 f"{row['total']:,}",
                 f"{items.get('done', 0):,}",
