@@ -9,10 +9,11 @@ import click
 
 from inro_async.governor._base import Quota
 
-__all__ = ["fake_server"]
+__all__ = ["fake_server", "parse_quota"]
 
 
-def _quota(text: str) -> Quota:
+def parse_quota(text: str) -> Quota:
+    """``20/1`` or ``1000/60s`` as a ``Quota``; a ``click.BadParameter`` otherwise."""
     limit, _, period = text.partition("/")
     try:
         return Quota(int(limit), float(period.rstrip("s")))
@@ -47,7 +48,7 @@ def fake_server(
     async def serve() -> None:
         options: dict[str, object] = {"mode": mode}
         if quotas:
-            options["quotas"] = [_quota(q) for q in quotas]
+            options["quotas"] = [parse_quota(q) for q in quotas]
         if latency:
             options["faults"] = Faults(latency=latency)
         fake = FakeInro(**options)  # type: ignore[arg-type]

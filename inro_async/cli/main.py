@@ -459,8 +459,10 @@ def _read(reader: Any, path: Path) -> Any:
 
 def _register_commands() -> None:
     """Commands that live in their own modules."""
+    from inro_async.cli.demo import demo
     from inro_async.cli.fake_server import fake_server
 
+    main.add_command(demo)
     main.add_command(fake_server)
 
 
