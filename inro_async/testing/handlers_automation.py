@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -100,6 +101,15 @@ def _resolve_actions(
     for item, action in zip(items, result, strict=True):
         if "parent_key" in item:
             action["parent_id"] = ids_by_key[item["parent_key"]]
+    # A kept action keeps its stored parent; if that parent was left out it is being deleted,
+    # and the help article checks every reference before saving, so refuse rather than dangle.
+    final_ids = {action["id"] for action in result}
+    for index, action in enumerate(result):
+        parent = action.get("parent_id")
+        if parent is not None and parent not in final_ids:
+            raise ApiError(
+                422, f"actions[{index}]: parent {parent} is left out, so it would be deleted"
+            )
     return result
 
 
@@ -217,13 +227,45 @@ def _run(
     return execution
 
 
+def _window(request: web.Request) -> Callable[[dict[str, Any]], bool]:
+    """Whether a run was created within ``since``/``until`` (ISO-8601, both inclusive).
+
+    The reference names the two parameters on executions and performance but not their format;
+    ISO-8601 (a date, or a time with ``Z`` or an offset; naive means UTC) is our guess.
+    """
+    bounds: list[datetime | None] = []
+    for name in ("since", "until"):
+        raw = request.query.get(name)
+        if not raw:
+            bounds.append(None)
+            continue
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            raise ApiError(
+                400, f"{name} must be an ISO-8601 date or time, got {raw!r}", field=name
+            ) from None
+        bounds.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    since, until = bounds
+
+    def within(run: dict[str, Any]) -> bool:
+        at = datetime.fromisoformat(run["created_at"])
+        return (since is None or at >= since) and (until is None or at <= until)
+
+    return within
+
+
 def _performance(
     org: Organization, request: web.Request, kind: str, owner: dict[str, Any]
 ) -> web.Response:
+    within = _window(request)
     runs = [
         e
         for e in org.executions
-        if e[f"{kind}_id"] == owner["id"] and e["execution_type"] == kind and not e["is_test"]
+        if e[f"{kind}_id"] == owner["id"]
+        and e["execution_type"] == kind
+        and not e["is_test"]
+        and within(e)
     ]
     steps = []
     for action in owner["actions"]:
@@ -397,9 +439,11 @@ async def scenarios_trigger(request: web.Request) -> web.StreamResponse:
     scenario = _scenario(org, request)
     payload = await body(request)
     identifiers = _contacts_payload(payload)
-    data = payload.get("data") or {}
+    data = payload.get("data")
+    if data is None:  # optional, so that older calls without it still work
+        data = {}
     if not isinstance(data, dict):
-        raise ApiError(400, "data must be an object")
+        raise ApiError(400, "data must be an object", field="data")
     if not scenario["active"]:
         raise ApiError(422, f"scenario {scenario['id']} is not active")
     accepted = 0
@@ -410,10 +454,10 @@ async def scenarios_trigger(request: web.Request) -> web.StreamResponse:
         if contact is None:
             not_found.append(identifier)
             continue
-        accepted += 1
-        if contact["id"] in seen:
+        if contact["id"] in seen:  # named twice: one run, counted once (as POST /messages)
             continue
         seen.add(contact["id"])
+        accepted += 1
         _run(
             org,
             contact,
@@ -697,6 +741,10 @@ async def segments_update(request: web.Request) -> web.StreamResponse:
     org = org_of(request)
     segment = _segment(org, request)
     payload = await body(request)
+    if "title" in payload and (
+        not isinstance(payload["title"], str) or not payload["title"].strip()
+    ):
+        raise ApiError(400, "title must be a non-empty string", field="title")
     merged = {
         **segment,
         **{
@@ -723,7 +771,8 @@ async def segments_delete(request: web.Request) -> web.StreamResponse:
 async def executions_list(request: web.Request) -> web.StreamResponse:
     org = org_of(request)
     query = request.query
-    runs = list(reversed(org.executions))
+    within = _window(request)
+    runs = [e for e in reversed(org.executions) if within(e)]
     for key in ("scenario_id", "campaign_id", "contact_id"):
         if query.get(key):
             runs = [e for e in runs if str(e[key]) == query[key]]
@@ -739,9 +788,11 @@ async def executions_list(request: web.Request) -> web.StreamResponse:
 
 async def executions_health(request: web.Request) -> web.StreamResponse:
     org = org_of(request)
+    within = _window(request)
     counts: dict[str, int] = {}
     failing: dict[int, int] = {}
-    for run in org.executions:
+    # Test sends "are kept out of statistics" (reference 7.10), so health ignores them.
+    for run in (e for e in org.executions if not e["is_test"] and within(e)):
         counts[run["status"]] = counts.get(run["status"], 0) + 1
         if run["status"] == "failed":
             owner = run["scenario_id"] or run["campaign_id"]
