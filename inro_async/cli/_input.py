@@ -44,7 +44,8 @@ class InputFileError(Exception):
     problem: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line:,}: {self.problem}"
+        # FILE:LINE without a thousands separator: the form editors and terminals turn into links.
+        return f"{self.path}:{self.line}: {self.problem}"
 
 
 @dataclass(frozen=True, slots=True)
