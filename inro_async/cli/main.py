@@ -433,20 +433,14 @@ def jobs_resume(ctx: click.Context, name: str, resend_unknown: bool) -> None:
         argv.append("--resend-unknown")
     settings: Settings = ctx.obj
     settings.info(f"resuming {name}: inro {' '.join(argv)}")
-    command = main.make_context("inro", _global_args(settings) + argv, parent=ctx.parent)
-    with command:
-        main.invoke(command)
-
-
-def _global_args(settings: Settings) -> list[str]:
-    args: list[str] = []
-    if settings.base_url:
-        args += ["--base-url", settings.base_url]
-    if settings.json:
-        args.append("--json")
-    if settings.quiet:
-        args.append("--quiet")
-    return args
+    # Run the stored command under this invocation's settings (token, URL, --json) rather than
+    # rebuilding a command line: the token must never be put on an argv.
+    root = ctx.find_root()
+    command_name, command, rest = main.resolve_command(root, argv)
+    if command is None or command_name is None:
+        raise click.UsageError(f"job {name!r} stored an unknown command: {' '.join(argv)}")
+    with command.make_context(command_name, rest, parent=root) as sub:
+        command.invoke(sub)
 
 
 def _read(reader: Any, path: Path) -> Any:
