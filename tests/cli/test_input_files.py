@@ -1,0 +1,96 @@
+"""Bad input files: the whole file is checked first, so a bad line costs no request (exit 2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import Invoke
+
+from inro_async.testing import FakeInro
+
+BAD_LINE = 1_234
+
+
+def _csv_with_a_bad_id_on_line_1234(path: Path) -> Path:
+    """Header on line 1, good ids on lines 2..1233, ``12ab`` on line 1234, more after it."""
+    rows = ["id", *(str(i) for i in range(1, BAD_LINE - 1)), "12ab", "5", "6"]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("messages", "send", "--text", "Hi", "--to"),
+        ("scenarios", "trigger", "1", "--to"),
+        ("contacts", "update", "--from"),
+    ],
+    ids=["messages-send", "scenarios-trigger", "contacts-update"],
+)
+def test_an_invalid_identifier_on_line_1234_names_the_line_and_sends_nothing(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    source = _csv_with_a_bad_id_on_line_1234(tmp_path / "input.csv")
+    if command[0] == "contacts":  # an update needs something to set
+        lines = source.read_text(encoding="utf-8").splitlines()
+        source.write_text(
+            "\n".join([lines[0] + ",language", *(f"{line},fr" for line in lines[1:])]) + "\n"
+        )
+    result = invoke(*command, str(source))
+    assert result.exit_code == 2
+    assert f"{source}:{BAD_LINE}: " in result.stderr
+    assert "must be an integer, got '12ab'" in result.stderr
+    assert "nothing was sent" in result.stderr
+    assert fake.requests == []
+
+
+def test_recipients_csv_without_an_identifier_column_is_refused(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path
+) -> None:
+    source = tmp_path / "to.csv"
+    source.write_text("name,phone\nAna,+1555\n", encoding="utf-8")
+    result = invoke("messages", "send", "--to", str(source), "--text", "Hi")
+    assert result.exit_code == 2
+    assert f"{source}:1: the header needs an 'id', 'username' or 'email' column" in result.stderr
+    assert fake.requests == []
+
+
+def test_updates_csv_with_an_unknown_column_is_refused(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path
+) -> None:
+    source = tmp_path / "updates.csv"
+    source.write_text("id,colour\n1,red\n", encoding="utf-8")
+    result = invoke("contacts", "update", "--from", str(source))
+    assert result.exit_code == 2
+    assert f"{source}:1: unknown column(s) 'colour'" in result.stderr
+    assert fake.requests == []
+
+
+def test_updates_as_plain_text_are_refused(invoke: Invoke, fake: FakeInro, tmp_path: Path) -> None:
+    source = tmp_path / "updates.txt"
+    source.write_text("1\n2\n", encoding="utf-8")
+    result = invoke("contacts", "update", "--from", str(source))
+    assert result.exit_code == 2
+    assert "updates must be a .csv or .jsonl file" in result.stderr
+    assert fake.requests == []
+
+
+def test_a_broken_json_line_is_named(invoke: Invoke, fake: FakeInro, tmp_path: Path) -> None:
+    source = tmp_path / "to.jsonl"
+    source.write_text('{"id": 1}\n{"username": "ana"}\n{"id": 3,\n', encoding="utf-8")
+    result = invoke("messages", "send", "--to", str(source), "--text", "Hi")
+    assert result.exit_code == 2
+    assert f"{source}:3: not valid JSON" in result.stderr
+    assert fake.requests == []
+
+
+def test_an_empty_recipients_file_is_refused(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path
+) -> None:
+    source = tmp_path / "to.txt"
+    source.write_text("\n\n", encoding="utf-8")
+    result = invoke("messages", "send", "--to", str(source), "--text", "Hi")
+    assert result.exit_code == 2
+    assert "holds no recipients" in result.stderr
+    assert fake.requests == []
