@@ -581,8 +581,10 @@ class _FanOut(Generic[T]):
             self.tally.set_range(record.items, status, message)
         elif record.status is ChunkStatus.UNKNOWN:
             self.tally.set_range(record.items, ItemStatus.UNKNOWN, record.error)
-        else:  # failed before any request of this attempt was sent
-            self.journal.fail(ctx.index, message, unknown=False)
+        else:
+            # Failed before this attempt sent anything (the governor raised, say): the journal
+            # already has the chunk down to run (pending, or failed by an earlier run), so a
+            # rerun sends it; only this run's report says why it did not go.
             self.tally.set_range(record.items, ItemStatus.FAILED, message)
 
     def _count_request(self) -> None:

@@ -377,3 +377,30 @@ async def test_same_job_name_with_another_message_refuses_to_resume(tmp_path: Pa
 
     with pytest.raises(JobMismatchError, match="different message"):
         await job_of(make_client(server.accept), [1, 2, 3], job=path, operation=OtherMessage())
+
+
+class BrokenGovernor(StubGovernor):
+    """A governor whose backend is gone: every acquire raises before anything is sent."""
+
+    async def acquire(self, *, priority: int = 0, max_wait: float | None = None) -> float:
+        self.acquires += 1
+        raise RuntimeError("the shared governor's Redis is unreachable")
+
+
+async def test_a_governor_failing_before_any_send_aborts_with_its_own_error(
+    tmp_path: Path,
+) -> None:
+    server = Server()
+    job = job_of(
+        make_client(server.accept, BrokenGovernor()), list(range(1, 101)), job=tmp_path / "j.db"
+    )
+    with pytest.raises(RuntimeError, match="Redis is unreachable"):
+        await job
+    report = job.report
+    assert report is not None
+    assert report.status is JobStatus.ABORTED
+    assert server.calls == 0
+    assert report.failed >= 1
+    assert report.failed + report.pending == 100
+    assert all("Redis is unreachable" in reason for reason in report.errors())
+    assert set(chunk_statuses(tmp_path / "j.db")) == {"pending"}  # a rerun sends everything
