@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from inro_async._routes import ROUTES
 from inro_async._transport import APIResponse, BodyFactory, QueryValue
 from inro_async.pagination import MAX_PER_PAGE, Page, iter_pages
-from inro_async.resources._validate import check_page, check_per_page
+from inro_async.resources._validate import check_concurrency, check_page, check_per_page
 
 if TYPE_CHECKING:
     from inro_async.client import Client
@@ -109,6 +109,7 @@ class Resource:
     ) -> AsyncGenerator[Page[T], None]:
         """Every page of a list route, in order (see ``pagination.iter_pages``)."""
         check_per_page(per_page)
+        check_concurrency(concurrency)  # the same 1..64 rule for every walk, not only contacts'
 
         async def fetch(number: int) -> Page[T]:
             return await self._page(
