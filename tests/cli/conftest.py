@@ -7,20 +7,18 @@ tests are synchronous and the fake server gets its own thread and event loop
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from cli._helpers import TOKEN, Invoke
 from inro_async.cli import main
 from inro_async.cli._embedded import serve_in_thread
 from inro_async.testing import FakeInro
 
-TOKEN = "test-token"
 CONTACTS = 2_500
-
-Invoke = Callable[..., Result]
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import TOKEN, Invoke
 
+from cli._helpers import TOKEN, Invoke
 from inro_async.cli import main
 from inro_async.client import Client
 from inro_async.testing import FakeInro

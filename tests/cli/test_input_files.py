@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Invoke
 
+from cli._helpers import Invoke
 from inro_async.testing import FakeInro
 
 BAD_LINE = 1_234
