@@ -468,9 +468,9 @@ class _FanOut(Generic[T]):
 
     def _items_fingerprint(self) -> str:
         digest = hashlib.sha256()
-        for item in self.items:
-            digest.update(self.op.item_key(item).encode())
-            digest.update(b"\x1e")
+        key = self.op.item_key
+        # The same bytes as hashing each "key\x1e" in turn, in one update: journals stay valid.
+        digest.update("".join(f"{key(item)}\x1e" for item in self.items).encode())
         digest.update(",".join(f"{r.start}-{r.stop}" for r in self.ranges).encode())
         return digest.hexdigest()[:32]
 
