@@ -1,0 +1,90 @@
+"""The client itself over loopback HTTP: ``me()``, ``request()``, per-call options, isolation."""
+
+from __future__ import annotations
+
+import pytest
+
+from inro_async import APIResponse, APITimeoutError, InternalServerError, Organization
+from inro_async.client import Client
+from inro_async.testing import FakeInro
+
+from .conftest import FAST_RETRIES, TIMEOUT
+
+
+async def test_me_describes_the_tokens_organization(inro_client: Client) -> None:
+    me = await inro_client.me()
+    assert isinstance(me, Organization)
+    assert (me.id, me.name, me.plan, me.instagram_username) == (
+        1,
+        "Fake Organization 1",
+        "pro",
+        "fake.org1",
+    )
+    assert me.created_at is not None
+
+
+async def test_request_reaches_any_path_with_auth_and_query(
+    inro_client: Client, inro_server: FakeInro
+) -> None:
+    response = await inro_client.request(
+        "get", "/contacts", params={"per_page": 3, "page": 2, "offset": None}
+    )
+    assert isinstance(response, APIResponse)
+    assert (response.method, response.path, response.status) == ("GET", "/contacts", 200)
+    assert [c["id"] for c in response.json()] == [4, 5, 6]
+    assert response.headers["X-Total"] == "100"
+    (recorded,) = inro_server.requests
+    assert recorded.query == {"per_page": "3", "page": "2"}
+    assert recorded.token == "test-token"
+    assert "GET /contacts 200" in repr(response)
+
+
+async def test_request_sends_json_and_decodes_into_a_model(
+    inro_client: Client, inro_server: FakeInro
+) -> None:
+    response = await inro_client.request("POST", "/folders", json={"name": "Raw", "color": "red"})
+    assert response.status == 201
+    assert response.json()["name"] == "Raw"
+    (recorded,) = inro_server.requests_to("folders.create")
+    assert recorded.body == {"name": "Raw", "color": "red"}
+
+
+async def test_a_204_has_an_empty_body(inro_client: Client) -> None:
+    response = await inro_client.request("DELETE", "/folders/1")
+    assert (response.status, response.content, response.json()) == (204, b"", None)
+
+
+async def test_request_repeats_a_get_but_never_a_post_after_a_5xx(
+    inro_client: Client, inro_server: FakeInro
+) -> None:
+    fast = inro_client.with_options(max_retries=FAST_RETRIES)
+    inro_server.inject("status", status=503)
+    assert (await fast.request("GET", "/me")).retries == 1
+    inro_server.inject("status", status=503)
+    with pytest.raises(InternalServerError, match="outcome is unknown"):
+        await fast.request("POST", "/folders", json={"name": "Once"})
+    assert [r.status for r in inro_server.requests] == [503, 200, 503]
+
+
+async def test_with_options_applies_only_to_the_copy(
+    inro_client: Client, inro_server: FakeInro
+) -> None:
+    hasty = inro_client.with_options(timeout=TIMEOUT, max_retries=0)
+    inro_server.inject("latency", route="me", seconds=TIMEOUT + 0.1, times=2)
+    with pytest.raises(APITimeoutError):
+        await hasty.me()
+    assert (await inro_client.me()).id == 1  # the original waits as long as it takes
+    assert hasty.governor is inro_client.governor
+
+
+async def test_two_tokens_are_two_organizations(inro_server: FakeInro) -> None:
+    inro_server.add_organization("second-token", contacts=3, seed=5)
+    async with (
+        Client(token="test-token", base_url=inro_server.base_url) as first,
+        Client(token="second-token", base_url=inro_server.base_url) as second,
+    ):
+        mine, theirs = await first.contacts.list(per_page=1000), await second.contacts.list()
+        assert (len(mine), len(theirs)) == (100, 3)
+        await second.folders.create("Only theirs")
+        assert "Only theirs" not in [f.name for f in await first.folders.list()]
+        assert ((await first.me()).id, (await second.me()).id) == (1, 2)
