@@ -6,19 +6,26 @@ logs as the in-process core (``_core.py``: one list of ``first|last|count`` entr
 at most ~2,000 entries each) and gives the same guarantee across any number of processes: no
 interval of length W + margin holds more than L dispatches.
 
-**One round trip per request.** The script does not just answer "not yet": when the earliest
-slot is less than ``horizon`` seconds away it *reserves* it, returning the delay; the process
-sleeps that long and sends. Reservations are handed out in time order, which is what lets expired
-entries be dropped relative to the reserved time. When the slot is further away (the hour or day
-quota is spent) nothing is reserved: the process waits until the slot is within the horizon and
-asks again. A process holds one reservation at a time (the next is asked for just before the
-slot comes), so a process that dies holds at most one slot, which expires with its window:
-killing a worker leaks no quota for longer than one window.
+**One round trip per burst.** The script does not just answer "not yet": when the earliest
+slot is at most ``horizon`` (20 ms) away it *reserves* it, together with every further slot
+that near, up to one per local waiter, and returns them; the process sleeps until each and
+sends. When the slot is further away nothing is reserved: the process sleeps until the slot is
+within the horizon and asks again. So a process holds only slots it is about to use, and one
+killed by SIGKILL strands at most those (they expire with their window, like any dispatch).
+Reserving further ahead would queue processes in a fair order, but a dead one would waste every
+slot it had lined up: on a 1-second quota, one stranded slot costs a whole extra window.
 
 Within a process, waiters queue locally (priority, then arrival) and only the head talks to
 Redis, so 10,000 waiting tasks make no Redis traffic and priorities hold. Across processes no
-order is promised, but each process holds at most one reservation at a time and slots go to
-whoever asks once a slot is near, so no process starves.
+order is promised: slots go to whoever asks once they are near, and every process asks then.
+
+**Corrections compare like with like.** ``X-RateLimit-Remaining`` counts the window ending when
+the request *arrived*, so the script compares it with the log as it was at the request's
+dispatch (its slot, known from the task that acquired it), not at the response: comparing with
+a log that expired entries while the request was in flight reads the difference as requests
+made by someone else, and the phantom requests it adds hold slots for a whole window. The
+reservation also returns each quota's count, so a response the count already covers costs no
+round trip at all.
 
 A 429 seen by any worker pauses all of them (the pause lives in Redis), and ``X-RateLimit-*``
 corrections are shared the same way. If Redis cannot be reached, ``acquire`` raises
@@ -34,6 +41,7 @@ import itertools
 import math
 import time
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,24 +56,26 @@ if TYPE_CHECKING:
 
 __all__ = ["GovernorUnavailableError", "RedisGovernor"]
 
-DEFAULT_HORIZON = 2.0
-"""Seconds ahead a process may reserve a slot (what a killed process can hold)."""
+DEFAULT_HORIZON = 0.02
+"""Seconds ahead a process may reserve slots: all a killed process can strand."""
 
 _DEFAULT_RETRY_AFTER = 1.0
-_HANDOVER = 0.02
-"""Seconds before its slot that a reserving head lets the next local waiter ask Redis."""
+_BATCH = 1000
+"""Most slots one round trip reserves."""
 
 _SCRIPT = r"""
 local op = ARGV[1]
 local margin = tonumber(ARGV[2])
 local horizon = tonumber(ARGV[3])
 local nq = tonumber(ARGV[4])
-local base = 5 + 3 * nq   -- first op-specific argument
+local resolution = tonumber(ARGV[5 + 3 * nq])
+local base = 5 + 3 * nq   -- ARGV[base + 1] is the first op-specific argument
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local pause_key, last_key = KEYS[1], KEYS[2]
 
 local function fmt(x) return string.format('%.6f', x) end
+local function entry(f, l, c) return fmt(f) .. '|' .. fmt(l) .. '|' .. c end
 local function parse(e)
   local a, b, c = string.match(e, '([^|]+)|([^|]+)|([^|]+)')
   return tonumber(a), tonumber(b), tonumber(c)
@@ -88,8 +98,10 @@ local function expire(lk, tk, span, at)
     end
   end
 end
-local function free_at(lk, tk, limit, span, at)
-  expire(lk, tk, span, at)
+-- Entries are dropped only once expired *now*: one that expires before a reserved slot stays
+-- until then, since a response to a request sent before it may still need it (``correct``).
+local function free_at(lk, tk, limit, span, at)  -- earliest time >= at with a free slot
+  expire(lk, tk, span, now)
   local excess = total_of(tk) - limit + 1
   if excess <= 0 then return at end
   local i = 0
@@ -99,24 +111,68 @@ local function free_at(lk, tk, limit, span, at)
     for _, e in ipairs(batch) do
       local f, l, c = parse(e)
       excess = excess - c
-      if excess <= 0 then return l + span end
+      if excess <= 0 then return math.max(at, l + span) end
     end
     i = i + 64
   end
 end
-local function add(lk, tk, step, at, count)
+local function alive_at(lk, tk, span, at)  -- members still in the window at ``at``
+  local n = total_of(tk)
+  local i = 0
+  while true do
+    local batch = redis.call('LRANGE', lk, i, i + 63)
+    if #batch == 0 then return n end
+    for _, e in ipairs(batch) do
+      local f, l, c = parse(e)
+      if l + span > at then return n end
+      n = n - c
+    end
+    i = i + 64
+  end
+end
+local function add(lk, tk, step, at, count)  -- at >= every entry (reservations go in order)
   local e = redis.call('LINDEX', lk, -1)
   if e then
     local f, l, c = parse(e)
     if at - f < step then
-      if at > l then l = at end
-      redis.call('LSET', lk, -1, fmt(f) .. '|' .. fmt(l) .. '|' .. (c + count))
+      redis.call('LSET', lk, -1, entry(f, math.max(l, at), c + count))
       redis.call('INCRBY', tk, count)
       return
     end
   end
-  redis.call('RPUSH', lk, fmt(at) .. '|' .. fmt(at) .. '|' .. count)
+  redis.call('RPUSH', lk, entry(at, at, count))
   redis.call('INCRBY', tk, count)
+end
+local function insert(lk, tk, step, at, count)  -- anywhere in time, keeping the log in order
+  local n = redis.call('LLEN', lk)
+  for j = -1, -n, -1 do
+    local e = redis.call('LINDEX', lk, j)
+    local f, l, c = parse(e)
+    if f <= at then
+      if at <= l or at - f < step then
+        redis.call('LSET', lk, j, entry(f, math.max(l, at), c + count))
+      else
+        redis.call('LINSERT', lk, 'AFTER', e, entry(at, at, count))
+      end
+      redis.call('INCRBY', tk, count)
+      return
+    end
+  end
+  redis.call('LPUSH', lk, entry(at, at, count))
+  redis.call('INCRBY', tk, count)
+end
+local function between(lk, a, b)  -- members of entries that began in (a, b], from the tail
+  local n, stop = 0, -1
+  while true do
+    local batch = redis.call('LRANGE', lk, stop - 63, stop)
+    for j = #batch, 1, -1 do
+      local f, l, c = parse(batch[j])
+      if f <= a then return n end
+      if f <= b then n = n + c end
+    end
+    if #batch < 64 then return n end
+    stop = stop - 64
+  end
 end
 local function keep(ttl)
   for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ttl) end
@@ -131,23 +187,49 @@ local pause = tonumber(redis.call('GET', pause_key) or '0')
 local last = tonumber(redis.call('GET', last_key) or '0')
 
 if op == 'reserve' then
-  local at = math.max(now, pause, last)
-  local binding = 0
-  for i = 1, nq do
-    local limit, period, _, lk, tk = q(i)
-    local free = free_at(lk, tk, limit, period + margin, at)
-    if free > at then at = free; binding = i end
+  -- Up to ``wanted`` slots, in time order: the first if it is at most ``ahead`` seconds away,
+  -- the others only while they are at most ``near`` away (what a killed process can strand).
+  -- Returns: granted, wait for the first, binding quota, now, the last slot granted, every
+  -- quota's count in its window at that slot (these dispatches included), then the slots.
+  local wanted, near, ahead = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]),
+                              tonumber(ARGV[base + 3])
+  local out = {0, '0', 0, fmt(now), '0'}
+  local slots = {}
+  local granted = 0
+  while granted < wanted do
+    local at = math.max(now, pause, last)
+    local binding = 0
+    for i = 1, nq do
+      local limit, period, _, lk, tk = q(i)
+      local free = free_at(lk, tk, limit, period + margin, at)
+      if free > at then at = free; binding = i end
+    end
+    if granted == 0 then
+      out[2], out[3] = fmt(at - now), binding
+      if at - now > ahead then break end
+    elseif at - now > near then
+      break
+    end
+    table.insert(slots, fmt(at))
+    for i = 1, nq do
+      local _, period, _, lk, tk = q(i)
+      add(lk, tk, period / resolution, at, 1)
+    end
+    last = at
+    granted = granted + 1
   end
-  if at - now > horizon then
-    return {0, fmt(at - now), binding, fmt(now)}
+  out[1] = granted
+  if granted > 0 then
+    redis.call('SET', last_key, fmt(last))
+    keep(ttl)
+    out[5] = fmt(last)
+    for i = 1, nq do
+      local _, period, _, lk, tk = q(i)
+      table.insert(out, alive_at(lk, tk, period + margin, last))
+    end
+    for _, slot in ipairs(slots) do table.insert(out, slot) end
   end
-  for i = 1, nq do
-    local _, period, _, lk, tk = q(i)
-    add(lk, tk, period / tonumber(ARGV[5 + 3 * nq]), at, 1)
-  end
-  redis.call('SET', last_key, fmt(at))
-  keep(ttl)
-  return {1, fmt(at - now), binding, fmt(now)}
+  return out
 elseif op == 'release' then
   local at = tonumber(ARGV[base + 1])
   for i = 1, nq do
@@ -157,7 +239,7 @@ elseif op == 'release' then
       local e = redis.call('LINDEX', lk, j)
       local f, l, c = parse(e)
       if f <= at + 1e-6 and at - 1e-6 <= l and c > 0 then
-        redis.call('LSET', lk, j, fmt(f) .. '|' .. fmt(l) .. '|' .. (c - 1))
+        redis.call('LSET', lk, j, entry(f, l, c - 1))
         redis.call('DECRBY', tk, 1)
         break
       end
@@ -170,16 +252,33 @@ elseif op == 'pause' then
   keep(ttl)
   return {1, fmt(math.max(until_, pause) - now), 0, fmt(now)}
 elseif op == 'correct' then
+  -- The server counted ``used`` requests in the window ending when this one arrived, so compare
+  -- with what was known *at its dispatch* (``sent``, Redis time; <= 0: that long before now),
+  -- not at the response: entries that left the window while the request was in flight are not
+  -- requests someone else made. Known: the log's entries in (sent - W - margin, sent + grace],
+  -- whatever the wire did to their order, or, if more, the count the reservation returned (up
+  -- to ``counted``) plus what was reserved after it within the grace: entries expired since
+  -- then are gone from the log. The shortfall is stamped at ``sent``: the server saw them by
+  -- then, and stamping them later would hold their slots too long.
   local server_limit = tonumber(ARGV[base + 1])
   local used = server_limit - math.max(0, tonumber(ARGV[base + 2]))
+  local sent, counted = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
+  if sent <= 0 then sent = now + sent end
+  if sent > now then sent = now end
+  local grace = math.max(margin, 0.01)
   local added = 0
   for i = 1, nq do
     local limit, period, slimit, lk, tk = q(i)
     if slimit == server_limit then
-      expire(lk, tk, period + margin, now)
-      local missing = used - (slimit - limit) - total_of(tk)
+      expire(lk, tk, period + margin, sent)
+      local known = total_of(tk) - between(lk, sent + grace, math.huge)
+      local count = tonumber(ARGV[base + 4 + i])
+      if count >= 0 then
+        known = math.max(known, count + between(lk, counted, sent + grace))
+      end
+      local missing = used - (slimit - limit) - known
       if missing > 0 then
-        add(lk, tk, period / tonumber(ARGV[5 + 3 * nq]), math.max(now, last), missing)
+        insert(lk, tk, period / resolution, sent, missing)
         added = math.max(added, missing)
       end
     end
@@ -203,17 +302,40 @@ class GovernorUnavailableError(InroError):
     """Redis could not be reached, and no local fallback was configured."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """A reserved dispatch: when to go (event-loop time) and, from Redis, what it counted."""
+
+    deadline: float
+    at: float | None
+    """The slot in Redis time; None when the local fallback granted it."""
+    counted: float = 0.0
+    """The last slot of the same reservation (Redis time): what ``counts`` cover."""
+    counts: tuple[int, ...] = ()
+    """Per quota, requests in the window at ``counted``, this reservation's included."""
+
+
+_DISPATCHED: ContextVar[tuple[int, _Slot] | None] = ContextVar("inro_redis_dispatch", default=None)
+"""The slot the current task last dispatched on, per governor: what its response speaks of.
+
+The transport calls ``acquire`` then ``observe`` in the same task, so the protocol needs no
+extra argument for ``observe`` to know when its request went."""
+
+_ids = itertools.count(1)
+
+
 @dataclass(order=True)
 class _Waiter:
     sort_key: tuple[int, int]
     future: asyncio.Future[None] = field(compare=False)
+    slot: _Slot | None = field(default=None, compare=False)
 
 
 class RedisGovernor:
     """Paces every process sharing ``key`` (one key per organization) through one Redis.
 
     ``url`` or ``client`` says where Redis is. ``quotas``, ``reserve`` and ``margin`` mean what
-    they mean for ``LocalGovernor``; ``horizon`` is how far ahead a slot may be reserved;
+    they mean for ``LocalGovernor``; ``horizon`` is how far ahead slots may be reserved;
     ``fallback_share``, when set (0..1), paces at that share of each quota locally while Redis
     is unreachable instead of raising ``GovernorUnavailableError``.
     """
@@ -251,6 +373,7 @@ class RedisGovernor:
         self._client = client
         self._owns_client = client is None
         self._script: Any = None
+        self._id = next(_ids)
         tag = "{" + key + "}"  # one hash slot for every key (Redis Cluster)
         self._keys = [f"{tag}:pause", f"{tag}:last"]
         for quota in self._quotas:
@@ -267,8 +390,11 @@ class RedisGovernor:
         self._head_busy = False
         self._local_pause = -math.inf
         self._fallback: LocalGovernor | None = None
+        self._releasing: set[asyncio.Future[list[Any] | None]] = set()
         self.round_trips = 0
-        """Script calls made (about one per request)."""
+        """Script calls made: one per burst of local waiters, plus rare corrections."""
+        self.corrections = 0
+        """``correct`` calls made: only when a response's count exceeded what Redis knew."""
 
     def __repr__(self) -> str:
         quotas = ", ".join(map(str, self._quotas))
@@ -314,6 +440,10 @@ class RedisGovernor:
                 self._fallback = LocalGovernor(share, margin=self.margin)
             return None
 
+    async def _release(self, slot: _Slot) -> None:
+        if slot.at is not None:
+            await asyncio.shield(self._guarded("release", repr(slot.at)))
+
     # -- protocol ----------------------------------------------------------------------------
 
     async def acquire(
@@ -326,75 +456,124 @@ class RedisGovernor:
         waiter = _Waiter((-int(priority), next(self._seq)), loop.create_future())
         heapq.heappush(self._heap, waiter)
         try:
-            while self._heap[0] is not waiter or self._head_busy:
-                await waiter.future
-                waiter.future = loop.create_future()
+            while waiter.slot is None:
+                if self._heap[0] is waiter and not self._head_busy:
+                    await self._serve_head(waiter, limit, started)
+                else:
+                    await waiter.future
+                    waiter.future = loop.create_future()
+            slot = waiter.slot  # at most ``horizon`` ahead when it was reserved
+            remaining = slot.deadline - loop.time()
+            if remaining > 0:
+                await asyncio.sleep(remaining)
         except BaseException:
-            self._heap.remove(waiter)
-            heapq.heapify(self._heap)
+            if waiter.slot is not None:  # cancelled (or refused) holding a slot: give it back
+                await self._release(waiter.slot)
+            elif waiter in self._heap:
+                self._heap.remove(waiter)
+                heapq.heapify(self._heap)
             self._wake_head()
             raise
-        # Only the head talks to Redis: 10,000 local waiters make no traffic. It holds the
-        # queue until just before its slot, so a later high-priority call still gets the next
-        # one (later callers could not go earlier anyway: slots are handed out in time order).
+        _DISPATCHED.set((self._id, slot))
+        return loop.time() - started
+
+    async def _serve_head(self, waiter: _Waiter, limit: float | None, started: float) -> None:
+        """Reserve for the head of the local queue and, when slots are near, for those behind.
+
+        Only the head talks to Redis: 10,000 local waiters make no traffic. It waits until the
+        next slot is near, then one round trip reserves every near slot, up to one per local
+        waiter, and hands them out in queue order (so a high-priority call that queued while the
+        head waited is served first among the others).
+        """
         heapq.heappop(self._heap)
         self._head_busy = True
-        slot: float | None = None
         try:
-            delay, slot = await self._reserve(limit)
-            deadline = loop.time() + delay
-            if delay > _HANDOVER:
-                await asyncio.sleep(delay - _HANDOVER)
-        except BaseException:
-            if slot is not None:  # cancelled before using the reserved slot: give it back
-                await asyncio.shield(self._guarded("release", repr(slot)))
-            raise
+            slots = await self._reserve(limit, started, 1 + min(len(self._heap), _BATCH))
+            waiter.slot = slots[0]
+            for slot in slots[1:]:
+                if not self._heap:  # waiters cancelled during the round trip
+                    await self._release(slot)
+                    continue
+                other = heapq.heappop(self._heap)
+                other.slot = slot
+                if not other.future.done():
+                    other.future.set_result(None)
         finally:
             self._head_busy = False
             self._wake_head()
-        remaining = deadline - loop.time()
-        if remaining > 0:
-            try:
-                await asyncio.sleep(remaining)
-            except BaseException:
-                await asyncio.shield(self._guarded("release", repr(slot)))
-                raise
-        return loop.time() - started
 
-    async def _reserve(self, limit: float | None) -> tuple[float, float | None]:
-        """Reserve the next slot, waiting while it is beyond the horizon.
+    async def _reserve(self, limit: float | None, started: float, wanted: int) -> list[_Slot]:
+        """Reserve the next slot and up to ``wanted - 1`` more, all within the horizon.
 
-        Returns the delay until the slot and the slot's Redis time (None on the fallback).
+        Waits (reserving nothing) while the next slot is beyond the horizon; raises
+        ``QuotaWaitTooLongError`` when it is beyond ``limit``.
         """
         loop = asyncio.get_running_loop()
-        started = loop.time()
+        nq = len(self._quotas)
         while True:
             local_pause = self._local_pause - loop.time()
             if local_pause > 0:
                 await asyncio.sleep(local_pause)
-            result = await self._guarded("reserve")
+            waited = loop.time() - started
+            ahead = self.horizon if limit is None else min(self.horizon, limit - waited)
+            call = asyncio.ensure_future(
+                self._guarded("reserve", wanted, repr(self.horizon), repr(max(0.0, ahead)))
+            )
+            try:
+                result = await asyncio.shield(call)
+            except asyncio.CancelledError:
+                # The script may have run: give back whatever it reserved for us.
+                call.add_done_callback(self._release_all)
+                raise
             if result is None:
                 assert self._fallback is not None
-                await self._fallback.acquire(max_wait=limit)
-                return 0.0, None
+                await self._fallback.acquire(max_wait=None if limit is None else limit - waited)
+                return [_Slot(loop.time(), None)]
             granted, wait, binding = int(result[0]), float(result[1]), int(result[2])
-            waited = loop.time() - started
+            if granted:
+                reply_at, redis_now, counted = loop.time(), float(result[3]), float(result[4])
+                counts = tuple(int(count) for count in result[5 : 5 + nq])
+                return [
+                    _Slot(reply_at + (float(at) - redis_now), float(at), counted, counts)
+                    for at in result[5 + nq :]
+                ]
             if limit is not None and waited + wait > limit:
                 quota: object = self._quotas[binding - 1] if binding else "a 429 pause"
                 raise QuotaWaitTooLongError(
                     wait=wait, available_at=time.time() + wait, quota=quota, max_wait=limit
                 )
-            if granted:
-                return wait, float(result[3]) + wait
-            # Beyond the horizon: come back when the slot is about to be near.
-            await asyncio.sleep(max(0.0, wait - self.horizon / 2))
+            # Beyond the horizon: come back when it is near (Redis says when, if nobody takes it).
+            await asyncio.sleep(max(0.0, wait - self.horizon))
+
+    def _release_all(self, call: asyncio.Future[list[Any] | None]) -> None:
+        if call.cancelled() or call.exception() is not None:
+            return
+        result = call.result()
+        if result is None:
+            return
+        for at in result[5 + len(self._quotas) :]:
+            task = asyncio.ensure_future(self._guarded("release", at))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
 
     def _wake_head(self) -> None:
-        if self._heap and not self._heap[0].future.done():
+        if self._heap and not self._head_busy and not self._heap[0].future.done():
             self._heap[0].future.set_result(None)
 
-    async def observe(self, status: int, headers: Mapping[str, str]) -> None:
-        """Share a 429 pause and ``X-RateLimit-*`` corrections with every process."""
+    async def observe(
+        self, status: int, headers: Mapping[str, str], *, elapsed: float | None = None
+    ) -> None:
+        """Share a 429 pause and ``X-RateLimit-*`` corrections with every process.
+
+        A correction compares the server's count with the log as it was when the request
+        went: at the slot this task last acquired, else ``elapsed`` seconds (dispatch to
+        response) before now, else now. It costs no round trip when the count Redis returned
+        with that slot already covers the server's.
+        """
+        dispatched = _DISPATCHED.get()
+        slot = dispatched[1] if dispatched is not None and dispatched[0] == self._id else None
+        if slot is not None:
+            _DISPATCHED.set(None)  # one response per dispatch
         if status == 429:
             delay = parse_retry_after(headers.get("Retry-After"))
             delay = _DEFAULT_RETRY_AFTER if delay is None else delay
@@ -405,13 +584,35 @@ class RedisGovernor:
                 await self._fallback.observe(status, headers)
         limit = headers.get("X-RateLimit-Limit")
         remaining = headers.get("X-RateLimit-Remaining")
-        if limit is not None and remaining is not None:
-            try:
-                numbers = int(float(limit)), int(float(remaining))
-            except ValueError:
-                return
-            if numbers[0] in self._server_limits:
-                await self._guarded("correct", numbers[0], numbers[1])
+        if limit is None or remaining is None:
+            return
+        try:
+            server_limit, left = int(float(limit)), int(float(remaining))
+        except ValueError:
+            return
+        if server_limit not in self._server_limits:
+            return
+        if slot is not None and slot.at is not None and self._known(slot, server_limit, left):
+            return
+        self.corrections += 1
+        if slot is not None and slot.at is not None:
+            await self._guarded(
+                "correct", server_limit, left, repr(slot.at), repr(slot.counted), *slot.counts
+            )
+        else:  # not acquired in this task: when it went, relative to Redis's clock, if known
+            ago = repr(-max(0.0, elapsed)) if elapsed is not None else "0"
+            await self._guarded("correct", server_limit, left, ago, "0", *[-1] * len(self._quotas))
+
+    def _known(self, slot: _Slot, server_limit: int, remaining: int) -> bool:
+        """Whether Redis already counted at least what the server reports for that quota."""
+        used = server_limit - max(0, remaining)
+        return all(
+            used - (server_limit - quota.limit) <= count
+            for quota, limit, count in zip(
+                self._quotas, self._server_limits, slot.counts, strict=True
+            )
+            if limit == server_limit
+        )
 
     async def snapshot(self) -> list[QuotaUsage]:
         """Per quota, as Redis sees it across every process: used and time to a free slot."""

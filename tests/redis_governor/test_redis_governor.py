@@ -50,10 +50,12 @@ async def test_workers_sharing_a_key_share_every_quota(redis_url: str) -> None:
         await governor.aclose()
 
 
-async def test_each_request_costs_about_one_round_trip(redis_url: str) -> None:
+async def test_a_burst_of_local_waiters_costs_one_round_trip(redis_url: str) -> None:
     (governor,) = governors(redis_url, 1, [Quota(50, 1)])
     await asyncio.gather(*(governor.acquire() for _ in range(40)))
-    assert governor.round_trips == 40
+    # The first caller asks alone (the others have not queued yet); its successor, at the head
+    # of 39, reserves a slot for each of them in the same script call.
+    assert governor.round_trips == 2
     await governor.aclose()
 
 
@@ -81,6 +83,64 @@ async def test_server_headers_are_shared_between_workers(redis_url: str) -> None
         await governor.aclose()
 
 
+async def test_a_slow_response_is_compared_with_the_log_at_its_dispatch(
+    redis_url: str,
+) -> None:
+    (governor,) = governors(redis_url, 1, [Quota(5, 1)])
+
+    async def request() -> None:
+        await governor.acquire()
+        await asyncio.sleep(1.2)  # the response comes after the request's window has passed
+        await governor.observe(200, {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0"})
+
+    await asyncio.gather(*(request() for _ in range(5)))
+    assert governor.corrections >= 1  # the first went alone: its reservation counted only 1
+    # The server's 5 are the 5 sent, not 5 more: nothing holds the next request back.
+    (usage,) = await governor.snapshot()
+    assert usage.used == 0
+    started = time.monotonic()
+    await governor.acquire()
+    assert time.monotonic() - started < 0.05
+    await governor.aclose()
+
+
+async def test_a_response_without_its_slot_is_judged_elapsed_seconds_back(
+    redis_url: str,
+) -> None:
+    (governor,) = governors(redis_url, 1, [Quota(5, 1)])
+    await asyncio.gather(*(governor.acquire() for _ in range(5)))  # in tasks of their own
+    await asyncio.sleep(1.2)
+    headers = {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0"}
+    await governor.observe(200, headers, elapsed=1.2)
+    (usage,) = await governor.snapshot()
+    assert usage.used == 0  # the 5 the server counted are the 5 sent 1.2 s ago
+    await governor.aclose()
+
+
+async def test_requests_redis_did_not_see_are_added_where_they_were_sent(redis_url: str) -> None:
+    (governor,) = governors(redis_url, 1, [Quota(10, 1)])
+    await governor.acquire()
+    sent = time.monotonic()
+    await governor.observe(200, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "6"})
+    (usage,) = await governor.snapshot()
+    assert usage.used == 4  # this one and 3 that someone else sent
+    # Stamped at this request's dispatch, so they free with it, one window after it went.
+    await asyncio.sleep(max(0.0, sent + 1.02 - time.monotonic()))
+    (usage,) = await governor.snapshot()
+    assert usage.used == 0
+    await governor.aclose()
+
+
+async def test_a_response_redis_had_already_counted_costs_no_round_trip(redis_url: str) -> None:
+    (governor,) = governors(redis_url, 1, [Quota(10, 1), Quota(100, 60)])
+    await governor.acquire()
+    await governor.observe(200, {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": "9"})
+    await governor.acquire()
+    await governor.observe(200, {"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "98"})
+    assert (governor.round_trips, governor.corrections) == (2, 0)  # the two reservations
+    await governor.aclose()
+
+
 async def test_max_wait_raises_with_the_binding_quota(redis_url: str) -> None:
     (governor,) = governors(redis_url, 1, [Quota(2, 3600)])
     await governor.acquire()
@@ -93,10 +153,10 @@ async def test_max_wait_raises_with_the_binding_quota(redis_url: str) -> None:
 
 
 async def test_a_cancelled_reservation_is_given_back(redis_url: str) -> None:
-    (governor,) = governors(redis_url, 1, [Quota(1, 1)])
-    await governor.acquire()  # slot at t=0; the next reservation is for t=1
+    (governor,) = governors(redis_url, 1, [Quota(1, 1)], horizon=0.5)
+    await governor.acquire()  # slot at t=0; the next, for t=1, is reserved at t=0.5
     waiting = asyncio.create_task(governor.acquire())
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.7)
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
@@ -109,7 +169,7 @@ async def test_a_killed_worker_holds_nothing_beyond_its_window(redis_url: str) -
     dead, alive = governors(redis_url, 2, [Quota(5, 0.5)])
     # The "killed" worker reserves slots and never uses them (no cleanup runs).
     for _ in range(5):
-        await dead._reserve(None)
+        await dead._reserve(None, asyncio.get_running_loop().time(), 1)
     started = time.monotonic()
     for _ in range(5):
         await alive.acquire()
