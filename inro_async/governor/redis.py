@@ -6,18 +6,20 @@ logs as the in-process core (``_core.py``: one list of ``first|last|count`` entr
 at most ~2,000 entries each) and gives the same guarantee across any number of processes: no
 interval of length W + margin holds more than L dispatches.
 
-**One round trip per burst.** The script does not just answer "not yet": when the earliest
-slot is at most ``horizon`` (20 ms) away it *reserves* it, together with every further slot
-that near, up to one per local waiter, and returns them; the process sleeps until each and
-sends. When the slot is further away nothing is reserved: the process sleeps until the slot is
-within the horizon and asks again. So a process holds only slots it is about to use, and one
+**A round trip per burst, not per request.** The script does not just answer "not yet": when
+the earliest slot is at most ``horizon`` (20 ms) away it *reserves* it, together with further
+slots that near, up to one per local waiter, and returns them; the process sleeps until each
+and sends. When the slot is further away nothing is reserved: the process sleeps until the slot
+is within the horizon and asks again. So a process holds only slots it is about to use, and one
 killed by SIGKILL strands at most those (they expire with their window, like any dispatch).
 Reserving further ahead would queue processes in a fair order, but a dead one would waste every
 slot it had lined up: on a 1-second quota, one stranded slot costs a whole extra window.
 
 Within a process, waiters queue locally (priority, then arrival) and only the head talks to
 Redis, so 10,000 waiting tasks make no Redis traffic and priorities hold. Across processes no
-order is promised: slots go to whoever asks once they are near, and every process asks then.
+order is promised, but none starves: every process asks when slots are near, and one call takes
+at most a fair share of the smallest quota (its limit over the processes that asked in the last
+10 s) beyond its first slot, then asks again for what is left.
 
 **Corrections compare like with like.** ``X-RateLimit-Remaining`` counts the window ending when
 the request *arrived*, so the script compares it with the log as it was at the request's
@@ -39,6 +41,8 @@ import asyncio
 import heapq
 import itertools
 import math
+import os
+import socket
 import time
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
@@ -73,6 +77,7 @@ local base = 5 + 3 * nq   -- ARGV[base + 1] is the first op-specific argument
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local pause_key, last_key = KEYS[1], KEYS[2]
+local _ASKERS_WINDOW = 10  -- seconds a process counts as sharing the quota after it last asked
 
 local function fmt(x) return string.format('%.6f', x) end
 local function entry(f, l, c) return fmt(f) .. '|' .. fmt(l) .. '|' .. c end
@@ -189,10 +194,19 @@ local last = tonumber(redis.call('GET', last_key) or '0')
 if op == 'reserve' then
   -- Up to ``wanted`` slots, in time order: the first if it is at most ``ahead`` seconds away,
   -- the others only while they are at most ``near`` away (what a killed process can strand).
+  -- Beyond the first, at most a fair share of the smallest quota per call among the processes
+  -- that asked lately (``asker`` names this one), so the first to ask does not take a whole
+  -- burst; it may ask again at once for what is left, so nothing goes unused.
   -- Returns: granted, wait for the first, binding quota, now, the last slot granted, every
   -- quota's count in its window at that slot (these dispatches included), then the slots.
   local wanted, near, ahead = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]),
                               tonumber(ARGV[base + 3])
+  local askers_key = KEYS[3 + 2 * nq]
+  redis.call('ZADD', askers_key, now, ARGV[base + 4])
+  redis.call('ZREMRANGEBYSCORE', askers_key, '-inf', now - _ASKERS_WINDOW)
+  local smallest = math.huge
+  for i = 1, nq do smallest = math.min(smallest, (q(i))) end
+  wanted = math.min(wanted, math.max(1, math.ceil(smallest / redis.call('ZCARD', askers_key))))
   local out = {0, '0', 0, fmt(now), '0'}
   local slots = {}
   local granted = 0
@@ -374,6 +388,7 @@ class RedisGovernor:
         self._owns_client = client is None
         self._script: Any = None
         self._id = next(_ids)
+        self._asker = f"{socket.gethostname()}:{os.getpid()}:{self._id}"
         tag = "{" + key + "}"  # one hash slot for every key (Redis Cluster)
         self._keys = [f"{tag}:pause", f"{tag}:last"]
         for quota in self._quotas:
@@ -381,6 +396,7 @@ class RedisGovernor:
                 f"{tag}:{quota.limit}/{quota.period:g}:log",
                 f"{tag}:{quota.limit}/{quota.period:g}:n",
             ]
+        self._keys.append(f"{tag}:askers")
         self._static_args: list[str | float | int] = [str(margin), str(horizon), len(self._quotas)]
         for quota, server_limit in zip(self._quotas, self._server_limits, strict=True):
             self._static_args += [quota.limit, repr(float(quota.period)), server_limit]
@@ -467,7 +483,7 @@ class RedisGovernor:
             if remaining > 0:
                 await asyncio.sleep(remaining)
         except BaseException:
-            if waiter.slot is not None:  # cancelled (or refused) holding a slot: give it back
+            if waiter.slot is not None:  # cancelled holding a slot: give it back
                 await self._release(waiter.slot)
             elif waiter in self._heap:
                 self._heap.remove(waiter)
@@ -481,9 +497,9 @@ class RedisGovernor:
         """Reserve for the head of the local queue and, when slots are near, for those behind.
 
         Only the head talks to Redis: 10,000 local waiters make no traffic. It waits until the
-        next slot is near, then one round trip reserves every near slot, up to one per local
-        waiter, and hands them out in queue order (so a high-priority call that queued while the
-        head waited is served first among the others).
+        next slot is near, then one round trip reserves near slots, up to one per local waiter
+        (and this process's share), and hands them out in queue order, so a high-priority call
+        that queued while the head waited is served first among the others.
         """
         heapq.heappop(self._heap)
         self._head_busy = True
@@ -517,7 +533,9 @@ class RedisGovernor:
             waited = loop.time() - started
             ahead = self.horizon if limit is None else min(self.horizon, limit - waited)
             call = asyncio.ensure_future(
-                self._guarded("reserve", wanted, repr(self.horizon), repr(max(0.0, ahead)))
+                self._guarded(
+                    "reserve", wanted, repr(self.horizon), repr(max(0.0, ahead)), self._asker
+                )
             )
             try:
                 result = await asyncio.shield(call)
