@@ -105,35 +105,33 @@ local function expire(lk, tk, span, at)
 end
 -- Entries are dropped only once expired *now*: one that expires before a reserved slot stays
 -- until then, since a response to a request sent before it may still need it (``correct``).
+local function walk(lk, visit)  -- entries from the oldest until visit returns a value
+  local i, size = 0, 1  -- the answer is nearly always in the first entry: fetch few at first
+  while true do
+    local batch = redis.call('LRANGE', lk, i, i + size - 1)
+    for _, e in ipairs(batch) do
+      local result = visit(parse(e))
+      if result then return result end
+    end
+    if #batch < size then return nil end
+    i, size = i + size, math.min(size * 4, 64)
+  end
+end
 local function free_at(lk, tk, limit, span, at)  -- earliest time >= at with a free slot
   expire(lk, tk, span, now)
   local excess = total_of(tk) - limit + 1
   if excess <= 0 then return at end
-  local i = 0
-  while true do
-    local batch = redis.call('LRANGE', lk, i, i + 63)
-    if #batch == 0 then return at end
-    for _, e in ipairs(batch) do
-      local f, l, c = parse(e)
-      excess = excess - c
-      if excess <= 0 then return math.max(at, l + span) end
-    end
-    i = i + 64
-  end
+  return walk(lk, function(f, l, c)
+    excess = excess - c
+    if excess <= 0 then return math.max(at, l + span) end
+  end) or at
 end
 local function alive_at(lk, tk, span, at)  -- members still in the window at ``at``
   local n = total_of(tk)
-  local i = 0
-  while true do
-    local batch = redis.call('LRANGE', lk, i, i + 63)
-    if #batch == 0 then return n end
-    for _, e in ipairs(batch) do
-      local f, l, c = parse(e)
-      if l + span > at then return n end
-      n = n - c
-    end
-    i = i + 64
-  end
+  return walk(lk, function(f, l, c)
+    if l + span > at then return n end
+    n = n - c
+  end) or n
 end
 local function add(lk, tk, step, at, count)  -- at >= every entry (reservations go in order)
   local e = redis.call('LINDEX', lk, -1)
