@@ -41,7 +41,7 @@ from inro_async.errors import (
     RateLimitError,
     status_error_class,
 )
-from inro_async.governor._base import Governor, Priority
+from inro_async.governor._base import Governor, Priority, TimedObserve, timed_observe
 
 __all__ = ["APIResponse", "BodyFactory", "QueryValue", "RequestOptions", "Retries", "Transport"]
 
@@ -223,6 +223,11 @@ class Transport:
     _auth: dict[str, str] = field(repr=False)
     _rng: random.Random = field(default_factory=random.Random)
     _encoder: msgspec.json.Encoder = field(default_factory=msgspec.json.Encoder)
+    _observe_timed: TimedObserve | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        # Looked up once: governors predating ``observe(..., elapsed=)`` are called without it.
+        self._observe_timed = timed_observe(self.governor)
 
     @classmethod
     def create(
@@ -296,6 +301,8 @@ class Transport:
         queued = 0.0
         while True:
             queued += await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
+            loop = asyncio.get_running_loop()
+            sent_at = loop.time()  # the governor's clock, to within this tick
             started = time.perf_counter()
             try:
                 result = await self.backend.send(request)
@@ -324,7 +331,10 @@ class Transport:
             status, resp_headers, content = result.status, result.headers, result.content
 
             elapsed = time.perf_counter() - started
-            await self.governor.observe(status, resp_headers)
+            if self._observe_timed is not None:
+                await self._observe_timed(status, resp_headers, elapsed=loop.time() - sent_at)
+            else:
+                await self.governor.observe(status, resp_headers)
 
             if status < 400:
                 self._log(method, path, status, elapsed, attempt + throttled, queued)

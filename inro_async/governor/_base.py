@@ -5,14 +5,21 @@ request is sent (it returns when the request may go, and the moment it returns i
 dispatch time) and ``observe`` with the response's status and headers (429 pauses, X-RateLimit-*
 corrections). The in-process governor (``local.py``) and the Redis one (``redis.py``) both
 implement it, and so can anyone else's.
+
+A governor whose ``observe`` also accepts the keyword ``elapsed`` (seconds from dispatch to the
+response, on the event loop's clock) is given it: the server counted the request at its arrival,
+somewhere in that interval, and a correction judged at response time alone mistakes this
+process's own requests that left the window meanwhile for someone else's. The keyword is not in
+the protocol, so governors written before it still type-check and still work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import inspect
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +111,27 @@ class Governor(Protocol):
     async def estimate(self, n: int) -> float:
         """Seconds from now until ``n`` more requests could all have been dispatched."""
         ...
+
+
+class TimedObserve(Protocol):
+    """An ``observe`` that also takes the seconds from dispatch to response."""
+
+    def __call__(
+        self, status: int, headers: Mapping[str, str], *, elapsed: float | None = None
+    ) -> Awaitable[None]:
+        """Learn from a response that took ``elapsed`` seconds after its dispatch."""
+        ...
+
+
+def timed_observe(governor: Governor) -> TimedObserve | None:
+    """``governor.observe`` when it accepts ``elapsed=``, else None (a governor predating it)."""
+    observe = governor.observe
+    try:
+        parameters = inspect.signature(observe).parameters
+    except (TypeError, ValueError):
+        return None
+    if "elapsed" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    ):
+        return cast(TimedObserve, observe)
+    return None

@@ -42,7 +42,7 @@ from inro_async.errors import (
     QuotaWaitTooLongError,
     RateLimitError,
 )
-from inro_async.governor._base import Governor, Priority, Quota, QuotaUsage
+from inro_async.governor._base import Governor, Priority, Quota, QuotaUsage, timed_observe
 from inro_async.jobs._items import ItemStatus, Outcome, Unique
 from inro_async.jobs._journal import (
     ChunkStatus,
@@ -148,6 +148,7 @@ class _DispatchSignal:
 
     def __init__(self, inner: Governor) -> None:
         self._inner = inner
+        self._observe_timed = timed_observe(inner)
 
     def __repr__(self) -> str:
         return f"<_DispatchSignal over {self._inner!r}>"
@@ -167,9 +168,14 @@ class _DispatchSignal:
             chunk.dispatched_now()
         return queued
 
-    async def observe(self, status: int, headers: Mapping[str, str]) -> None:
-        """Pass the response on to the wrapped governor."""
-        await self._inner.observe(status, headers)
+    async def observe(
+        self, status: int, headers: Mapping[str, str], *, elapsed: float | None = None
+    ) -> None:
+        """Pass the response (and its round trip, if the wrapped governor wants it) on."""
+        if self._observe_timed is not None:
+            await self._observe_timed(status, headers, elapsed=elapsed)
+        else:
+            await self._inner.observe(status, headers)
 
     async def snapshot(self) -> list[QuotaUsage]:
         """The wrapped governor's snapshot."""
