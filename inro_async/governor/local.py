@@ -23,7 +23,7 @@ from pathlib import Path
 from inro_async._headers import parse_retry_after
 from inro_async.errors import QuotaWaitTooLongError
 from inro_async.governor._base import INRO_QUOTAS, Priority, Quota, QuotaUsage
-from inro_async.governor._core import GovernorCore, effective_quotas
+from inro_async.governor._core import GovernorCore, Windows, effective_quotas
 
 __all__ = ["DEFAULT_MARGIN", "LocalGovernor"]
 
@@ -65,7 +65,10 @@ class LocalGovernor:
     widens every window by that many seconds (see ``DEFAULT_MARGIN``); ``max_wait`` bounds how
     long a request may queue (``QuotaWaitTooLongError`` instead of a silent hours-long sleep);
     ``state_path`` keeps the log in a SQLite file so a restarted process remembers what it spent;
-    ``clock`` replaces the event loop's clock (tests).
+    ``windows="fixed"`` paces for a server that counts in epoch-aligned windows (it then reads
+    the wall clock, which must agree with the server's); ``shared=True`` says other processes
+    or people spend from the same token, so every burst after a silence starts with one request
+    whose response tells what they spent; ``clock`` replaces the event loop's clock (tests).
     """
 
     def __init__(
@@ -76,16 +79,23 @@ class LocalGovernor:
         margin: float = DEFAULT_MARGIN,
         max_wait: float | None = None,
         state_path: str | Path | None = None,
+        windows: Windows = "sliding",
+        shared: bool = False,
         clock: Callable[[], float] | None = None,
     ) -> None:
         original = tuple(quotas)
         self._quotas = effective_quotas(original, reserve)
         self._core = GovernorCore(
-            self._quotas, margin=margin, server_limits=[q.limit for q in original]
+            self._quotas,
+            margin=margin,
+            server_limits=[q.limit for q in original],
+            windows=windows,
+            shared=shared,
         )
         self.reserve = reserve
         self.max_wait = max_wait
-        self._clock = clock
+        # Aligned windows are the server's epoch multiples; the loop's clock has no epoch.
+        self._clock = clock if clock is not None or windows == "sliding" else time.time
         self._heap: list[_Waiter] = []
         self._live = 0  # waiters queued or woken, not cancelled, not yet dispatched
         self._woken = 0  # woken, not yet resumed
@@ -96,6 +106,8 @@ class LocalGovernor:
         """Requests dispatched through this governor (all time)."""
         self.wakeups = 0
         """Timer callbacks run (no polling: about one per freed slot)."""
+        self.corrected = 0
+        """Requests added from server headers: what others spent, as far as it could tell."""
         self._state = None
         if state_path is not None:
             from inro_async.governor.state import StateFile
@@ -169,18 +181,31 @@ class LocalGovernor:
                 return now - started
             # The slot went elsewhere (a pause began meanwhile): queue again, same place.
 
-    async def observe(self, status: int, headers: Mapping[str, str]) -> None:
-        """Learn from a response: 429 pauses everyone; X-RateLimit-* corrects the count."""
+    async def observe(
+        self, status: int, headers: Mapping[str, str], *, elapsed: float | None = None
+    ) -> None:
+        """Learn from a response: 429 pauses everyone; X-RateLimit-* corrects the count.
+
+        ``elapsed`` is the seconds from dispatch to this response: with it, the correction
+        compares the server's count with what this process had in the window the server saw.
+        """
         now = self._now()
-        changed = False
-        if status == 429:
-            delay = parse_retry_after(headers.get("Retry-After"), now=self._epoch(now))
-            self._core.pause_until(now + (delay if delay is not None else _DEFAULT_RETRY_AFTER))
-            changed = True
+        sent_at = now - elapsed if elapsed is not None else None
+        changed = self._core.heard(sent_at, now)
         limit = _int_header(headers, "X-RateLimit-Limit")
         remaining = _int_header(headers, "X-RateLimit-Remaining")
+        if status == 429:
+            delay = parse_retry_after(headers.get("Retry-After"), now=self._epoch(now))
+            self._core.throttled(
+                now, delay if delay is not None else _DEFAULT_RETRY_AFTER, limit=limit
+            )
+            changed = True
         if limit is not None and remaining is not None:
-            changed = self._core.correct(limit, remaining, now) > 0 or changed
+            added = self._core.correct(
+                limit, remaining, now, sent_at=sent_at, throttled=status == 429
+            )
+            self.corrected += added
+            changed = added > 0 or changed
         if changed:
             self._disarm()
             self._arm()

@@ -11,6 +11,7 @@ from virtual_time import run_virtual
 
 from inro_async import QuotaWaitTooLongError
 from inro_async.governor import LocalGovernor, Priority, Quota
+from inro_async.governor._core import PROBE_TIMEOUT
 
 
 def now() -> float:
@@ -154,7 +155,60 @@ def test_a_429_pauses_every_waiter_until_retry_after() -> None:
         await asyncio.gather(*(call() for _ in range(5)))
         return stamps
 
-    assert run_virtual(main) == [3.0] * 5
+    # The first goes alone; with no response to it, the rest go after PROBE_TIMEOUT.
+    assert run_virtual(main) == [3.0] + [3.0 + PROBE_TIMEOUT] * 4
+
+
+def test_after_a_pause_the_first_response_releases_the_rest() -> None:
+    async def main() -> list[float]:
+        governor = LocalGovernor([Quota(100, 1)], margin=0)
+        await governor.acquire()
+        await governor.observe(429, {"Retry-After": "3"})
+        stamps: list[float] = []
+
+        async def call(i: int) -> None:
+            await governor.acquire()
+            stamps.append(now())
+            if i == 0:  # the probe: its response comes back 0.2 s later
+                await asyncio.sleep(0.2)
+                await governor.observe(200, {}, elapsed=0.2)
+
+        await asyncio.gather(*(call(i) for i in range(5)))
+        return stamps
+
+    assert run_virtual(main) == pytest.approx([3.0] + [3.2] * 4)
+
+
+def test_a_response_sent_before_the_pause_does_not_release_the_rest() -> None:
+    async def main() -> list[float]:
+        governor = LocalGovernor([Quota(100, 1)], margin=0)
+        await governor.observe(429, {"Retry-After": "1"})
+        stamps: list[float] = []
+
+        async def call(i: int) -> None:
+            await governor.acquire()
+            stamps.append(now())
+            if i == 0:  # an old request, sent 5 s ago, answers meanwhile
+                await governor.observe(200, {}, elapsed=5.0)
+
+        await asyncio.gather(*(call(i) for i in range(3)))
+        return stamps
+
+    assert run_virtual(main) == [1.0] + [1.0 + PROBE_TIMEOUT] * 2
+
+
+def test_a_fixed_window_429_pauses_until_the_window_ends_not_a_second_more() -> None:
+    async def main() -> float:
+        clock = asyncio.get_running_loop().time
+        governor = LocalGovernor([Quota(5, 1)], margin=0, windows="fixed", clock=clock)
+        await asyncio.sleep(10.3)
+        await governor.observe(
+            429, {"Retry-After": "1", "X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0"}
+        )
+        await governor.acquire()
+        return now()
+
+    assert run_virtual(main) == pytest.approx(11.0)
 
 
 def test_the_throttled_request_goes_first_after_the_pause() -> None:
