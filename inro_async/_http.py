@@ -122,6 +122,12 @@ class AiohttpBackend:
                 connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=10),
                 raise_for_status=False,
             )
+            # aiohttp repeats a GET/PUT/DELETE once, silently, when a kept-alive connection
+            # drops. The transport must see every attempt: the governor counts it against the
+            # quota, and a DELETE whose first answer was lost reads its repeat's 404 as done.
+            # (A session shared by the caller is theirs; we leave it as it is.)
+            if hasattr(self._session, "_retry_connection"):
+                self._session._retry_connection = False
             self._owns_session = True
         return self._session
 

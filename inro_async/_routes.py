@@ -40,6 +40,11 @@ class Route:
         """
         return self.method in ("GET", "PUT", "DELETE")
 
+    @property
+    def removes_resource(self) -> bool:
+        """Whether this is a DELETE of the resource at its path (a 404 on a repeat means done)."""
+        return self.method == "DELETE" and self.status == 204
+
     def format(self, **params: object) -> str:
         """The concrete path with ``{placeholders}`` filled in."""
         return self.path.format(**params) if params else self.path

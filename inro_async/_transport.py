@@ -10,6 +10,10 @@ What is retried, and why:
   a repeat is harmless: idempotent methods (GET, PUT, DELETE), and any method when the connection
   failed *before* the request was written (connect errors). A POST or PATCH that may have reached
   the server is never repeated; the error says its outcome is unknown.
+
+A DELETE repeated after an attempt that may have been processed (lost answer, 5xx) and then
+answered 404 is reported as success when the caller says ``gone_is_done``: the earlier attempt
+deleted it, and "the resource is gone" is what the caller asked for.
 """
 
 from __future__ import annotations
@@ -273,10 +277,13 @@ class Transport:
         json: Any = None,
         form: BodyFactory | None = None,
         idempotent: bool | None = None,
+        gone_is_done: bool = False,
         options: RequestOptions | None = None,
     ) -> APIResponse:
         """Send one API request (with retries) and return the successful response.
 
+        With ``gone_is_done``, a 404 to a repeat of a request that may already have been
+        processed is returned as a success (a DELETE whose first answer was lost).
         Raises an ``APIStatusError`` subclass for 4xx/5xx, ``APIConnectionError`` or
         ``APITimeoutError`` when no response arrived, ``QuotaWaitTooLongError`` from the governor.
         """
@@ -299,6 +306,7 @@ class Transport:
         attempt = 0  # retries of 5xx / transport failures
         throttled = 0  # 429s absorbed
         queued = 0.0
+        maybe_processed = False  # an earlier attempt may have taken effect
         while True:
             queued += await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
             loop = asyncio.get_running_loop()
@@ -315,6 +323,7 @@ class Transport:
                 ):
                     delay = retries.backoff(attempt, self._rng)
                     self._log(method, path, None, elapsed, attempt, queued, exc, delay)
+                    maybe_processed = maybe_processed or exc.sent
                     attempt += 1
                     await asyncio.sleep(delay)
                     continue
@@ -336,7 +345,7 @@ class Transport:
             else:
                 await self.governor.observe(status, resp_headers)
 
-            if status < 400:
+            if status < 400 or (status == 404 and gone_is_done and maybe_processed):
                 self._log(method, path, status, elapsed, attempt + throttled, queued)
                 return APIResponse(
                     method=method,
@@ -361,6 +370,7 @@ class Transport:
                     retry_after if retry_after is not None else retries.backoff(attempt, self._rng)
                 )
                 self._log(method, path, status, elapsed, attempt + throttled, queued, None, delay)
+                maybe_processed = True
                 attempt += 1
                 await asyncio.sleep(delay)
                 continue

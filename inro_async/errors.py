@@ -25,6 +25,9 @@ class InvalidArgumentError(InroError, ValueError):
         super().__init__(f"{argument}: {rule}")
 
 
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class APIError(InroError):
     """A request failed; ``method`` and ``path`` say which one (the query string is omitted)."""
 
@@ -39,7 +42,8 @@ class APIConnectionError(APIError):
     """The server could not be reached, or the connection broke before a full response arrived.
 
     ``may_have_been_processed`` is True when the request was (or may have been) fully sent: the
-    server may have acted on it, so a send is not repeated and its outcome is unknown.
+    server may have acted on it, so a send is not repeated and its outcome is unknown. The
+    message says so only for methods that change something (a lost GET has no outcome).
     """
 
     def __init__(
@@ -51,7 +55,7 @@ class APIConnectionError(APIError):
         may_have_been_processed: bool = False,
     ) -> None:
         self.may_have_been_processed = may_have_been_processed
-        if may_have_been_processed:
+        if may_have_been_processed and method not in _READ_METHODS:
             message += "; the request may have reached the server, so its outcome is unknown"
         super().__init__(message, method=method, path=path)
 

@@ -58,6 +58,7 @@ class Resource:
             json=json,
             form=form,
             idempotent=spec.idempotent if idempotent is None else idempotent,
+            gone_is_done=spec.removes_resource,
             options=self._client._options,
         )
 
