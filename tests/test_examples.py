@@ -47,7 +47,15 @@ def fake_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
 
 
 @pytest.mark.parametrize(
-    "script", ["contacts.py", "messaging.py", "media.py", "automation.py", "bulk_jobs.py"]
+    "script",
+    [
+        "contacts.py",
+        "messaging.py",
+        "media.py",
+        "automation.py",
+        "bulk_jobs.py",
+        "governor_standalone.py",
+    ],
 )
 def test_the_example_runs_to_the_end(script: str, fake_env: dict[str, str]) -> None:
     result = subprocess.run(
