@@ -7,9 +7,16 @@ strict spacing throws the burst away), so each quota keeps a log of dispatch tim
 
 **Responses shorten the wait.** A request reaches the server before its response comes back,
 so once it is answered it has left any server window W after the response, whatever the
-latency: an answered entry expires at ``min(last + W + margin, answered + W)``. On a fast link
-that gives back most of the margin (at 1 ms round trips a 1-second quota cycles in ~1.001 s,
-not 1.05 s); requests never answered (timeouts, resets) keep the margin.
+latency. The margin bounds how much later one request may reach the server than another sent
+as long after it; a request that waited in a queue on the way in (a busy server working
+through a burst) breaks that bound by as long as it queued, and its round trip shows the wait:
+what it took beyond the fastest round trip seen (``rtt_floor``) may all have been spent before
+the server counted it. So an answered entry expires at
+``min(last + W + margin + (round trip - rtt_floor), answered + W)``. On a fast link that gives
+back most of the margin (at 1 ms round trips a 1-second quota cycles in ~1.001 s, not 1.05 s);
+requests never answered (timeouts, resets) keep the margin. (Trusting the margin alone, a
+burst of 20 heavy sends queued ~80 ms in a single-threaded server and earned 5 429s in
+``benchmarks/fanout.py``.)
 
 **Bounded memory.** A day's 100,000 timestamps are not kept one by one. Each quota's log is a
 deque of entries (``_Log``): a dispatch less than ``W / RESOLUTION`` after the first member
@@ -107,12 +114,14 @@ def effective_quotas(quotas: Sequence[Quota], reserve: float) -> tuple[Quota, ..
 class _Log:
     """One quota's sliding-window log of dispatches.
 
-    Each entry is ``[first, last, count, answered, answered_at, expires]``: ``count`` dispatches
-    from ``first`` to ``last``, of which ``answered`` have had a response, the latest at
-    ``answered_at``. A request reaches the server before its response leaves it, so once every
-    member is answered the entry leaves the server's window by ``answered_at + W`` at the
-    latest, whatever the latency; until then, by ``last + W + margin`` (the margin being the
-    assumed bound on how much later one request can arrive than another).
+    Each entry is ``[first, last, count, answered, answered_at, expires, queued]``: ``count``
+    dispatches from ``first`` to ``last``, of which ``answered`` have had a response, the latest
+    at ``answered_at``; ``queued`` is the longest a member's round trip exceeded the fastest
+    seen. A request reaches the server before its response leaves it, so once every member is
+    answered the entry leaves the server's window by ``answered_at + W`` at the latest,
+    whatever the latency, and by ``last + W + margin + queued`` when the margin (the assumed
+    bound on how much later one request can arrive than another) holds apart from queueing;
+    until then, by ``last + W + margin``.
     """
 
     __slots__ = (
@@ -162,8 +171,13 @@ class _Log:
             while expired and expired[0][5] <= horizon:
                 expired.popleft()
 
-    def answered(self, sent_at: float, now: float) -> None:
-        """The response to the request dispatched at ``sent_at`` came back at ``now``."""
+    def answered(self, sent_at: float, now: float, rtt_floor: float = 0.0) -> None:
+        """The response to the request dispatched at ``sent_at`` came back at ``now``.
+
+        ``rtt_floor`` is the fastest round trip seen; the excess over it may have been queueing
+        before the server counted the request.
+        """
+        queued = max(0.0, now - sent_at - rtt_floor)
         sent_at += self.step / 4  # clock readings a hair apart still find their own entry
         for entry in reversed(self.entries):
             if entry[0] <= sent_at:
@@ -171,8 +185,10 @@ class _Log:
                     entry[3] += 1
                     if now > entry[4]:
                         entry[4] = now
+                    if queued > entry[6]:
+                        entry[6] = queued
                     if entry[3] == entry[2]:
-                        entry[5] = min(entry[1] + self.span, entry[4] + self.after)
+                        entry[5] = min(entry[1] + self.span + entry[6], entry[4] + self.after)
                 return
 
     def held_since(self, t: float, now: float) -> int | None:
@@ -218,7 +234,7 @@ class _Log:
 
     def add_correction(self, now: float, count: int) -> None:
         """Requests someone else spent: they arrived by ``now``, so they are gone by now + W."""
-        self.entries.append([now, now, count, count, now, now + self.after])
+        self.entries.append([now, now, count, count, now, now + self.after, 0.0])
         self.total += count
 
     def add(self, t: float, count: int) -> None:
@@ -230,7 +246,7 @@ class _Log:
             newest[2] += count
             newest[5] = max(newest[5], newest[1] + self.span)  # not all answered any more
         else:
-            entries.append([t, t, count, 0, -math.inf, t + self.span])
+            entries.append([t, t, count, 0, -math.inf, t + self.span, 0.0])
         self.total += count
 
     def free_at(self, now: float) -> float:
@@ -329,7 +345,7 @@ class _Aligned:
         self.expire(now)
         return self.counts.get(self.index(now), 0)
 
-    def answered(self, sent_at: float, now: float) -> None:
+    def answered(self, sent_at: float, now: float, rtt_floor: float = 0.0) -> None:
         """Responses do not move aligned windows."""
 
     def freed_at(self, now: float) -> float:
@@ -417,6 +433,8 @@ class GovernorCore:
         """Until then others are known to spend from the same quota: bursts start with a probe."""
         self.last_view = -math.inf  # when the request that brought the server's last word left
         self.heard_at = -math.inf  # when that word came back
+        self.rtt_floor = math.inf
+        """The fastest round trip seen: what a request takes when it does not queue."""
         self.stale = min(q.period for q in quotas) / 20
 
     def __repr__(self) -> str:
@@ -525,8 +543,10 @@ class GovernorCore:
             self.last_view = view
             self.heard_at = now if now is not None else view
         if sent_at is not None and now is not None:
+            if now - sent_at < self.rtt_floor:
+                self.rtt_floor = now - sent_at
             for log in self._logs:
-                log.answered(sent_at, now)
+                log.answered(sent_at, now, self.rtt_floor)
         if not self.probing or self.probe_sent is None:
             return False
         if sent_at is not None and sent_at < self.probe_sent - 1e-9:
@@ -604,8 +624,12 @@ class GovernorCore:
         Simulated on a copy of the logs in bursts (each step dispatches everything that may go at
         once), so it costs about one step per burst, not one per request.
         """
+        return self.estimate_binding(n, now)[0]
+
+    def estimate_binding(self, n: int, now: float) -> tuple[float, Quota | None]:
+        """``estimate``, and the quota that held the last of the ``n`` back (None: a pause)."""
         if n <= 0:
-            return now
+            return now, None
         shadow = GovernorCore.__new__(GovernorCore)
         shadow.quotas = self.quotas
         shadow.margin = self.margin
@@ -617,16 +641,21 @@ class GovernorCore:
         shadow.contended_until = -math.inf
         shadow.last_view = self.last_view
         shadow.heard_at = self.heard_at
+        shadow.rtt_floor = self.rtt_floor
         shadow.stale = self.stale
         t = now
         left = n
+        binding: Quota | None = None
         while True:
-            t = shadow.next_free(t)
+            decision = shadow.decide(t)
+            if decision.at > t:
+                binding = None if decision.paused else decision.quota
+            t = decision.at
             burst = min(left, max(1, shadow.available(t)))
             shadow.record(t, burst)
             left -= burst
             if left == 0:
-                return t
+                return t, binding
 
     def memory_entries(self) -> int:
         """Log entries held across every quota (what bounds memory)."""
