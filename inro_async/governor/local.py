@@ -144,12 +144,12 @@ class LocalGovernor:
         limit = max_wait if max_wait is not None else self.max_wait
         if limit is not None:
             # Everyone already queued may go first: a conservative estimate for this request.
-            ready_at = self._core.estimate(self._live + 1, now)
+            ready_at, binding = self._core.estimate_binding(self._live + 1, now)
             if ready_at - now > limit:
                 raise QuotaWaitTooLongError(
                     wait=ready_at - now,
                     available_at=self._epoch(ready_at),
-                    quota=self._core.decide(now).quota or "a 429 pause",
+                    quota=binding or "a 429 pause",
                     max_wait=limit,
                 )
 

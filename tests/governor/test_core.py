@@ -233,3 +233,13 @@ def test_a_simulated_day_holds_every_production_quota(gaps: list[float], burst: 
     # The 100,001st request waits for the first to leave the day window.
     assert dispatched[100_000] >= dispatched[0] + 86_400 - 1e-6
     assert_work_conserving(dispatched, arrivals, INRO_QUOTAS)
+
+
+def test_an_estimate_names_the_quota_that_holds_the_last_request_back() -> None:
+    core = GovernorCore([Quota(20, 1), Quota(3, 60)], margin=0.0)
+    core.record(0.0, 2)
+    assert core.decide(0.0).quota is None  # one more may go now…
+    at, binding = core.estimate_binding(3, 0.0)
+    assert binding == Quota(3, 60)  # …but the third of three waits for the minute quota
+    assert at == pytest.approx(60.0, abs=0.1)
+    assert core.estimate_binding(1, 0.0) == (0.0, None)
