@@ -133,7 +133,7 @@ def contacts() -> None:
     help="Output format (default: from the file name).",
 )
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True)
+@click.option("--concurrency", type=click.IntRange(1, 32), default=8, show_default=True)
 @pass_settings
 def contacts_export(
     settings: Settings, query: str | None, fmt: str | None, out: Path, concurrency: int

@@ -21,6 +21,7 @@ from inro_async.client import Client
 from inro_async.governor._base import INRO_QUOTAS, Quota
 from inro_async.governor.local import DEFAULT_MARGIN, LocalGovernor
 from inro_async.jobs import JobStatus, ProgressEvent, send_many
+from inro_async.jobs._runner import DEFAULT_CONCURRENCY
 
 
 class StrictWindows:
@@ -102,7 +103,8 @@ def test_a_150000_request_job_waits_out_the_day_quota_and_resumes_when_the_first
     assert day_wait.waiting_for is not None
     # The pause comes when the day window is full: right after the 100,000th request...
     assert sent[99_999] <= paused_at < sent[99_999] + 1
-    assert day_wait.done == 100_000
+    # (the chunks still in flight when the notice is raised finish just after it)
+    assert 100_000 - DEFAULT_CONCURRENCY <= day_wait.done <= 100_000
     # ...and the 100,001st goes exactly when the governor said its first slot frees,
     assert abs(sent[100_000] - (paused_at + day_wait.waiting_for)) < 1e-6
     # which is one day after the first request (late by at most the governor's log resolution
