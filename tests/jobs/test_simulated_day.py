@@ -19,9 +19,12 @@ from virtual_time import run_virtual
 from inro_async._http import HTTPRequest, HTTPResult, MockBackend
 from inro_async.client import Client
 from inro_async.governor._base import INRO_QUOTAS, Quota
-from inro_async.governor.local import DEFAULT_MARGIN, LocalGovernor
+from inro_async.governor.local import LocalGovernor
 from inro_async.jobs import JobStatus, ProgressEvent, send_many
 from inro_async.jobs._runner import DEFAULT_CONCURRENCY
+
+ROUND_TRIP = 1.0
+"""Allowance for one virtual-time round trip (dispatch to response)."""
 
 
 class StrictWindows:
@@ -108,8 +111,10 @@ def test_a_150000_request_job_waits_out_the_day_quota_and_resumes_when_the_first
     # ...and the 100,001st goes exactly when the governor said its first slot frees,
     assert abs(sent[100_000] - (paused_at + day_wait.waiting_for)) < 1e-6
     # which is one day after the first request (late by at most the governor's log resolution
-    # of W/2000 and its safety margin, never early: the judge would have said 429).
-    assert 86_400 <= sent[100_000] - sent[0] <= 86_400 + 86_400 / 2000 + DEFAULT_MARGIN
+    # of W/2000 and a round trip: a slot frees W after its entry's last response, and in virtual
+    # time a round trip includes the loop's jumps while a chunk waits on its journal write;
+    # never early: the judge would have said 429).
+    assert 86_400 <= sent[100_000] - sent[0] <= 86_400 + 86_400 / 2000 + ROUND_TRIP
     assert sent[100_000] - sent[99_999] > 12 * 3600  # nothing in between
     assert [e.kind for e in events].count("resumed") >= 1
 
