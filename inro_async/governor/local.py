@@ -28,14 +28,15 @@ from inro_async.governor._core import GovernorCore, Windows, effective_quotas
 __all__ = ["DEFAULT_MARGIN", "LocalGovernor"]
 
 DEFAULT_MARGIN = 0.05
-"""Seconds added to every window to absorb dispatch-to-arrival jitter.
+"""Seconds added to the window of a request whose response has not come back.
 
 Two requests dispatched 1 s apart can arrive less than 1 s apart when the first is delayed
-more than the second; a strict sliding-window server then counts both in one window. On
-loopback the spread is well under a millisecond (``benchmarks/jitter.py``); across the internet
-to a hosted API, tens of milliseconds of variation between consecutive requests are ordinary.
-50 ms covers that, and costs little: only when the 1-second quota is the binding one does it
-slow the steady rate, by 0.05 / 1.05 ≈ 5%; against the minute quota it costs 0.08%.
+more than the second; a strict sliding-window server then counts both in one window. Across
+the internet to a hosted API, tens of milliseconds of variation between consecutive requests
+are ordinary; 50 ms covers that. Once the response is in, the slot frees W after it instead
+(the server counted the request before answering), so on a fast link the margin costs nothing
+and on a slow one each 1-second cycle costs a round trip; against the minute quota either is a
+fraction of a percent. See ``GovernorCore``.
 """
 
 _DEFAULT_RETRY_AFTER = 1.0
