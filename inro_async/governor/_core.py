@@ -170,8 +170,11 @@ class _Log:
             while expired and expired[0][5] <= horizon:
                 expired.popleft()
 
-    def answered(self, sent_at: float, now: float) -> None:
-        """The response to the request dispatched at ``sent_at`` came back at ``now``."""
+    def answered(self, sent_at: float, now: float) -> bool:
+        """The response to the request dispatched at ``sent_at`` came back at ``now``.
+
+        True when that completed its entry, so its slots now free earlier than planned.
+        """
         sent_at += self.step / 4  # clock readings a hair apart still find their own entry
         for entry in reversed(self.entries):
             if entry[0] <= sent_at:
@@ -181,7 +184,9 @@ class _Log:
                         entry[4] = now
                     if entry[3] == entry[2]:
                         entry[5] = entry[4] + self.after
-                return
+                        return True
+                return False
+        return False
 
     def held_since(self, t: float, now: float) -> int | None:
         """Dispatches in the log at ``t`` or recorded since (what a server could have counted)."""
@@ -339,8 +344,9 @@ class _Aligned:
         self.expire(now)
         return self.counts.get(self.index(now), 0)
 
-    def answered(self, sent_at: float, now: float) -> None:
+    def answered(self, sent_at: float, now: float) -> bool:
         """Responses do not move aligned windows."""
+        return False
 
     def freed_at(self, now: float) -> float:
         """When a slot last came free: the current window's start."""
@@ -531,20 +537,26 @@ class GovernorCore:
         self.contended_until = max(self.contended_until, now + max(10.0, period))
 
     def heard(self, sent_at: float | None, now: float | None = None) -> bool:
-        """A response came back for a request sent at ``sent_at``; True if it ended a probe."""
+        """A response came back for a request sent at ``sent_at``.
+
+        True when that may let the next request go sooner: it ended a probe, or it was the last
+        answer of a log entry, whose slots now free W after it instead of W + margin + the
+        slowest round trip after dispatch (a waiter's timer must then be set again).
+        """
         view = sent_at if sent_at is not None else now
         if view is not None and view > self.last_view:
             self.last_view = view
             self.heard_at = now if now is not None else view
+        sooner = False
         if sent_at is not None and now is not None:
             if now - sent_at > self.slowest:
                 self.slowest = now - sent_at
             for log in self._logs:
-                log.answered(sent_at, now)
+                sooner = log.answered(sent_at, now) or sooner
         if not self.probing or self.probe_sent is None:
-            return False
+            return sooner
         if sent_at is not None and sent_at < self.probe_sent - 1e-9:
-            return False  # sent before the pause: says nothing about what it let others spend
+            return sooner  # sent before the pause: says nothing about what it let others spend
         self.probing = False
         self.probe_sent = None
         return True
@@ -607,9 +619,7 @@ class GovernorCore:
         result = []
         for log in self._logs:
             free = max(log.free_at(now), self._held_until()) - now
-            result.append(
-                QuotaUsage(quota=log.quota, used=log.used(now), free_in=max(0.0, free))
-            )
+            result.append(QuotaUsage(quota=log.quota, used=log.used(now), free_in=max(0.0, free)))
         return result
 
     def estimate(self, n: int, now: float) -> float:

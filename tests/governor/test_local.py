@@ -56,6 +56,25 @@ def test_each_request_is_stamped_when_it_actually_goes() -> None:
     assert run_virtual(main) == [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]
 
 
+def test_a_waiter_goes_w_after_the_response_not_w_plus_margin_after_dispatch() -> None:
+    # The waiter's timer is first set while the request is unanswered (dispatch + W + margin);
+    # the response must bring it forward to response + W.
+    async def main() -> float:
+        governor = LocalGovernor([Quota(1, 1)], margin=0.5)
+        await governor.acquire()
+
+        async def answer() -> None:
+            await asyncio.sleep(0.1)
+            await governor.observe(200, {}, elapsed=0.1)
+
+        responder = asyncio.ensure_future(answer())
+        await governor.acquire()
+        await responder
+        return now()
+
+    assert run_virtual(main) == pytest.approx(1.1, abs=1e-3)
+
+
 def test_a_higher_priority_jumps_the_queue() -> None:
     async def main() -> list[str]:
         governor = LocalGovernor([Quota(1, 1)], margin=0)
