@@ -230,9 +230,12 @@ class UpdateContacts:
         """The changes live in the items; the payload is just the operation."""
         return payload_fingerprint(self.kind, {})
 
-    def item_key(self, item: UpdateEntry) -> str:
-        """Identifier plus the canonical JSON of its change."""
-        return f"{item.identifier}:{json.dumps(item.contact, sort_keys=True, default=str)}"
+    def keys_text(self, items: Sequence[UpdateEntry]) -> str:
+        """Per entry: identifier, canonical JSON of the change, a record separator (U+001E)."""
+        return "".join(
+            f"{item.identifier}:{json.dumps(item.contact, sort_keys=True, default=str)}\x1e"
+            for item in items
+        )
 
     async def run_chunk(self, ctx: ChunkContext, items: Sequence[UpdateEntry]) -> list[Outcome]:
         """One bulk request (or one per-contact PUT), followed to its end."""

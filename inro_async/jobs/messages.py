@@ -12,6 +12,7 @@ from inro_async.jobs._items import (
     Identifier,
     Outcome,
     chunk_ranges,
+    identifier_keys_text,
     normalize_recipients,
     outcomes_from_echoes,
     recipient_lists,
@@ -92,9 +93,9 @@ class SendMessages:
         """Hash of the message (text, media, type)."""
         return payload_fingerprint(self.kind, self.message)
 
-    def item_key(self, item: Identifier) -> str:
-        """``kind=value``."""
-        return f"{item.kind}={item.value}"
+    def keys_text(self, items: Sequence[Identifier]) -> str:
+        """``kind=value`` and a record separator (U+001E) per recipient."""
+        return identifier_keys_text(items)
 
     async def run_chunk(self, ctx: ChunkContext, items: Sequence[Identifier]) -> list[Outcome]:
         """Send the message to this chunk's recipients in one call."""

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from inro_async.errors import InvalidArgumentError
-from inro_async.jobs._items import Identifier, Outcome, chunk_ranges, normalize_recipients
+from inro_async.jobs._items import (
+    Identifier,
+    Outcome,
+    chunk_ranges,
+    identifier_keys_text,
+    normalize_recipients,
+)
 from inro_async.jobs._items import outcomes_from_echoes as _outcomes
 from inro_async.jobs._payload import payload_fingerprint
 from inro_async.jobs._progress import ProgressCallback
@@ -40,9 +46,9 @@ class TriggerScenario:
         """Hash of the scenario id and the data."""
         return payload_fingerprint(self.kind, {"scenario_id": self.scenario_id, "data": self.data})
 
-    def item_key(self, item: Identifier) -> str:
-        """``kind=value``."""
-        return f"{item.kind}={item.value}"
+    def keys_text(self, items: Sequence[Identifier]) -> str:
+        """``kind=value`` and a record separator (U+001E) per recipient."""
+        return identifier_keys_text(items)
 
     async def run_chunk(self, ctx: ChunkContext, items: Sequence[Identifier]) -> list[Outcome]:
         """Trigger the scenario for this chunk's contacts in one call."""

@@ -46,8 +46,8 @@ class PostChunk:
     def payload_fingerprint(self) -> str:
         return "message"
 
-    def item_key(self, item: Identifier) -> str:
-        return str(item)
+    def keys_text(self, items: Sequence[Identifier]) -> str:
+        return "".join(f"{item}\x1e" for item in items)
 
     async def run_chunk(self, ctx: ChunkContext, items: Sequence[Identifier]) -> list[Outcome]:
         response = await ctx.client.request(
