@@ -45,6 +45,7 @@ _decode = msgspec.json.Decoder().decode
 _FREEZE_AT = 10_000
 """Stores of at least this many contacts are moved out of the cyclic GC's reach."""
 
+
 @dataclass
 class RecordedRequest:
     """One request as the server saw it."""

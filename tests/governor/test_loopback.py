@@ -40,9 +40,7 @@ def greedy_sliding(n: int, quotas: Sequence[Quota]) -> list[float]:
     """Seconds from the start at which request k may go: max over quotas of t[k-L] + W."""
     times: list[float] = []
     for k in range(n):
-        times.append(
-            max([0.0] + [times[k - q.limit] + q.period for q in quotas if k >= q.limit])
-        )
+        times.append(max([0.0] + [times[k - q.limit] + q.period for q in quotas if k >= q.limit]))
     return times
 
 
@@ -127,10 +125,7 @@ async def send_all(base_url: str, governor: LocalGovernor) -> tuple[float, float
     async with Client(TOKEN, base_url=base_url, governor=governor) as inro:
         start = time.time()
         await asyncio.gather(
-            *(
-                inro.messages.send(contact_id=i, text=f"Hello {i}")
-                for i in range(1, RECIPIENTS + 1)
-            )
+            *(inro.messages.send(contact_id=i, text=f"Hello {i}") for i in range(1, RECIPIENTS + 1))
         )
         return start, time.time() - start
 

@@ -58,9 +58,7 @@ async def test_the_route_table_is_fully_served(fake: FakeInro) -> None:
 async def test_every_authenticated_response_carries_rate_limit_headers(http: Http) -> None:
     reply = await http.get("/contact", id=999_999)
     assert reply.status == 404
-    assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(
-        reply.headers
-    )
+    assert {"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"} <= set(reply.headers)
 
 
 # -- organization and lists -------------------------------------------------------------------
@@ -166,8 +164,11 @@ async def test_a_contacts_messages_are_listed_newest_first(fake: FakeInro, http:
 
 
 async def test_filter_combines_conditions(http: Http) -> None:
-    body = {"filters": [{"filter_type": "status", "operator": "eq", "value": "active"}],
-            "filter_logic": "and", "per_page": 1000}
+    body = {
+        "filters": [{"filter_type": "status", "operator": "eq", "value": "active"}],
+        "filter_logic": "and",
+        "per_page": 1000,
+    }
     reply = await http.post("/contacts/filter", body, per_page=1000)
     assert reply.status == 200
     assert all(c["status"] == "active" for c in reply.body)
@@ -179,10 +180,12 @@ async def test_filter_combines_conditions(http: Http) -> None:
 
 
 async def test_bulk_update_is_accepted_then_applied_in_the_background(http: Http) -> None:
-    body = {"contacts": [
-        {"id": 1, "contact": {"status": "optout"}},
-        {"email": "ghost@nowhere.test", "contact": {"phone": "1"}},
-    ]}
+    body = {
+        "contacts": [
+            {"id": 1, "contact": {"status": "optout"}},
+            {"email": "ghost@nowhere.test", "contact": {"phone": "1"}},
+        ]
+    }
     reply = await http.put("/contacts/bulk", body)
     assert reply.status == 202
     assert (reply.body["accepted_count"], reply.body["not_found_count"]) == (1, 1)
@@ -194,10 +197,12 @@ async def test_bulk_update_is_accepted_then_applied_in_the_background(http: Http
 
 
 async def test_bulk_update_entry_errors_are_reported_per_entry(http: Http) -> None:
-    body = {"contacts": [
-        {"id": 1, "contact": {"custom_properties": {"nope": 1}}},
-        {"id": 2, "contact": {"phone": "+1"}},
-    ]}
+    body = {
+        "contacts": [
+            {"id": 1, "contact": {"custom_properties": {"nope": 1}}},
+            {"id": 2, "contact": {"phone": "+1"}},
+        ]
+    }
     reply = await http.put("/contacts/bulk", body)
     task = await wait_for_task(http, reply.body["batch_task_id"])
     assert (task["status"], task["failed_count"], task["processed_count"]) == ("completed", 1, 2)
@@ -205,10 +210,12 @@ async def test_bulk_update_entry_errors_are_reported_per_entry(http: Http) -> No
 
 
 async def test_bulk_update_with_two_identifiers_is_rejected_whole(http: Http) -> None:
-    body = {"contacts": [
-        {"id": 1, "contact": {"phone": "1"}},
-        {"id": 2, "username": "x", "contact": {"phone": "2"}},
-    ]}
+    body = {
+        "contacts": [
+            {"id": 1, "contact": {"phone": "1"}},
+            {"id": 2, "username": "x", "contact": {"phone": "2"}},
+        ]
+    }
     reply = await http.put("/contacts/bulk", body)
     assert reply.status == 400
     assert "contacts[1]" in reply.body["error"]
@@ -224,7 +231,8 @@ async def test_batch_tasks_are_listed_newest_first(http: Http) -> None:
     second = await http.put("/contacts/bulk", {"contacts": [{"id": 2, "contact": {"phone": "2"}}]})
     listed = await http.get("/batch_tasks")
     assert [t["id"] for t in listed.body[:2]] == [
-        second.body["batch_task_id"], first.body["batch_task_id"]
+        second.body["batch_task_id"],
+        first.body["batch_task_id"],
     ]
     assert (await http.get("/batch_tasks/bt_missing")).status == 404
 
@@ -258,8 +266,13 @@ async def test_folder_errors(http: Http) -> None:
 
 
 async def test_contact_property_lifecycle_by_slug(fake: FakeInro, http: Http) -> None:
-    body = {"contact_property": {"title": "Subscription Plan", "property_type": "single_choice",
-                                 "choices": ["a", "b"]}}
+    body = {
+        "contact_property": {
+            "title": "Subscription Plan",
+            "property_type": "single_choice",
+            "choices": ["a", "b"],
+        }
+    }
     created = await http.post("/contact_properties", body)
     assert (created.status, created.body["slug"]) == (201, "subscription-plan")
     update = {"contact_property": {"title": "Plan tier"}}
