@@ -140,7 +140,7 @@ class ChunkRecord:
 
 def encode_outcomes(outcomes: Sequence[Outcome]) -> tuple[str, str | None]:
     """Per-item outcomes as the journal keeps them: a string of letters and a reasons JSON."""
-    letters = "".join(outcome.status.value for outcome in outcomes)
+    letters = "".join([outcome.status._value_ for outcome in outcomes])  # not .value: ~5x
     reasons = {str(i): o.reason for i, o in enumerate(outcomes) if o.reason is not None}
     return letters, (json.dumps(reasons, ensure_ascii=False) if reasons else None)
 

@@ -6,7 +6,7 @@ Each check raises ``InvalidArgumentError`` naming the argument and the rule it b
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Callable, Iterable, Mapping, Sized
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -78,6 +78,11 @@ def one_identifier(
     elif key == "email" and "@" not in value:
         raise InvalidArgumentError("email", f"is not an email address: {value!r}")
     return {key: value}
+
+
+def plain_ids(values: Sequence[Any]) -> bool:
+    """Whether ``values`` holds only positive ints (no bools), checked at C speed."""
+    return bool(values) and set(map(type, values)) == {int} and min(values) > 0
 
 
 def check_id(argument: str, value: object) -> int:
@@ -157,8 +162,9 @@ def check_ids(argument: str, values: object, *, maximum: int = MAX_RECIPIENTS) -
     """A list of 1 to ``maximum`` positive integer ids."""
     ids = check_list(argument, values)
     check_count(argument, ids, maximum=maximum)
-    for index, value in enumerate(ids):
-        check_id(f"{argument}[{index}]", value)
+    if not plain_ids(ids):
+        for index, value in enumerate(ids):
+            check_id(f"{argument}[{index}]", value)
     return ids
 
 
@@ -215,7 +221,10 @@ def message_recipients(
     for one, many, kind in _IDENTIFIER_RECIPIENTS:
         if one in singular:
             checks[kind](one, singular[one])
-        for index, value in enumerate(plural.get(many, ())):
+        values = plural.get(many, ())
+        if kind == "id" and plain_ids(values):
+            continue  # 1,000 ids from send_many: one C-speed pass instead of 1,000 calls
+        for index, value in enumerate(values):
             checks[kind](f"{many}[{index}]", value)
     if singular:
         return singular

@@ -205,3 +205,42 @@ def test_send_many_checks_the_whole_input_before_any_request() -> None:
     assert caught.value.argument == "recipients[2]"
     with pytest.raises(InvalidArgumentError, match="not a single one"):
         send_many(client, "ana", text="hi")  # type: ignore[arg-type]
+
+
+# -- the C-speed paths for plain ids agree with the general ones ------------------------------
+
+
+def _general_recipient_lists(idents: list[Identifier]) -> dict[str, list[int | str]]:
+    fields = {"id": "contact_ids", "username": "contact_usernames", "email": "contact_emails"}
+    lists: dict[str, list[int | str]] = {}
+    for ident in idents:
+        lists.setdefault(fields[ident.kind], []).append(ident.value)
+    return lists
+
+
+@given(
+    st.lists(
+        st.one_of(st.integers(1, 10**12), st.sampled_from(["ana", "bo", "c@d.e"])),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_plain_ids_take_the_fast_path_to_the_same_answer(items: list[object]) -> None:
+    unique = normalize_recipients(items)
+    assert unique.keys == [normalize_recipient(i) for i in dict.fromkeys(items)]
+    assert all(type(key) is Identifier for key in unique.keys)
+    assert recipient_lists(unique.keys) == _general_recipient_lists(unique.keys)
+    echoes = [{"id": key.value} for key in unique.keys[::3] if key.kind == "id"]
+    outcomes = outcomes_from_echoes(unique.keys, not_found=echoes)
+    expected_missing = {Identifier("id", e["id"]) for e in echoes}
+    assert [o.status for o in outcomes] == [
+        ItemStatus.NOT_FOUND if key in expected_missing else ItemStatus.DONE for key in unique.keys
+    ]
+
+
+@pytest.mark.parametrize(
+    ("items", "index"), [([1, 2, 0], 2), ([5, True, 6], 1), ([3, -4], 1), ([1, 2.0], 1)]
+)
+def test_a_bad_id_among_plain_ints_is_still_named(items: list[object], index: int) -> None:
+    with pytest.raises(InvalidArgumentError, match=rf"recipients\[{index}\]"):
+        normalize_recipients(items)

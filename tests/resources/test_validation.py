@@ -143,6 +143,11 @@ CASES = [
         "contact_ids[1]",
     ),
     case(
+        "a bool among ids",
+        lambda c: c.messages.send(contact_ids=[1, 2, True], text="hi"),
+        "contact_ids[2]",
+    ),
+    case(
         "a bad email in a list",
         lambda c: c.messages.send(contact_emails=["a@b.c", "nope"], text="hi"),
         "contact_emails[1]",
