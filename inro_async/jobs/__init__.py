@@ -5,16 +5,20 @@ The resource methods (``inro.messages.send_many``, ``inro.contacts.update_many``
 here. Each returns a ``Job``: ``report = await job``, or ``async for event in job.events()``.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from inro_async.jobs._items import Identifier, ItemStatus, Outcome
 from inro_async.jobs._journal import JobLockedError, JobMismatchError, journal_path
 from inro_async.jobs._progress import ProgressCallback, ProgressEvent
-from inro_async.jobs._render import RichProgress
 from inro_async.jobs._report import ExportReport, JobReport, JobStatus
 from inro_async.jobs._runner import Job
 from inro_async.jobs.contacts import UpdateEntry, update_many
 from inro_async.jobs.export import export_contacts
 from inro_async.jobs.messages import send_many
 from inro_async.jobs.scenarios import trigger_many
+
+if TYPE_CHECKING:
+    from inro_async.jobs._render import RichProgress
 
 __all__ = [
     "ExportReport",
@@ -36,3 +40,12 @@ __all__ = [
     "trigger_many",
     "update_many",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # rich is imported on first use: a job that shows no bars does not pay ~35 ms for it.
+    if name == "RichProgress":
+        from inro_async.jobs._render import RichProgress
+
+        return RichProgress
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
