@@ -15,8 +15,10 @@ from inro_async.jobs._items import (
     Identifier,
     ItemStatus,
     Outcome,
+    PlainIds,
     chunk_ranges,
     dedupe,
+    identifier_keys_text,
     normalize_recipient,
     normalize_recipients,
     outcomes_from_echoes,
@@ -244,3 +246,19 @@ def test_plain_ids_take_the_fast_path_to_the_same_answer(items: list[object]) ->
 def test_a_bad_id_among_plain_ints_is_still_named(items: list[object], index: int) -> None:
     with pytest.raises(InvalidArgumentError, match=rf"recipients\[{index}\]"):
         normalize_recipients(items)
+
+
+@given(st.lists(st.integers(1, 10**15), min_size=1, max_size=80))
+def test_plain_ids_read_exactly_like_a_list_of_identifiers(ids: list[int]) -> None:
+    unique = normalize_recipients(ids)
+    assert isinstance(unique.keys, PlainIds)
+    as_list = [Identifier("id", i) for i in dict.fromkeys(ids)]
+    assert list(unique.keys) == as_list
+    assert unique.keys == as_list
+    assert unique.keys[1:4] == as_list[1:4]
+    assert unique.keys[-1] == as_list[-1]
+    assert unique.duplicates == len(ids) - len(as_list)
+    assert list(unique.originals) == list(dict.fromkeys(ids))
+    # A journal written from either form matches the other on resume.
+    assert identifier_keys_text(unique.keys) == identifier_keys_text(as_list)
+    assert recipient_lists(unique.keys[:7]) == recipient_lists(as_list[:7])
