@@ -34,7 +34,7 @@ from inro_async.errors import InvalidArgumentError, QuotaWaitTooLongError
 from inro_async.governor._base import Priority
 from inro_async.jobs._progress import EventKind, ProgressCallback, ProgressEvent, ProgressHub
 from inro_async.jobs._report import ExportReport
-from inro_async.jobs._runner import DEFAULT_CONCURRENCY, NOTICE_AFTER, Job
+from inro_async.jobs._runner import EXPORT_CONCURRENCY, NOTICE_AFTER, Job
 from inro_async.pagination import MAX_PER_PAGE, Page, iter_pages
 from inro_async.resources._base import Resource
 
@@ -305,7 +305,7 @@ def export_contacts(
     format: ExportFormat | None = None,
     query: str | None = None,
     per_page: int = MAX_PER_PAGE,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    concurrency: int = EXPORT_CONCURRENCY,
     on_progress: ProgressCallback | None = None,
 ) -> Job[ExportReport]:
     """Write every contact (or those matching ``query``) to ``path`` as JSON Lines or CSV.

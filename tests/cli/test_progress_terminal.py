@@ -21,8 +21,10 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 @pytest.fixture
 def slow_sends() -> Iterator[FakeInro]:
-    """12,000 contacts; every send takes 0.6 s, so 12 chunks, 4 at a time, last about 2 s."""
-    server = FakeInro(faults=Faults(latency=0.6, routes=["messages.send"]))
+    """12,000 contacts; 12 chunks go at once and are answered over 0.3-1.5 s, one by one."""
+    server = FakeInro(
+        faults=Faults(latency=lambda rng: rng.uniform(0.3, 1.5), routes=["messages.send"])
+    )
     server.add_organization(TOKEN, contacts=RECIPIENTS)
     with serve_in_thread(server):
         yield server
