@@ -7,12 +7,18 @@ elapsed time against the quota's theoretical minimum, and this process's peak RS
 theoretical minimum is exact for sliding windows: request k may go no earlier than request
 k - L went plus W, for every quota (L, W); the last request's earliest time plus one round trip
 is the least time the whole job can take. With 1,000 per call both tasks need 100 requests, so
-the 20/s quota binds: ~4 s + 50 ms. That minimum assumes the server counts each request the
-instant it is sent and answers any number at once; a client that cannot see the server's clock
-must hold each slot until W after the response (or W + margin after dispatch), so each
-1-second cycle costs about one round trip more, ~5% at 50 ms. The server is one Python process,
-so a burst of 20 sends to 1,000 recipients each queues there for ~0.1 s, which the governor
-(rightly) waits out too. The server reports how many requests it throttled (429s).
+the 20/s quota binds: ~4 s + 50 ms.
+
+That minimum assumes the server counts each request the instant it is sent and serves any number
+at once. A client that cannot see the server's clock must hold each slot until W after the
+response, so every 1-second cycle costs one round trip more wherever the latency sits (a request
+counted 25 ms after dispatch is answered 25 ms later, and the next one in its slot takes 25 ms to
+arrive): 4 cycles x ~55 ms here. The walk also cannot start pages 2-20 before page 1 says how
+many there are (one round trip), and the one-process fake serves a burst of 19 pages one by one
+(~5 ms each, with the client's decoding), which every later second inherits because a slot
+frees W after its own response. Together that puts a walk's practical ceiling near 91%; the
+send starts at once and its server work is ~2 ms per 1,000 recipients. The server reports how
+many requests it throttled (429s).
 """
 
 from __future__ import annotations
