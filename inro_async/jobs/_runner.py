@@ -223,6 +223,10 @@ class ChunkContext:
         """What ``accept`` stored in an earlier attempt (e.g. a batch task id), if anything."""
         self.dispatched = False
         """Whether a request of this attempt got past the governor."""
+        self.sent_at: float | None = None
+        """Event-loop time of this attempt's first dispatch."""
+        self.requests = 0
+        """Requests of this attempt that got past the governor."""
         self.closed = False
         self._journal = journal
         self._on_request = on_request
@@ -233,6 +237,9 @@ class ChunkContext:
             raise asyncio.CancelledError  # the chunk was settled; never send after that
         self._journal.dispatch(self.index)
         self.dispatched = True
+        if self.sent_at is None:
+            self.sent_at = asyncio.get_running_loop().time()
+        self.requests += 1
         self._on_request()
 
     def accept(self, checkpoint: str) -> None:
@@ -417,6 +424,8 @@ class _FanOut(Generic[T]):
         self._todo: list[int] = []
         self._next = 0
         self._chunks_finished = 0
+        self._chunk_seconds: float | None = None  # smoothed first dispatch -> outcome
+        self._finished_requests = 0  # requests of the chunks finished so far
         self._last_progress = -math.inf
         self.name: str | None = None
         self.journal: Journal | None = None
@@ -555,6 +564,11 @@ class _FanOut(Generic[T]):
             self.journal.finish(ctx.index, outcomes)
             self.tally.set_many(record.items, outcomes)
             self._chunks_finished += 1
+            self._finished_requests += ctx.requests
+            if ctx.sent_at is not None:
+                took = self.loop.time() - ctx.sent_at
+                seen = self._chunk_seconds
+                self._chunk_seconds = took if seen is None else 0.7 * seen + 0.3 * took
             return None
         if isinstance(error, QuotaWaitTooLongError):
             # Only a request that certainly had no effect is ever re-queued in the governor by
@@ -677,12 +691,25 @@ class _FanOut(Generic[T]):
         if remaining <= 0:
             return 0.0
         per_chunk = self.op.requests_per_chunk
-        if self._chunks_finished:
-            per_chunk = max(per_chunk, self.requests / self._chunks_finished)
+        if self._chunks_finished:  # finished chunks only: those in flight are not done asking
+            per_chunk = max(per_chunk, self._finished_requests / self._chunks_finished)
+        # Chunks already sent hold no place in the queue: count those still to go.
+        unsent = len(self._todo) - self._next
+        unsent += sum(1 for _, ctx in self._active.values() if not ctx.dispatched)
         try:
-            return await self.client.governor.estimate(max(1, round(remaining * per_chunk)))
+            dispatched_in = (
+                await self.client.governor.estimate(round(unsent * per_chunk)) if unsent else 0.0
+            )
         except Exception:  # an estimate is a nicety; never let it stop the job
             return None
+        # The last chunk still needs its answer after it goes: as long as chunks have taken.
+        took = self._chunk_seconds
+        if took is None:
+            return dispatched_in or None  # nothing answered yet: 0 would be a promise
+        if unsent:
+            return dispatched_in + took
+        sent = [ctx.sent_at for _, ctx in self._active.values() if ctx.sent_at is not None]
+        return max(0.0, max(sent, default=self.loop.time()) + took - self.loop.time())
 
     async def _emit(
         self,

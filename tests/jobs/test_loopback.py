@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from inro_async.client import Client
-from inro_async.testing import FakeInro
+from inro_async.testing import FakeInro, Faults
 
 TOKEN = "jobs-test-token"
 
@@ -168,3 +168,53 @@ async def test_a_bulk_update_with_unknown_identifiers_reports_each_of_them(
         map(str, ghosts)
     )
     assert all(org.contacts[i]["notes"] == f"vip {i}" for i in range(1, 2_001))
+
+
+async def test_the_eta_counts_the_last_chunks_answer_not_just_its_slot() -> None:
+    # 25 chunks answered 0.4 s after they go: 20 go at once, the last 5 when those slots free
+    # (answer + 1 s), so the job ends ~1.8 s in. Once chunks have answered, the ETA is the
+    # governor's wait for the last slot plus a chunk's answer time.
+    server = FakeInro(faults=Faults(latency=0.4, routes=["messages.send"]))
+    server.add_organization(TOKEN, plan="pro", contacts=25_000, seed=3)
+    base_url = await server.start()
+    loop = asyncio.get_running_loop()
+    seen: list[tuple[float, float | None, int]] = []
+    try:
+        async with Client(TOKEN, base_url=base_url) as inro:
+            report = await inro.messages.send_many(
+                range(1, 25_001),
+                text="Spring sale",
+                on_progress=lambda e: seen.append((loop.time(), e.eta, e.done + e.skipped)),
+            )
+            ended = loop.time()
+    finally:
+        await server.close()
+    assert report.done + report.skipped == 25_000
+    assert ended - seen[0][0] > 1.6  # the last chunks did wait for their slots
+    midway = [(at, eta) for at, eta, finished in seen if 0 < finished < 25_000]
+    assert midway
+    for at, eta in midway:
+        assert eta is not None
+        assert eta == pytest.approx(ended - at, abs=0.25)
+    assert all(eta for at, eta, finished in seen if finished == 0)  # never "0 s" up front
+
+
+async def test_before_any_answer_a_job_that_fits_one_burst_shows_no_eta_rather_than_zero() -> None:
+    server = FakeInro(faults=Faults(latency=0.3, routes=["messages.send"]))
+    server.add_organization(TOKEN, plan="pro", contacts=5_000, seed=3)
+    base_url = await server.start()
+    seen: list[tuple[float | None, int]] = []
+    try:
+        async with Client(TOKEN, base_url=base_url) as inro:
+            await inro.messages.send_many(
+                range(1, 5_001),
+                text="Spring sale",
+                on_progress=lambda e: seen.append((e.eta, e.done + e.skipped)),
+            )
+    finally:
+        await server.close()
+    before = [eta for eta, finished in seen if finished == 0]
+    assert before
+    assert before == [None] * len(before)  # all 5 chunks may go now, but none has answered
+    during = [eta for eta, finished in seen if 0 < finished < 5_000]
+    assert all(eta is not None and eta < 0.5 for eta in during)
