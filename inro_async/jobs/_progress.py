@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 from typing import Literal
 
 from inro_async.jobs._report import format_duration
@@ -59,9 +60,15 @@ class ProgressEvent:
         """Share of items with an outcome, 0.0 to 1.0."""
         return self.finished / self.total if self.total else 1.0
 
+    @property
+    def label(self) -> str:
+        """``send_many spring``: the operation and the job's name (a journal path's file name)."""
+        if not self.job:
+            return self.operation
+        return f"{self.operation} {PurePath(self.job).name or self.job}"
+
     def __str__(self) -> str:
-        name = f" {self.job}" if self.job else ""
-        head = f"{self.operation}{name}: {self.finished:,}/{self.total:,}"
+        head = f"{self.label}: {self.finished:,}/{self.total:,}"
         details = [f"{self.rate:,.1f}/s"]
         for label, n in (
             ("failed", self.failed),

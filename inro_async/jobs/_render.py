@@ -92,9 +92,8 @@ class RichProgress:
         key = f"{event.operation}:{event.job}"
         task = self._tasks.get(key)
         if task is None:
-            label = event.operation + (f" {event.job}" if event.job else "")
             task = self._tasks[key] = self._progress.add_task(
-                label, total=event.total or None, status=""
+                event.label, total=event.total or None, status=""
             )
         self._progress.update(
             task,

@@ -117,6 +117,20 @@ def test_a_waiting_event_says_until_when_and_which_quota() -> None:
     assert event.fraction == 100_000 / 150_000
 
 
+@pytest.mark.parametrize(
+    ("job", "label"),
+    [
+        (None, "export"),
+        ("newsletter", "export newsletter"),
+        ("/var/lib/inro/jobs/newsletter.sqlite", "export newsletter.sqlite"),
+    ],
+)
+def test_a_journal_path_is_labelled_by_its_file_name(job: str | None, label: str) -> None:
+    event = ProgressEvent(kind="progress", operation="export", job=job, total=10)
+    assert event.label == label
+    assert str(event).startswith(f"{label}: 0/10")
+
+
 def test_csv_has_a_column_per_property_and_keeps_unlisted_ones_as_json() -> None:
     contact = {
         "id": 7,
