@@ -81,9 +81,8 @@ DEFAULT_CONCURRENCY = 20
 
 Fewer spread the first second over several round trips, and every later second inherits that
 spread, because a slot comes free W after its own response (``benchmarks/fanout.py``, send to
-100,000: 8 in flight 88.5-89.8% of the minimum, 20 in flight 90.4-90.6%). It is also the most
-chunks a killed process can leave ``unknown`` (at most 20 in the first second; later about one
-per round trip, since the governor spreads the rest out).
+100,000: 8 in flight 88.5-89.8% of the minimum, 20 in flight 90.3-91.4%). It is also the most
+chunks a killed process can leave ``unknown``: 20 if it dies just after a burst went out.
 """
 
 EXPORT_CONCURRENCY = 8
