@@ -441,3 +441,34 @@ async def test_a_refused_connection_is_retried_then_reported_as_not_processed() 
     assert not caught.value.may_have_been_processed
     assert "outcome is unknown" not in str(caught.value)
     assert TOKEN not in str(caught.value)
+
+
+async def test_query_parameters_reach_the_server_exactly_as_given(
+    loopback: tuple[Loopback, str],
+) -> None:
+    # The backend percent-encodes the query itself (cheaper than aiohttp's params=): spaces,
+    # reserved characters, non-ASCII text and repeated key[] parameters must all survive.
+    seen: list[list[tuple[str, str]]] = []
+
+    async def echo(request: web.Request) -> web.StreamResponse:
+        seen.append(list(request.query.items()))
+        return web.json_response([])
+
+    server, base_url = loopback
+    server.faults.append(echo)
+    text = "ana & bo/ü+1 %20 #x?y=z"
+    async with loopback_client(base_url) as inro:
+        await inro._transport.request(
+            "GET",
+            "/contacts/search",
+            params={"q": text, "tags": ["vip client", "a&b"], "page": 2, "flag": True},
+        )
+    assert seen == [
+        [
+            ("q", text),
+            ("tags[]", "vip client"),
+            ("tags[]", "a&b"),
+            ("page", "2"),
+            ("flag", "true"),
+        ]
+    ]
