@@ -13,7 +13,6 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import quote, urlencode
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -97,11 +96,6 @@ _PERMANENT: tuple[type[BaseException], ...] = (
 )
 
 
-def _with_query(url: str, params: Sequence[tuple[str, str]]) -> str:
-    """``url?key=value&…``, percent-encoded here: ~20 µs less than aiohttp's ``params=``."""
-    return f"{url}?{urlencode(params, quote_via=quote)}" if params else url
-
-
 @functools.lru_cache(maxsize=16)
 def _client_timeout(total: float | None) -> aiohttp.ClientTimeout:
     """One immutable ``ClientTimeout`` per value, not one per request (it is on the hot path)."""
@@ -142,7 +136,8 @@ class AiohttpBackend:
         try:
             async with self.session.request(
                 request.method,
-                _with_query(request.url, request.params),
+                request.url,
+                params=request.params,
                 data=request.form() if request.form is not None else request.body,
                 headers=request.headers,
                 timeout=_client_timeout(request.timeout),

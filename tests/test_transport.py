@@ -446,8 +446,7 @@ async def test_a_refused_connection_is_retried_then_reported_as_not_processed() 
 async def test_query_parameters_reach_the_server_exactly_as_given(
     loopback: tuple[Loopback, str],
 ) -> None:
-    # The backend percent-encodes the query itself (cheaper than aiohttp's params=): spaces,
-    # reserved characters, non-ASCII text and repeated key[] parameters must all survive.
+    # Spaces, reserved characters, non-ASCII text and repeated key[] parameters all survive.
     seen: list[list[tuple[str, str]]] = []
 
     async def echo(request: web.Request) -> web.StreamResponse:
