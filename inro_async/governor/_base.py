@@ -109,7 +109,7 @@ class Governor(Protocol):
         ...
 
     async def estimate(self, n: int) -> float:
-        """Seconds from now until ``n`` more requests could all have been dispatched."""
+        """Seconds from now until ``n`` more requests, after those already waiting, have gone."""
         ...
 
 

@@ -216,9 +216,10 @@ class LocalGovernor:
         return self._core.usage(self._now())
 
     async def estimate(self, n: int) -> float:
-        """Seconds from now until ``n`` more requests could all have been dispatched."""
+        """Seconds from now until ``n`` more requests, after those already waiting, have gone."""
         now = self._now()
-        return self._core.estimate(n + self._live, now) - now if n > 0 else 0.0
+        total = max(0, n) + self._live
+        return self._core.estimate(total, now) - now if total > 0 else 0.0
 
     async def aclose(self) -> None:
         """Cancel the timer and write the state file, if any."""

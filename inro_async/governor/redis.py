@@ -645,12 +645,14 @@ class RedisGovernor:
         ]
 
     async def estimate(self, n: int) -> float:
-        """Seconds until ``n`` more requests could have gone, from Redis's current counts.
+        """Seconds until ``n`` more requests, after this process's waiters, could have gone.
 
-        Approximate: each quota's spent requests are taken to free together when its first
-        slot does, so the answer errs towards waiting less than the exact log would say.
+        From Redis's current counts, and approximate: each quota's spent requests are taken to
+        free together when its first slot does, so the answer errs towards waiting less than the
+        exact log would say.
         """
-        if n <= 0:
+        n = max(0, n) + len(self._heap)  # those already waiting here go first
+        if n == 0:
             return 0.0
         worst = 0.0
         for item in await self.snapshot():

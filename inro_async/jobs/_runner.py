@@ -159,6 +159,8 @@ class _DispatchSignal:
     def __init__(self, inner: Governor) -> None:
         self._inner = inner
         self._observe_timed = timed_observe(inner)
+        self.waiting = 0
+        """Requests of this job queued in the wrapped governor right now."""
 
     def __repr__(self) -> str:
         return f"<_DispatchSignal over {self._inner!r}>"
@@ -172,7 +174,11 @@ class _DispatchSignal:
         self, *, priority: int = Priority.NORMAL, max_wait: float | None = None
     ) -> float:
         """Wait for a slot, then record the dispatch before the caller sends."""
-        queued = await self._inner.acquire(priority=priority, max_wait=max_wait)
+        self.waiting += 1
+        try:
+            queued = await self._inner.acquire(priority=priority, max_wait=max_wait)
+        finally:
+            self.waiting -= 1
         chunk = _CURRENT_CHUNK.get(None)
         if chunk is not None:
             chunk.dispatched_now()
@@ -412,7 +418,8 @@ class _FanOut(Generic[T]):
         self.max_wait = NOTICE_AFTER
         if options.stop_when_blocked_over is not None:
             self.max_wait = min(self.max_wait, options.stop_when_blocked_over)
-        self.paced = _paced_client(client, _DispatchSignal(client.governor), self.max_wait)
+        self._signal = _DispatchSignal(client.governor)
+        self.paced = _paced_client(client, self._signal, self.max_wait)
         self._halt_status: JobStatus | None = None
         self._halted = asyncio.Event()
         self._fatal: BaseException | None = None
@@ -692,21 +699,23 @@ class _FanOut(Generic[T]):
         per_chunk = self.op.requests_per_chunk
         if self._chunks_finished:  # finished chunks only: those in flight are not done asking
             per_chunk = max(per_chunk, self._finished_requests / self._chunks_finished)
-        # Chunks already sent hold no place in the queue: count those still to go.
-        unsent = len(self._todo) - self._next
-        unsent += sum(1 for _, ctx in self._active.values() if not ctx.dispatched)
+        # Chunks still to send, less those already queued in the governor: its estimate
+        # counts its own waiters first.
+        not_sent = len(self._todo) - self._next
+        not_sent += sum(1 for _, ctx in self._active.values() if not ctx.dispatched)
+        requests = max(0, round(not_sent * per_chunk) - self._signal.waiting)
         try:
-            dispatched_in = (
-                await self.client.governor.estimate(round(unsent * per_chunk)) if unsent else 0.0
-            )
+            dispatched_in = await self.client.governor.estimate(requests)
         except Exception:  # an estimate is a nicety; never let it stop the job
             return None
         # The last chunk still needs its answer after it goes: as long as chunks have taken.
         took = self._chunk_seconds
         if took is None:
             return dispatched_in or None  # nothing answered yet: 0 would be a promise
-        if unsent:
-            return dispatched_in + took
+        if not_sent:
+            # ... unless the chunks in flight, not the quota, set the pace.
+            windowed = remaining * took / self.options.concurrency
+            return max(dispatched_in + took, windowed)
         sent = [ctx.sent_at for _, ctx in self._active.values() if ctx.sent_at is not None]
         return max(0.0, max(sent, default=self.loop.time()) + took - self.loop.time())
 

@@ -197,6 +197,9 @@ class _Export:
         self.written = 0
         self.pages = 0
         self.total_pages: int | None = None
+        self._started = 0  # pages asked for (sent, or waiting in the governor)
+        self._last_started = self.t0
+        self._page_seconds: float | None = None  # smoothed round trip of a page
         self._waiting_until: datetime | None = None
         self._quota: str | None = None
 
@@ -206,6 +209,8 @@ class _Export:
         route = "contacts.search" if self.query is not None else "contacts.list"
         params = {"query": self.query} if self.query is not None else None
         resource = Resource(self.client)
+        self._started += 1
+        self._last_started = self.loop.time()
         while True:
             try:
                 return await resource._page(
@@ -261,6 +266,9 @@ class _Export:
                 if page.total is not None:
                     self.total = page.total
                 self.total_pages = page.total_pages
+                if page.response is not None:
+                    took, seen = page.response.elapsed, self._page_seconds
+                    self._page_seconds = took if seen is None else 0.7 * seen + 0.3 * took
                 if self.format == "jsonl":
                     chunk = encoder.encode_lines(page.items)
                 else:
@@ -277,9 +285,21 @@ class _Export:
         elapsed = self.loop.time() - self.t0
         eta: float | None = None
         if self.total_pages is not None and kind == "progress":
-            remaining = max(0, self.total_pages - self.pages)
-            with contextlib.suppress(Exception):
-                eta = await self.governor.estimate(remaining) if remaining else 0.0
+            eta = 0.0
+            if self.pages < self.total_pages:
+                # The governor counts the pages already waiting in it; the last one then
+                # needs its round trip.
+                eta = None
+                not_started = max(0, self.total_pages - self._started)
+                took = self._page_seconds or 0.0
+                # ... unless the lookahead window, not the quota, sets the pace.
+                windowed = (self.total_pages - self.pages) * took / self.concurrency
+                with contextlib.suppress(Exception):
+                    wait = await self.governor.estimate(not_started)
+                    if not_started or wait > 0:
+                        eta = max(wait + took, windowed)
+                    else:  # every page is on its way: what is left of the last one's trip
+                        eta = max(0.0, self._last_started + took - self.loop.time())
         await self.hub.emit(
             ProgressEvent(
                 kind=kind,
