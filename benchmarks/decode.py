@@ -15,10 +15,8 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +25,7 @@ from typing import Any
 
 import aiohttp
 import msgspec
+from _child import child_server
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from inro_async import Quota
@@ -246,23 +245,8 @@ def main() -> None:
     decode_table()
     if args.skip_requests:
         return
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert server.stdout is not None
-        base_url = server.stdout.readline().strip()
-        if not base_url:
-            raise SystemExit("the fake server did not start")
+    with child_server(__file__) as (_, base_url):
         asyncio.run(cpu_per_request(base_url, args.requests))
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import time
 
 import aiohttp
+from _child import child_server
 
 TOKEN = "bench-token"  # noqa: S105 - the fake server's
 
@@ -124,22 +124,10 @@ def main() -> None:
     if args.serve:
         asyncio.run(serve(args.contacts))
         return
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--contacts", str(args.contacts)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert server.stdout is not None
-        base_url, generated = server.stdout.readline().split()
+    with child_server(__file__, "--contacts", str(args.contacts)) as (server, first):
+        base_url, generated = first.split()
         print(f"generate_contacts({args.contacts:,}) in the server: {float(generated):.2f} s")
         asyncio.run(measure(server, base_url, args.contacts, args.requests))
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import resource
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
+
+from _child import child_server
 
 TOKEN = "bench-token-walk"  # noqa: S105 - the fake server's
 SEND_TOKEN = "bench-token-send"  # noqa: S105 - a second organization: each task starts with fresh windows
@@ -158,32 +158,10 @@ def main() -> None:
     if args.serve:
         asyncio.run(serve(args.contacts, args.latency))
         return
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            __file__,
-            "--serve",
-            "--contacts",
-            str(args.contacts),
-            "--latency",
-            str(args.latency),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert server.stdout is not None
-        base_url = server.stdout.readline().strip()
-        if not base_url:
-            raise SystemExit("the fake server did not start")
+    options = ("--contacts", str(args.contacts), "--latency", str(args.latency))
+    with child_server(__file__, *options) as (server, base_url):
         baseline = peak_rss_mb()
         rows = asyncio.run(run(base_url, args.contacts, args.concurrency))
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(timeout=30)
     assert server.stdout is not None
     throttled = json.loads(server.stdout.readline() or "{}")
     show(rows, throttled, args.latency, args.concurrency, baseline)

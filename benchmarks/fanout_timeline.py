@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import fanout  # the sibling benchmark: same server, tokens and tasks
+from _child import child_server
 
 from inro_async.governor import LocalGovernor
 
@@ -106,27 +106,9 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--concurrency", type=int, default=None)
     args = parser.parse_args()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            fanout.__file__,
-            "--serve",
-            *("--contacts", str(args.contacts), "--latency", str(args.latency)),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        base_url = server.stdout.readline().strip()
-        if not base_url:
-            raise SystemExit("the fake server did not start")
+    options = ("--contacts", str(args.contacts), "--latency", str(args.latency))
+    with child_server(fanout.__file__, *options) as (_, base_url):
         asyncio.run(run(args.task, base_url, args.contacts, args.concurrency))
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

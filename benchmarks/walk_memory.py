@@ -13,9 +13,10 @@ import argparse
 import asyncio
 import os
 import resource
-import subprocess
 import sys
 import time
+
+from _child import child_server
 
 from inro_async.client import Client
 
@@ -67,25 +68,10 @@ def main() -> None:
         asyncio.run(serve(args.contacts))
         return
 
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--contacts", str(args.contacts)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        assert server.stdout is not None
-        base_url = server.stdout.readline().strip()
-        if not base_url:
-            raise SystemExit("the fake server did not start")
+    with child_server(__file__, "--contacts", str(args.contacts)) as (_, base_url):
         baseline = rss_now_mb()
         count, seconds = asyncio.run(walk(base_url, args.per_page, args.concurrency))
         peak = rss_peak_mb()
-    finally:
-        if server.stdin is not None:
-            server.stdin.close()
-        server.wait(timeout=30)
 
     print(
         f"Walked {count:,} contacts with iter(per_page={args.per_page}, "

@@ -7,6 +7,7 @@ is SIGKILLed (no cleanup, no finally: what a crash or an OOM kill leaves).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -170,25 +171,33 @@ async def test_a_bulk_update_with_unknown_identifiers_reports_each_of_them(
     assert all(org.contacts[i]["notes"] == f"vip {i}" for i in range(1, 2_001))
 
 
+@contextlib.asynccontextmanager
+async def slow_route(route: str, latency: float, contacts: int) -> AsyncIterator[str]:
+    """A fake server whose ``route`` answers ``latency`` seconds late; yields its base URL."""
+    server = FakeInro(faults=Faults(latency=latency, routes=[route]))
+    server.add_organization(TOKEN, plan="pro", contacts=contacts, seed=3)
+    try:
+        yield await server.start()
+    finally:
+        await server.close()
+
+
 async def test_the_eta_counts_the_last_chunks_answer_not_just_its_slot() -> None:
     # 25 chunks answered 0.4 s after they go: 20 go at once, the last 5 when those slots free
     # (answer + 1 s), so the job ends ~1.8 s in. Once chunks have answered, the ETA is the
     # governor's wait for the last slot plus a chunk's answer time.
-    server = FakeInro(faults=Faults(latency=0.4, routes=["messages.send"]))
-    server.add_organization(TOKEN, plan="pro", contacts=25_000, seed=3)
-    base_url = await server.start()
     loop = asyncio.get_running_loop()
     seen: list[tuple[float, float | None, int]] = []
-    try:
-        async with Client(TOKEN, base_url=base_url) as inro:
-            report = await inro.messages.send_many(
-                range(1, 25_001),
-                text="Spring sale",
-                on_progress=lambda e: seen.append((loop.time(), e.eta, e.done + e.skipped)),
-            )
-            ended = loop.time()
-    finally:
-        await server.close()
+    async with (
+        slow_route("messages.send", 0.4, 25_000) as base_url,
+        Client(TOKEN, base_url=base_url) as inro,
+    ):
+        report = await inro.messages.send_many(
+            range(1, 25_001),
+            text="Spring sale",
+            on_progress=lambda e: seen.append((loop.time(), e.eta, e.done + e.skipped)),
+        )
+        ended = loop.time()
     assert report.done + report.skipped == 25_000
     assert ended - seen[0][0] > 1.6  # the last chunks did wait for their slots
     midway = [(at, eta) for at, eta, finished in seen if 0 < finished < 25_000]
@@ -200,19 +209,16 @@ async def test_the_eta_counts_the_last_chunks_answer_not_just_its_slot() -> None
 
 
 async def test_before_any_answer_a_job_that_fits_one_burst_shows_no_eta_rather_than_zero() -> None:
-    server = FakeInro(faults=Faults(latency=0.3, routes=["messages.send"]))
-    server.add_organization(TOKEN, plan="pro", contacts=5_000, seed=3)
-    base_url = await server.start()
     seen: list[tuple[float | None, int]] = []
-    try:
-        async with Client(TOKEN, base_url=base_url) as inro:
-            await inro.messages.send_many(
-                range(1, 5_001),
-                text="Spring sale",
-                on_progress=lambda e: seen.append((e.eta, e.done + e.skipped)),
-            )
-    finally:
-        await server.close()
+    async with (
+        slow_route("messages.send", 0.3, 5_000) as base_url,
+        Client(TOKEN, base_url=base_url) as inro,
+    ):
+        await inro.messages.send_many(
+            range(1, 5_001),
+            text="Spring sale",
+            on_progress=lambda e: seen.append((e.eta, e.done + e.skipped)),
+        )
     before = [eta for eta, finished in seen if finished == 0]
     assert before
     assert before == [None] * len(before)  # all 5 chunks may go now, but none has answered
@@ -223,20 +229,17 @@ async def test_before_any_answer_a_job_that_fits_one_burst_shows_no_eta_rather_t
 async def test_the_export_eta_tracks_the_time_left(tmp_path: Path) -> None:
     # 25 pages answered 0.3 s after they go, 8 in flight, 20 per second: the ETA must follow
     # whichever of the window or the quota sets the pace.
-    server = FakeInro(faults=Faults(latency=0.3, routes=["contacts.list"]))
-    server.add_organization(TOKEN, plan="pro", contacts=25_000, seed=3)
-    base_url = await server.start()
     loop = asyncio.get_running_loop()
     seen: list[tuple[float, float | None, int]] = []
-    try:
-        async with Client(TOKEN, base_url=base_url) as inro:
-            await inro.contacts.export(
-                tmp_path / "all.jsonl",
-                on_progress=lambda e: seen.append((loop.time(), e.eta, e.done)),
-            )
-            ended = loop.time()
-    finally:
-        await server.close()
+    async with (
+        slow_route("contacts.list", 0.3, 25_000) as base_url,
+        Client(TOKEN, base_url=base_url) as inro,
+    ):
+        await inro.contacts.export(
+            tmp_path / "all.jsonl",
+            on_progress=lambda e: seen.append((loop.time(), e.eta, e.done)),
+        )
+        ended = loop.time()
     midway = [(at, eta) for at, eta, done in seen if 1_000 < done < 25_000]
     assert len(midway) >= 10
     for at, eta in midway:
