@@ -28,7 +28,7 @@ ORDER_COLUMNS = ("id", "created_at", "updated_at", "username", "name", "follower
 
 
 class Delivery(NamedTuple):
-    """One message that reached one contact (a named tuple: 1,000 are recorded per send)."""
+    """One message that reached one contact (what ``DeliveryLog`` hands back for each row)."""
 
     contact_id: int
     message_type: str
