@@ -1,7 +1,7 @@
 """What every command shares: the token, output (bars on a terminal, lines elsewhere), exit codes.
 
-Exit codes: 0 everything done; 1 some items failed or are unknown (their list is written to a
-file the output names); 2 bad usage or a bad input file (nothing was sent).
+Exit codes: 0 everything done; 1 some items failed or are unknown (failed and unknown ones are
+written to two files the output names); 2 bad usage or a bad input file (nothing was sent).
 """
 
 from __future__ import annotations
@@ -137,9 +137,9 @@ def progress_for(settings: Settings) -> Iterator[Callable[[ProgressEvent], None]
         yield _PlainProgress(settings)
 
 
-def _failed_path(name: str) -> Path:
+def _leftovers_path(name: str, kind: str) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(f"{name}-failed-{stamp}.jsonl")
+    return Path(f"{name}-{kind}-{stamp}.jsonl")
 
 
 def _jsonable(item: Any) -> Any:
@@ -150,16 +150,51 @@ def _jsonable(item: Any) -> Any:
     return msgspec.to_builtins(item)
 
 
-def finish_job(settings: Settings, report: JobReport[Any], *, name: str) -> int:
-    """Print a report, write failed and unknown items to a file, return the exit code."""
-    leftovers = [*report.failed_items(), *report.unknown_items()]
-    failed_file: str | None = None
-    if leftovers:
-        path = _failed_path(report.job or name)
-        with path.open("w", encoding="utf-8") as out:
-            for item in leftovers:
-                out.write(json.dumps(_jsonable(item)) + "\n")
-        failed_file = str(path)
+def _write_items(items: list[Any], name: str, kind: str) -> str | None:
+    """Write ``items`` as JSON Lines to ``NAME-KIND-STAMP.jsonl``; its path, or None if empty."""
+    if not items:
+        return None
+    path = _leftovers_path(name, kind)
+    with path.open("w", encoding="utf-8") as out:
+        for item in items:
+            out.write(json.dumps(_jsonable(item)) + "\n")
+    return str(path)
+
+
+def _unknown_advice(report: JobReport[Any], *, retry_flag: str, idempotent: bool) -> str:
+    """What to do with items whose outcome is unknown (they were sent; the answer was lost)."""
+    if idempotent:
+        return (
+            "they may already have been applied; applying them again changes nothing, "
+            f"so feed the file back with {retry_flag} to make sure"
+        )
+    advice = "they may already have been processed: check them before sending anything again"
+    if report.job:
+        return (
+            f"{advice}; to resend them anyway (may deliver twice): "
+            f"inro jobs resume {report.job} --resend-unknown"
+        )
+    return f"{advice}, then send the ones that did not arrive with {retry_flag}"
+
+
+def finish_job(
+    settings: Settings,
+    report: JobReport[Any],
+    *,
+    name: str,
+    retry_flag: str = "--to",
+    idempotent: bool = False,
+) -> int:
+    """Print a report, write failed and unknown items to two files, return the exit code.
+
+    Failed items were certainly not processed, so their file can be fed back with
+    ``retry_flag``. Unknown ones were sent and their answer lost: unless the operation is
+    ``idempotent``, resending them may act twice, so they get a file of their own.
+    """
+    failed = report.failed_items()
+    unknown = report.unknown_items()
+    failed_file = _write_items(failed, report.job or name, "failed")
+    unknown_file = _write_items(unknown, report.job or name, "unknown")
     summary = {
         "operation": report.operation,
         "job": report.job,
@@ -174,20 +209,29 @@ def finish_job(settings: Settings, report: JobReport[Any], *, name: str) -> int:
         "elapsed": round(report.elapsed, 3),
         "errors": dict(report.errors()),
         "failed_items_file": failed_file,
+        "unknown_items_file": unknown_file,
     }
 
     def human() -> None:
         settings.stdout.print(str(report), highlight=False, markup=False)
         if failed_file:
             settings.stdout.print(
-                f"{len(leftovers):,} failed or unknown items written to {failed_file} "
-                "(feed it back with --to / --from to retry them)",
+                f"{len(failed):,} failed items written to {failed_file} "
+                f"(they were not processed: feed it back with {retry_flag} to retry them)",
+                highlight=False,
+                markup=False,
+            )
+        if unknown_file:
+            advice = _unknown_advice(report, retry_flag=retry_flag, idempotent=idempotent)
+            settings.stdout.print(
+                f"{len(unknown):,} items with an unknown outcome written to {unknown_file} "
+                f"(the connection dropped after they were sent; {advice})",
                 highlight=False,
                 markup=False,
             )
 
     settings.emit(summary, human)
-    return EXIT_FAILED_ITEMS if leftovers else EXIT_OK
+    return EXIT_FAILED_ITEMS if failed or unknown else EXIT_OK
 
 
 async def with_client(settings: Settings, work: Callable[[Client], Awaitable[T]]) -> T:

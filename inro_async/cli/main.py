@@ -182,7 +182,11 @@ def contacts_update(settings: Settings, source: Path, job: str | None) -> None:
             with progress_for(settings) as progress:
                 return await inro.contacts.update_many(updates, job=job, on_progress=progress)
 
-    sys.exit(finish_job(settings, run(work()), name="contacts-update"))
+    sys.exit(
+        finish_job(
+            settings, run(work()), name="contacts-update", retry_flag="--from", idempotent=True
+        )
+    )
 
 
 # -- messages --------------------------------------------------------------------------------
