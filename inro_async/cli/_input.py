@@ -1,7 +1,9 @@
 """Reading the CLI's input files, validated whole before anything is sent.
 
 Recipients (``--to FILE``): JSON Lines of ``{"id"|"username"|"email": …}``, a CSV with an ``id``,
-``username`` or ``email`` column, or plain text with one id, username or email per line.
+``username`` or ``email`` column, or plain text with one id, username or email per line. A row
+that has several identifiers (an ``inro contacts export`` file, say) is read by its ``id``, else
+its ``username``, else its ``email``; other columns and keys are ignored.
 
 Updates (``--from FILE``): JSON Lines of bulk entries ``{"id"|"username"|"email": …,
 "contact": {…}}``, or a CSV whose row names the contact by ``id`` or ``username`` (or, when both
@@ -10,7 +12,8 @@ are empty, by ``email``) and whose other columns are the fields to set: ``email`
 ``custom_properties.<slug>``. Empty cells are left unchanged.
 
 Every problem is reported as ``FILE:LINE: what is wrong``, and the whole file is read before the
-first request, so a bad line 1,234 costs no quota.
+first request, so a bad line 1,234 costs no quota. CSV headers are matched case-insensitively
+(``Email`` is ``email``), except the slug after ``custom_properties.``.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ def _jsonl_rows(path: Path, text: str) -> Iterator[Row]:
 def _csv_rows(path: Path, text: str) -> tuple[list[str], Iterator[Row]]:
     dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
     reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    header = [_canonical_column(name) for name in (reader.fieldnames or [])]
     reader.fieldnames = header
 
     def rows() -> Iterator[Row]:
@@ -94,6 +97,28 @@ def _csv_rows(path: Path, text: str) -> tuple[list[str], Iterator[Row]]:
                 yield Row(reader.line_num, cells)
 
     return header, rows()
+
+
+def _canonical_column(name: str) -> str:
+    """A header cell as the name the readers look for: known names in lower case."""
+    name = name.strip()
+    lowered = name.lower()
+    if lowered in _IDENTIFIER_COLUMNS or lowered in _FIELD_COLUMNS:
+        return lowered
+    if lowered.startswith(_PROPERTY_PREFIX):
+        return _PROPERTY_PREFIX + name[len(_PROPERTY_PREFIX) :]  # a slug keeps its case
+    return name
+
+
+def _first_identifier(record: dict[str, Any]) -> dict[str, Any]:
+    """The row's ``id`` if given, else its ``username``, else its ``email``; the rest ignored."""
+    for column in _IDENTIFIER_COLUMNS:
+        value = record.get(column)
+        if value is not None and value != "":
+            return {column: value}
+    raise InvalidArgumentError(
+        "id/username/email", "the row names no contact: give an 'id', 'username' or 'email'"
+    )
 
 
 def _read_text(path: Path) -> str:
@@ -140,8 +165,9 @@ def read_recipients(path: Path) -> list[Identifier]:
         try:
             value: Any = row.value
             if kind == "csv":
-                given = {c: row.value[c] for c in _IDENTIFIER_COLUMNS if row.value.get(c)}
-                value = {c: _identifier_cell(c, v) for c, v in given.items()}
+                value = {c: _identifier_cell(c, v) for c, v in _first_identifier(value).items()}
+            elif kind == "jsonl" and isinstance(value, dict):
+                value = _first_identifier(value)
             elif kind == "text" and value.isdigit():
                 value = int(value)
             recipients.append(normalize_recipient(value, len(recipients), "recipient"))

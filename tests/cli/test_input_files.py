@@ -94,3 +94,77 @@ def test_an_empty_recipients_file_is_refused(
     assert result.exit_code == 2
     assert "holds no recipients" in result.stderr
     assert fake.requests == []
+
+
+# -- what the CLI writes, it reads ----------------------------------------------------------
+
+
+def _sent_ids(fake: FakeInro) -> list[int]:
+    return sorted(i for r in fake.requests_to("messages.send") for i in r.body["contact_ids"])
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_an_export_file_is_a_recipients_file(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path, suffix: str
+) -> None:
+    out = tmp_path / f"contacts.{suffix}"
+    assert invoke("contacts", "export", "--out", str(out)).exit_code == 0
+    result = invoke("--json", "messages", "send", "--to", str(out), "--text", "Hi")
+    assert result.exit_code == 0, result.output
+    assert _sent_ids(fake) == list(range(1, 2_501))  # by id, each once
+    assert max(fake.org.delivery_counts().values()) == 1
+
+
+def test_a_row_without_an_id_falls_back_to_username_then_email(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path
+) -> None:
+    ana = fake.org.contacts[5]
+    bo = next(c for c in fake.org.contacts.values() if c["email"] and c["id"] > 6)
+    source = tmp_path / "to.csv"
+    source.write_text(
+        f"ID,Username,Email,Name\n4,{ana['username']},x@example.com,Four\n"
+        f",{ana['username']},,Ana\n,,{bo['email']},Bo\n",
+        encoding="utf-8",
+    )
+    result = invoke("messages", "send", "--to", str(source), "--text", "Hi")
+    assert result.exit_code == 0, result.output
+    [request] = fake.requests_to("messages.send")
+    assert request.body["contact_ids"] == [4]
+    assert request.body["contact_usernames"] == [ana["username"]]
+    assert request.body["contact_emails"] == [bo["email"]]
+
+
+def test_an_email_header_in_any_case_is_read(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path
+) -> None:
+    email = next(c["email"] for c in fake.org.contacts.values() if c["email"])
+    source = tmp_path / "to.csv"
+    source.write_text(f"Email\n{email}\n", encoding="utf-8")
+    result = invoke("messages", "send", "--to", str(source), "--text", "Hi")
+    assert result.exit_code == 0, result.output
+    assert fake.requests_to("messages.send")[0].body["contact_emails"] == [email]
+
+
+def test_a_row_with_no_identifier_still_names_its_line(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path
+) -> None:
+    source = tmp_path / "to.jsonl"
+    source.write_text('{"id": 1, "name": "Ana"}\n{"id": null, "name": "Bo"}\n', encoding="utf-8")
+    result = invoke("messages", "send", "--to", str(source), "--text", "Hi")
+    assert result.exit_code == 2
+    assert f"{source}:2: " in result.stderr
+    assert "names no contact" in result.stderr
+    assert fake.requests == []
+
+
+def test_update_headers_are_case_insensitive_but_unknown_columns_still_refused(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path
+) -> None:
+    source = tmp_path / "updates.csv"
+    source.write_text("ID,Language\n1,fr\n", encoding="utf-8")
+    assert invoke("contacts", "update", "--from", str(source)).exit_code == 0
+    assert fake.org.contacts[1]["language"] == "fr"
+    source.write_text("ID,Language,Name\n1,fr,Ana\n", encoding="utf-8")
+    result = invoke("contacts", "update", "--from", str(source))
+    assert result.exit_code == 2
+    assert "unknown column(s) 'Name'" in result.stderr
