@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 import msgspec
@@ -24,8 +24,10 @@ from inro_async.cli._common import (
     run,
 )
 from inro_async.cli._input import InputFileError, read_recipients, read_updates
-from inro_async.jobs import journal_path
+from inro_async.errors import InvalidArgumentError
+from inro_async.jobs import export_contacts, journal_path
 from inro_async.jobs._journal import decode_outcomes
+from inro_async.jobs.export import ExportFormat
 
 __all__ = ["main"]
 
@@ -138,16 +140,28 @@ def contacts() -> None:
 def contacts_export(
     settings: Settings, query: str | None, fmt: str | None, out: Path, concurrency: int
 ) -> None:
-    """Write every contact (or a search) to JSON Lines or CSV."""
-    if fmt is not None and out.suffix.lstrip(".").lower() != fmt:
-        out = out.with_name(out.name + f".{fmt}") if not out.suffix else out.with_suffix(f".{fmt}")
+    """Write every contact (or a search) to JSON Lines or CSV, at exactly the path given."""
 
     async def work() -> Any:
         async with settings.client() as inro:
             with progress_for(settings) as progress:
-                return await inro.contacts.export(
-                    out, query=query, concurrency=concurrency, on_progress=progress
-                )
+                try:
+                    job = export_contacts(
+                        inro,
+                        out,
+                        format=cast(ExportFormat | None, fmt),
+                        query=query,
+                        concurrency=concurrency,
+                        on_progress=progress,
+                    )
+                except InvalidArgumentError as exc:
+                    if exc.argument != "format":
+                        raise
+                    raise click.UsageError(
+                        f"cannot tell the format from {out.name!r}: "
+                        "name it .jsonl or .csv, or pass --format jsonl|csv"
+                    ) from None
+                return await job
 
     report = run(work())
     settings.emit(

@@ -249,3 +249,37 @@ def test_jobs_resume_of_an_unknown_name_is_a_usage_error(invoke: Invoke, fake: F
     assert result.exit_code == 2
     assert "no resumable job 'nope'" in result.output
     assert fake.requests == []
+
+
+def test_contacts_export_writes_the_format_asked_for_at_the_exact_path(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    out = tmp_path / "contacts.csv"
+    result = invoke("--json", "contacts", "export", "--format", "jsonl", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["path"] == str(out)
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2_500
+    assert json.loads(lines[0])["id"] == 1  # JSON Lines, despite the .csv name
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["contacts.csv"]
+
+
+def test_contacts_export_to_a_name_without_a_known_suffix_with_format(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.2024"
+    result = invoke("contacts", "export", "--format", "csv", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as rows:
+        assert len(list(csv.DictReader(rows))) == 2_500
+    assert not (tmp_path / "report.csv").exists()
+
+
+def test_contacts_export_to_an_unknown_suffix_asks_for_format(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path
+) -> None:
+    result = invoke("contacts", "export", "--out", str(tmp_path / "report.2024"))
+    assert result.exit_code == 2
+    assert "pass --format" in result.output
+    assert "format=" not in result.output
+    assert fake.requests == []
