@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 
 import click
 
+from inro_async.cli._common import fail_usage
 from inro_async.governor._base import Quota
 
 __all__ = ["fake_server", "parse_quota"]
@@ -54,7 +56,10 @@ def fake_server(
         fake = FakeInro(**options)  # type: ignore[arg-type]
         for index, token in enumerate(tokens or ("test-token",)):
             fake.add_organization(token, contacts=contacts, seed=seed + index)
-        base_url = await fake.start(host=host, port=port)
+        try:
+            base_url = await fake.start(host=host, port=port)
+        except OSError as exc:
+            raise _CannotListen(_listen_problem(exc, host, port)) from None
         click.echo(f"fake Inrō API at {base_url} ({mode} windows, {contacts:,} contacts)")
         for token in tokens or ("test-token",):
             click.echo(f"  token: {token}")
@@ -66,5 +71,18 @@ def fake_server(
         finally:
             await fake.close()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve())
+    except _CannotListen as exc:
+        fail_usage(str(exc))
+
+
+class _CannotListen(Exception):
+    """The server could not bind its address; the message says what to do."""
+
+
+def _listen_problem(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is in use: pick another with --port, or --port 0 for a free one"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -88,3 +89,15 @@ def test_fake_server_serves_until_interrupted(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
+
+
+def test_fake_server_on_a_busy_port_says_so_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["fake-server", "--port", str(port), "--contacts", "5"])
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: port {port} is in use: pick another with --port, or --port 0 for a free one\n"
+    )
