@@ -1,7 +1,8 @@
 """What every command shares: the token, output (bars on a terminal, lines elsewhere), exit codes.
 
-Exit codes: 0 everything done; 1 some items failed or are unknown (failed and unknown ones are
-written to two files the output names); 2 bad usage or a bad input file (nothing was sent).
+Exit codes: 0 everything done; 1 not everything done: some items failed or are unknown (written
+to two files the output names), or the API refused the command or could not be reached (one
+``Error:`` line, no file); 2 bad usage or a bad input file (nothing was sent).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import socket
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -283,3 +284,26 @@ def test_contacts_export_to_an_unknown_suffix_asks_for_format(
     assert "pass --format" in result.output
     assert "format=" not in result.output
     assert fake.requests == []
+
+
+def test_an_unknown_folder_exits_1_with_one_error_line_and_no_file(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    result = invoke("messages", "send", "--folder", "999999", "--text", "Hi")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert "404" in result.output or "not found" in result.output.lower()
+    assert not list(tmp_path.glob("*.jsonl"))
+
+
+def test_an_unreachable_base_url_exits_1_with_one_error_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(
+        main, ["--base-url", f"http://127.0.0.1:{port}/api/v1", "--token", TOKEN, "me"]
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert TOKEN not in result.output
+    assert not list(tmp_path.glob("*.jsonl"))
