@@ -210,10 +210,20 @@ def _error_message(status: int, body: Any, content: bytes) -> str:
     return text or "(empty body)"
 
 
-_STATUS_HINTS = {
-    401: "check INRO_API_TOKEN; a regenerated token invalidates the old one at once",
-    403: "the Private API needs a Pro or Trial plan; this organization may be on the Free plan",
+_STATUS_HINTS: dict[int, tuple[str, tuple[str, ...]]] = {
+    401: ("check INRO_API_TOKEN; a regenerated token invalidates the old one at once", ()),
+    403: ("the Private API needs a Pro or Trial plan", ("plan", "subscription")),
 }
+"""A hint per status, and words that mean the API's own message already says it."""
+
+
+def _with_hint(status: int, message: str) -> str:
+    """``message`` with the status's hint appended, unless the message already gives it."""
+    hint, already = _STATUS_HINTS.get(status, ("", ()))
+    lowered = message.lower()
+    if not hint or any(word in lowered for word in already):
+        return message
+    return f"{message} ({hint})"
 
 
 @dataclass(slots=True, repr=False, eq=False)
@@ -394,8 +404,7 @@ class Transport:
         except msgspec.DecodeError:
             body = content.decode("utf-8", "replace")
         message = _error_message(status, body, content)
-        if status in _STATUS_HINTS:
-            message = f"{message} ({_STATUS_HINTS[status]})"
+        message = _with_hint(status, message)
         if status >= 500 and not idempotent:
             message += "; the server may have acted on it, so its outcome is unknown"
         error_class = status_error_class(status)
