@@ -227,15 +227,14 @@ def _in_input_terms(reason: str, request_index: int, inputs: Sequence[int] | Non
 
     The API counts within the request body (at most 1,000 entries), which says nothing about
     where the update sits in the caller's own list: ``contacts[207]`` of the second chunk is
-    ``updates[1207]``. Updates merged from several input items name each of them.
+    ``updates[1207]``. Updates merged from several input items name each of them. A reason
+    naming no index is left as it is (the outcome is attached to its item already, and
+    ``report.errors()`` keeps counting equal reasons together).
     """
-    if not inputs:
-        return reason
-    where = " and ".join(f"updates[{index}]" for index in inputs)
     token = f"contacts[{request_index}]"
-    if token in reason:
-        return reason.replace(token, where)
-    return f"{where}: {reason}"
+    if not inputs or token not in reason:
+        return reason
+    return reason.replace(token, " and ".join(f"updates[{index}]" for index in inputs))
 
 
 class BatchTaskTimeoutError(InroError):

@@ -119,6 +119,6 @@ def test_a_reason_names_the_input_items_of_a_merged_entry_not_the_request_index(
         inputs={Identifier("id", 1): [1_500], Identifier("id", 2): [3, 1_800]},
     )
     assert [o.reason for o in outcomes] == [
-        "updates[1500]: phone is invalid",
+        "phone is invalid",  # names no index: nothing to translate
         "updates[3] and updates[1800]: unknown folder id(s) [9]",
     ]
