@@ -17,6 +17,8 @@ from typing import Protocol
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from inro_async.errors import ClientClosedError
+
 __all__ = [
     "AiohttpBackend",
     "HTTPBackend",
@@ -108,13 +110,16 @@ class AiohttpBackend:
     def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
         self._session = session
         self._owns_session = session is None
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"<AiohttpBackend owns_session={self._owns_session}>"
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """The session in use (ours, or the one the caller shared)."""
+        """The session in use (ours, or the one the caller shared); none after ``aclose``."""
+        if self._closed:
+            raise ClientClosedError  # a new session here would never be closed
         if self._session is None or (self._owns_session and self._session.closed):
             self._session = aiohttp.ClientSession(
                 # Idle connections are dropped before typical server keep-alive limits (60-75 s)
@@ -155,7 +160,8 @@ class AiohttpBackend:
             raise SendError(description, sent=True) from None
 
     async def aclose(self) -> None:
-        """Close the session if this backend created it."""
+        """Close the session if this backend created it; the backend sends nothing after."""
+        self._closed = True
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
 

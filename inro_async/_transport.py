@@ -42,6 +42,8 @@ from inro_async.errors import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    ClientClosedError,
+    EventLoopMismatchError,
     RateLimitError,
     status_error_class,
 )
@@ -210,10 +212,20 @@ def _error_message(status: int, body: Any, content: bytes) -> str:
     return text or "(empty body)"
 
 
-_STATUS_HINTS = {
-    401: "check INRO_API_TOKEN; a regenerated token invalidates the old one at once",
-    403: "the Private API needs a Pro or Trial plan; this organization may be on the Free plan",
+_STATUS_HINTS: dict[int, tuple[str, tuple[str, ...]]] = {
+    401: ("check INRO_API_TOKEN; a regenerated token invalidates the old one at once", ()),
+    403: ("the Private API needs a Pro or Trial plan", ("plan", "subscription")),
 }
+"""A hint per status, and words that mean the API's own message already says it."""
+
+
+def _with_hint(status: int, message: str) -> str:
+    """``message`` with the status's hint appended, unless the message already gives it."""
+    hint, already = _STATUS_HINTS.get(status, ("", ()))
+    lowered = message.lower()
+    if not hint or any(word in lowered for word in already):
+        return message
+    return f"{message} ({hint})"
 
 
 @dataclass(slots=True, repr=False, eq=False)
@@ -228,6 +240,9 @@ class Transport:
     _rng: random.Random = field(default_factory=random.Random)
     _encoder: msgspec.json.Encoder = field(default_factory=msgspec.json.Encoder)
     _observe_timed: TimedObserve | None = field(init=False, default=None)
+    _closed: bool = field(init=False, default=False)
+    # The loop of the first request: the session and the governor's waiters belong to it.
+    _loop: asyncio.AbstractEventLoop | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         # Looked up once: governors predating ``observe(..., elapsed=)`` are called without it.
@@ -260,8 +275,24 @@ class Transport:
     def __repr__(self) -> str:
         return f"<Transport {self.base_url} token=***>"
 
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose`` was called: no request is sent after it."""
+        return self._closed
+
+    def check_usable(self) -> None:
+        """Raise unless requests may be sent from the running loop (open, and the same loop)."""
+        if self._closed:
+            raise ClientClosedError
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise EventLoopMismatchError
+
     async def aclose(self) -> None:
         """Release the backend's connections (a session shared by the caller is left open)."""
+        self._closed = True
         await self.backend.aclose()
 
     def encode(self, payload: Any) -> bytes:
@@ -287,6 +318,7 @@ class Transport:
         Raises an ``APIStatusError`` subclass for 4xx/5xx, ``APIConnectionError`` or
         ``APITimeoutError`` when no response arrived, ``QuotaWaitTooLongError`` from the governor.
         """
+        self.check_usable()
         opts = self.defaults if options is None else self.defaults.merged(options)
         retries = opts.retries or Retries()
         if idempotent is None:
@@ -394,8 +426,7 @@ class Transport:
         except msgspec.DecodeError:
             body = content.decode("utf-8", "replace")
         message = _error_message(status, body, content)
-        if status in _STATUS_HINTS:
-            message = f"{message} ({_STATUS_HINTS[status]})"
+        message = _with_hint(status, message)
         if status >= 500 and not idempotent:
             message += "; the server may have acted on it, so its outcome is unknown"
         error_class = status_error_class(status)

@@ -20,7 +20,7 @@ from inro_async._transport import (
     Retries,
     Transport,
 )
-from inro_async.errors import InroError
+from inro_async.errors import ClientClosedError, InroError
 from inro_async.governor._base import INRO_QUOTAS, Governor, Quota
 from inro_async.models.organization import Organization
 
@@ -100,14 +100,25 @@ class Client:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> Client:
+        if self._transport.closed:
+            raise ClientClosedError
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP session if the client created it (a shared session is left open)."""
+        """Close the HTTP session if the client created it (a shared session is left open).
+
+        The client (and its ``with_options`` copies) cannot send afterwards: a request raises
+        ``ClientClosedError``. Calling ``aclose`` again does nothing.
+        """
         await self._transport.aclose()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose`` was called (directly or by leaving ``async with``)."""
+        return self._transport.closed
 
     def __repr__(self) -> str:
         return f"Client(base_url={self._transport.base_url!r}, token='***')"

@@ -25,6 +25,26 @@ class InvalidArgumentError(InroError, ValueError):
         super().__init__(f"{argument}: {rule}")
 
 
+class ClientClosedError(InroError, RuntimeError):
+    """The Client was closed (``aclose`` or the end of ``async with``); raised before sending."""
+
+    def __init__(self) -> None:
+        super().__init__("this Client is closed; create a new one or use `async with Client(...)`")
+
+
+class EventLoopMismatchError(InroError, RuntimeError):
+    """The Client is used from another event loop than the one it first sent requests in.
+
+    Its HTTP session and governor belong to that loop (one ``asyncio.run`` per Client).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this Client belongs to the event loop it first sent a request in, and is used "
+            "from another one (e.g. a second asyncio.run); create a Client inside each loop"
+        )
+
+
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

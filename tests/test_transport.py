@@ -64,6 +64,17 @@ async def test_error_status_maps_to_its_exception_with_message_method_and_path(
     assert error.body == {"error": "the API's own words", "field": "id"}  # type: ignore[attr-defined]
 
 
+async def test_a_403_that_does_not_name_the_plan_gets_the_plan_hint(
+    api: MockAPI, client: Client
+) -> None:
+    api.on("GET", "/contact", answer(403, {"error": "Forbidden"}))
+    with pytest.raises(PermissionDeniedError) as caught:
+        await client.contacts.get(id=5)
+    assert str(caught.value) == (
+        "403 Forbidden (the Private API needs a Pro or Trial plan) (GET /contact)"
+    )
+
+
 async def test_get_is_retried_after_a_5xx(api: MockAPI, client: Client) -> None:
     api.on("GET", "/contact", answer(503, {"error": "busy"}), answer(200, {"id": 5}))
     contact = await client.contacts.get(id=5)

@@ -146,10 +146,19 @@ def normalize_updates(
     are merged client-side (later fields win, custom properties merge by slug) rather than sent
     side by side. Bulk-capable entries come first, per-contact ones after them.
     """
+    return _normalize_updates(items, single_only)[0]
+
+
+def _normalize_updates(
+    items: Iterable[object], single_only: frozenset[str]
+) -> tuple[_Unique[UpdateEntry, UpdateEntry], dict[Identifier, tuple[int, ...]]]:
+    """``normalize_updates``, and where each identifier's updates sit in the input."""
     merged: dict[Identifier, UpdateEntry] = {}
+    inputs: dict[Identifier, tuple[int, ...]] = {}
     duplicates = 0
     for index, item in enumerate(items):
         update = normalize_update(item, index, single_only)
+        inputs[update.identifier] = (*inputs.get(update.identifier, ()), index)
         previous = merged.get(update.identifier)
         if previous is None:
             merged[update.identifier] = update
@@ -164,7 +173,7 @@ def normalize_updates(
     ordered = [u for u in merged.values() if not u.single] + [
         u for u in merged.values() if u.single
     ]
-    return _Unique(ordered, ordered, duplicates)
+    return _Unique(ordered, ordered, duplicates), inputs
 
 
 def update_ranges(updates: Sequence[UpdateEntry], chunk_size: int) -> list[range]:
@@ -179,11 +188,14 @@ def outcomes_from_batch(
     not_found: Iterable[object],
     task_status: str,
     errors: Iterable[object],
+    inputs: Mapping[Identifier, Sequence[int]] | None = None,
 ) -> list[Outcome]:
     """Per entry: not found (from the 202), failed (batch task errors), or done.
 
     An error names its entry by identifier when it echoes one, else by ``index`` in the request.
-    A task that ``failed`` without itemised errors failed every entry it accepted.
+    A task that ``failed`` without itemised errors failed every entry it accepted. With
+    ``inputs`` (where each identifier sits in the caller's updates), a reason naming the
+    entry's place in the request body names its place in the caller's input instead.
     """
     positions = {update.identifier: position for position, update in enumerate(sent)}
     outcomes: list[Outcome | None] = [None] * len(sent)
@@ -199,12 +211,30 @@ def outcomes_from_batch(
         if position is None and isinstance(index, int) and 0 <= index < len(sent):
             position = index
         if position is not None:
-            outcomes[position] = Outcome(ItemStatus.FAILED, str(get("error") or "failed"))
+            reason = str(get("error") or "failed")
+            if inputs is not None:
+                reason = _in_input_terms(reason, position, inputs.get(sent[position].identifier))
+            outcomes[position] = Outcome(ItemStatus.FAILED, reason)
     if task_status == "failed":
         failed = Outcome(ItemStatus.FAILED, "the batch task failed")
         return [o if o is not None else failed for o in outcomes]
     done = Outcome(ItemStatus.DONE)
     return [o if o is not None else done for o in outcomes]
+
+
+def _in_input_terms(reason: str, request_index: int, inputs: Sequence[int] | None) -> str:
+    """A server reason about ``contacts[i]`` of one bulk request, reworded for the caller.
+
+    The API counts within the request body (at most 1,000 entries), which says nothing about
+    where the update sits in the caller's own list: ``contacts[207]`` of the second chunk is
+    ``updates[1207]``. Updates merged from several input items name each of them. A reason
+    naming no index is left as it is (the outcome is attached to its item already, and
+    ``report.errors()`` keeps counting equal reasons together).
+    """
+    token = f"contacts[{request_index}]"
+    if not inputs or token not in reason:
+        return reason
+    return reason.replace(token, " and ".join(f"updates[{index}]" for index in inputs))
 
 
 class BatchTaskTimeoutError(InroError):
@@ -225,6 +255,8 @@ class UpdateContacts:
     kind: str = "update_many"
     idempotent: bool = True
     requests_per_chunk: float = 3.0  # the PUT and, typically, two polls
+    inputs: Mapping[Identifier, Sequence[int]] = field(default_factory=dict, compare=False)
+    """Where each identifier's updates sit in the caller's input, to word reasons by it."""
 
     def payload_fingerprint(self) -> str:
         """The changes live in the items; the payload is just the operation."""
@@ -260,7 +292,9 @@ class UpdateContacts:
                 index = exc.body.get("index") if isinstance(exc.body, Mapping) else None
                 if not isinstance(index, int) or not 0 <= index < len(sent) or len(excluded) >= 10:
                     raise
-                excluded[sent[index]] = str(exc)
+                excluded[sent[index]] = _in_input_terms(
+                    str(exc), index, self.inputs.get(items[sent[index]].identifier)
+                )
                 continue
             break
         checkpoint = {
@@ -294,7 +328,9 @@ class UpdateContacts:
                     f"{self.task_timeout:g}s"
                 ) from None
             status, errors = str(_field(task, "status")), _field(task, "errors") or ()
-        mapped = outcomes_from_batch(sent, not_found=not_found, task_status=status, errors=errors)
+        mapped = outcomes_from_batch(
+            sent, not_found=not_found, task_status=status, errors=errors, inputs=self.inputs
+        )
         outcomes = [Outcome(ItemStatus.FAILED, excluded.get(p)) for p in range(len(items))]
         for position, outcome in zip(positions, mapped, strict=True):
             outcomes[position] = outcome
@@ -353,7 +389,9 @@ def update_many(
         stop_when_blocked_over=stop_when_blocked_over,
         on_progress=on_progress,
     )
-    unique = normalize_updates(updates)
+    unique, inputs = _normalize_updates(updates, SINGLE_ONLY_FIELDS)
     ranges = update_ranges(unique.keys, chunk_size)
-    operation = UpdateContacts(poll_interval=poll_interval, task_timeout=task_timeout)
+    operation = UpdateContacts(
+        poll_interval=poll_interval, task_timeout=task_timeout, inputs=inputs
+    )
     return run_fanout(client, operation, unique, ranges, options)

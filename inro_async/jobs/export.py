@@ -22,7 +22,7 @@ import contextlib
 import csv
 import io
 import os
-import tempfile
+import secrets
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +67,7 @@ CSV_FIELDS: tuple[str, ...] = (
 )
 """The contact's scalar fields, in CSV column order."""
 _OTHER = "custom_properties.other"
+_O_BINARY: int = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _SUFFIXES: dict[str, ExportFormat] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -130,8 +131,16 @@ class _AtomicFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        self.temp = Path(name)
+        # Not ``tempfile.mkstemp``: it creates 0600, and the renamed file would keep that.
+        # ``os.open`` with 0666 lets the umask decide, as ``open()`` does.
+        while True:
+            temp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o666)
+            except FileExistsError:
+                continue
+            break
+        self.temp = temp
         self.file = os.fdopen(fd, "wb")
 
     def write(self, text: str) -> None:

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import os
 
     from inro_async.jobs import ExportReport, Job, JobReport, ProgressCallback
+    from inro_async.jobs.export import ExportFormat
 
 __all__ = ["Contacts"]
 
@@ -399,18 +400,23 @@ class Contacts(Resource):
         self,
         path: str | os.PathLike[str],
         *,
+        format: ExportFormat | None = None,
         query: str | None = None,
         concurrency: int | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> Job[ExportReport]:
-        """Write every contact (or a search) to JSON Lines or CSV, by the file's suffix.
+        """Write every contact (or a search) to JSON Lines or CSV.
 
-        See ``inro_async.jobs.export_contacts``; ``report = await inro.contacts.export(...)``.
+        The format follows the suffix (``.jsonl``/``.ndjson``/``.json`` or ``.csv``) unless
+        ``format="jsonl"`` or ``format="csv"`` says. See ``inro_async.jobs.export_contacts``;
+        ``report = await inro.contacts.export(...)``.
         """
         from inro_async.jobs import export_contacts
 
         extra: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
-        return export_contacts(self._client, path, query=query, on_progress=on_progress, **extra)
+        return export_contacts(
+            self._client, path, format=format, query=query, on_progress=on_progress, **extra
+        )
 
 
 def _update_object(

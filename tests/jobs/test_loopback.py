@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from inro_async.client import Client
+from inro_async.jobs import update_many
 from inro_async.testing import FakeInro, Faults
 
 TOKEN = "jobs-test-token"
@@ -169,6 +170,22 @@ async def test_a_bulk_update_with_unknown_identifiers_reports_each_of_them(
         map(str, ghosts)
     )
     assert all(org.contacts[i]["notes"] == f"vip {i}" for i in range(1, 2_001))
+
+
+async def test_a_rejected_update_in_a_later_chunk_is_named_by_its_place_in_the_input(
+    fake: tuple[FakeInro, Any, str],
+) -> None:
+    server, _org, base_url = fake
+    updates: list[Any] = [{"id": i, "contact": {"notes": "n"}} for i in range(1, 1_301)]
+    updates[1_207] = {"id": 1_208, "contact": {"folder_ids": [424_242]}}
+    async with Client(TOKEN, base_url=base_url) as inro:
+        report = await update_many(inro, updates, poll_interval=0.02)
+    assert len(server.requests_to("contacts.bulk_update")) == 2
+    assert (report.done, report.failed) == (1_299, 1)
+    ((item, outcome),) = [(i, o) for i, o in report.outcomes() if o.status.name == "FAILED"]
+    assert item.identifier.value == 1_208
+    # The API said contacts[207] (its place in the second request's body).
+    assert outcome.reason == "updates[1207]: unknown folder id(s) [424242]"
 
 
 @contextlib.asynccontextmanager

@@ -104,3 +104,21 @@ def test_a_failed_task_without_itemised_errors_fails_every_accepted_entry() -> N
     sent = [UpdateEntry(Identifier("id", i), {"notes": "n"}) for i in (1, 2)]
     outcomes = outcomes_from_batch(sent, not_found=[{"id": 2}], task_status="failed", errors=[])
     assert [o.status for o in outcomes] == [ItemStatus.FAILED, ItemStatus.NOT_FOUND]
+
+
+def test_a_reason_names_the_input_items_of_a_merged_entry_not_the_request_index() -> None:
+    sent = [UpdateEntry(Identifier("id", i), {"folder_ids": [9]}) for i in (1, 2)]
+    outcomes = outcomes_from_batch(
+        sent,
+        not_found=[],
+        task_status="completed",
+        errors=[
+            {"index": 1, "error": "contacts[1]: unknown folder id(s) [9]"},
+            {"index": 0, "error": "phone is invalid"},
+        ],
+        inputs={Identifier("id", 1): [1_500], Identifier("id", 2): [3, 1_800]},
+    )
+    assert [o.reason for o in outcomes] == [
+        "phone is invalid",  # names no index: nothing to translate
+        "updates[3] and updates[1800]: unknown folder id(s) [9]",
+    ]

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from inro_async import APIResponse, APITimeoutError, InternalServerError, Organization
+from inro_async import (
+    APIResponse,
+    APITimeoutError,
+    ClientClosedError,
+    EventLoopMismatchError,
+    InternalServerError,
+    Organization,
+)
+from inro_async._http import AiohttpBackend
+from inro_async.cli._embedded import serve_in_thread
 from inro_async.client import Client
 from inro_async.testing import FakeInro
+from inro_async.testing.pytest_plugin import TOKEN
 
 from .conftest import FAST_RETRIES, TIMEOUT
 
@@ -89,3 +101,61 @@ async def test_two_tokens_are_two_organizations(inro_server: FakeInro) -> None:
         await second.folders.create("Only theirs")
         assert "Only theirs" not in [f.name for f in await first.folders.list()]
         assert ((await first.me()).id, (await second.me()).id) == (1, 2)
+
+
+# -- lifecycle: a closed client stays closed; one event loop per client ----------------------
+
+
+async def test_a_client_used_without_async_with_works_until_aclose(
+    inro_server: FakeInro,
+) -> None:
+    inro = Client(token=TOKEN, base_url=inro_server.base_url)
+    assert (await inro.me()).id == 1
+    assert not inro.closed
+    await inro.aclose()
+    assert inro.closed
+    await inro.aclose()  # a second close does nothing
+
+
+async def test_a_closed_client_refuses_to_send_instead_of_reopening(
+    inro_server: FakeInro,
+) -> None:
+    inro = Client(token=TOKEN, base_url=inro_server.base_url)
+    await inro.me()
+    await inro.aclose()
+    backend = inro._transport.backend
+    assert isinstance(backend, AiohttpBackend)
+    session = backend._session
+    sent = len(inro_server.requests)
+    for call in (inro.me, inro.with_options(timeout=5).me, inro.contacts.list):
+        with pytest.raises(ClientClosedError, match=r"this Client is closed; create a new one"):
+            await call()
+    assert len(inro_server.requests) == sent  # nothing reached the server
+    assert backend._session is session  # no new session to leak
+    assert session is not None
+    assert session.closed
+
+
+async def test_entering_a_closed_client_again_is_an_error(inro_server: FakeInro) -> None:
+    async with Client(token=TOKEN, base_url=inro_server.base_url) as inro:
+        await inro.me()
+    with pytest.raises(ClientClosedError):
+        async with inro:
+            pass
+
+
+def test_a_client_used_from_a_second_event_loop_says_so() -> None:
+    server = FakeInro()
+    server.add_organization(TOKEN, contacts=1)
+    with serve_in_thread(server) as base_url:
+        inro = Client(token=TOKEN, base_url=base_url)
+        first = asyncio.new_event_loop()
+        try:
+            first.run_until_complete(inro.me())
+            with pytest.raises(EventLoopMismatchError, match=r"second asyncio\.run"):
+                asyncio.run(inro.me())
+            assert isinstance(EventLoopMismatchError(), RuntimeError)
+            assert len(server.requests) == 1  # the second call sent nothing
+        finally:
+            first.run_until_complete(inro.aclose())
+            first.close()

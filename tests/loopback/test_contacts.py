@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from inro_async import (
     Contact,
     ContactFilter,
     ContactUpdate,
+    InvalidArgumentError,
     NotFoundError,
     UnprocessableEntityError,
 )
@@ -340,3 +344,41 @@ async def test_export_writes_every_contact(
     assert report.contacts == len(org.contacts)
     lines = target.read_text().splitlines()
     assert len(lines) == len(org.contacts) + 1  # a header line
+
+
+@pytest.fixture
+def umask_022() -> Iterator[None]:
+    """The process umask set to 0o022 for the test, restored after."""
+    previous = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@pytest.mark.usefixtures("umask_022")
+async def test_export_file_permissions_follow_the_umask_like_open(
+    inro_client: Client, tmp_path: Path
+) -> None:
+    target = tmp_path / "contacts.jsonl"
+    await inro_client.contacts.export(target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+async def test_export_without_a_known_suffix_asks_for_format(
+    inro_client: Client, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"'x\.txt'.*pass format="):
+        inro_client.contacts.export(tmp_path / "x.txt")
+    assert not (tmp_path / "x.txt").exists()
+
+
+async def test_export_format_overrides_the_suffix(
+    inro_client: Client, org: Organization, tmp_path: Path
+) -> None:
+    target = tmp_path / "x.txt"
+    report = await inro_client.contacts.export(target, format="csv")
+    assert report.format == "csv"
+    lines = target.read_text().splitlines()
+    assert lines[0].startswith("id,username,")
+    assert len(lines) == len(org.contacts) + 1
