@@ -258,6 +258,10 @@ class JournalMeta:
     """Distinct items."""
     created_at: float = field(default_factory=time.time)
     version: int = SCHEMA_VERSION
+    base_url: str | None = None
+    """The API root the job ran against (``None``: a journal older than this field)."""
+    token_fingerprint: str | None = None
+    """``token_fingerprint(token)`` of the client's token; the token itself is never stored."""
 
 
 class Store(Protocol):
@@ -273,6 +277,10 @@ class Store(Protocol):
 
     def save(self, records: Sequence[ChunkRecord]) -> None:
         """Durably store changed records, in one transaction."""
+        ...
+
+    def adopt_identity(self, meta: JournalMeta) -> None:
+        """Record ``meta``'s base URL and token fingerprint in a journal that had none."""
         ...
 
     def close(self) -> None:
@@ -304,6 +312,13 @@ class MemoryStore:
         self.saves += 1
         for record in records:
             self.records[record.index] = record
+
+    def adopt_identity(self, meta: JournalMeta) -> None:
+        """Keep ``meta``'s identity."""
+        if self.meta is not None:
+            self.meta = replace(
+                self.meta, base_url=meta.base_url, token_fingerprint=meta.token_fingerprint
+            )
 
     def close(self) -> None:
         """Nothing to release."""
@@ -360,6 +375,11 @@ _COLUMNS = "idx, start, stop, status, attempts, checkpoint, outcomes, reasons, e
 _INSERT = f"INSERT INTO chunks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
 _REPLACE = f"INSERT OR REPLACE INTO chunks ({_COLUMNS}) VALUES ({', '.join('?' * 10)})"  # noqa: S608
 _SELECT = f"SELECT {_COLUMNS} FROM chunks ORDER BY idx"  # noqa: S608
+
+
+def _identity_rows(meta: JournalMeta) -> list[tuple[str, str]]:
+    rows = [("base_url", meta.base_url), ("token_fingerprint", meta.token_fingerprint)]
+    return [(key, value) for key, value in rows if value is not None]
 
 
 def _row(record: ChunkRecord) -> tuple[object, ...]:
@@ -449,6 +469,9 @@ class SqliteStore:
                 total=int(meta_rows["total"]),
                 created_at=float(meta_rows["created_at"]),
                 version=int(meta_rows["version"]),
+                # Absent from journals written before the identity was recorded.
+                base_url=meta_rows.get("base_url"),
+                token_fingerprint=meta_rows.get("token_fingerprint"),
             )
         except (KeyError, ValueError) as exc:
             raise JobMismatchError(
@@ -484,6 +507,7 @@ class SqliteStore:
                     ("total", str(meta.total)),
                     ("created_at", repr(meta.created_at)),
                     ("version", str(meta.version)),
+                    *_identity_rows(meta),
                 ],
             )
             db.executemany(
@@ -499,6 +523,13 @@ class SqliteStore:
             db.executemany(
                 _REPLACE,
                 [_row(r) for r in records],
+            )
+
+    def adopt_identity(self, meta: JournalMeta) -> None:
+        """Write ``meta``'s base URL and token fingerprint, in one transaction."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", _identity_rows(meta)
             )
 
     def close(self) -> None:
@@ -533,6 +564,13 @@ class Journal:
         else:
             stored_meta, records = loaded
             _check_same_job(name or str(store), stored_meta, meta)
+            if stored_meta.base_url is None and stored_meta.token_fingerprint is None:
+                # Written before journals recorded where they ran: nothing to compare with,
+                # so this run's identity is adopted and every later run is held to it.
+                store.adopt_identity(meta)
+                stored_meta = replace(
+                    stored_meta, base_url=meta.base_url, token_fingerprint=meta.token_fingerprint
+                )
             self.meta = stored_meta
             self.book = ChunkBook(records)
             self.recovered = self.book.recover(clock())
@@ -586,6 +624,7 @@ def _check_same_job(name: str, stored: JournalMeta, wanted: JournalMeta) -> None
             f"job {name!r} was written by journal format {stored.version}, "
             f"this version reads {wanted.version}; {hint}"
         )
+    _check_same_place(name, stored, wanted, hint)
     if stored.kind != wanted.kind:
         raise JobMismatchError(f"job {name!r} is a {stored.kind} job, not {wanted.kind}; {hint}")
     if stored.payload_fingerprint != wanted.payload_fingerprint:
@@ -601,4 +640,24 @@ def _check_same_job(name: str, stored: JournalMeta, wanted: JournalMeta) -> None
         raise JobMismatchError(
             f"job {name!r} was started with a different list of items ({stored.total:,} "
             f"distinct then, {wanted.total:,} now) or chunk size; {hint}"
+        )
+
+
+def _check_same_place(name: str, stored: JournalMeta, wanted: JournalMeta, hint: str) -> None:
+    """Refuse to resume against another server or organization: it has none of the work.
+
+    Either side may be unknown (``None``): a journal older than the identity fields, or a caller
+    that names no place; only two known values that differ are a mismatch.
+    """
+    urls = (stored.base_url, wanted.base_url)
+    if None not in urls and urls[0] != urls[1]:
+        raise JobMismatchError(
+            f"job {name!r} ran against {stored.base_url}, not {wanted.base_url}; what it "
+            f"finished there was not done here, so resuming would skip it; {hint}"
+        )
+    fingerprints = (stored.token_fingerprint, wanted.token_fingerprint)
+    if None not in fingerprints and fingerprints[0] != fingerprints[1]:
+        raise JobMismatchError(
+            f"job {name!r} ran with a different token (another organization, or a token "
+            f"regenerated since); what it finished was not done for this one; {hint}"
         )

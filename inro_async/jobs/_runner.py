@@ -446,6 +446,10 @@ class _FanOut(Generic[T]):
             # Only a journal on disk is ever compared with a later run's.
             items_fingerprint=self._items_fingerprint() if self.name is not None else "",
             total=len(self.items),
+            # Where the job runs: a journal resumed against another server or organization
+            # would skip items that were never done there.
+            base_url=self.client.base_url,
+            token_fingerprint=self.client._transport.token_fingerprint,
         )
         try:
             journal = self.journal = Journal(store, meta, self.ranges, name=self.name)
