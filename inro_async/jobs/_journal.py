@@ -18,6 +18,13 @@ Per chunk::
 bytes go out, so a chunk that was only *waiting* for quota when the process died is still
 ``pending``. A chunk found ``in_flight`` when a journal is opened was interrupted mid-request:
 it becomes ``unknown`` and is never sent again unless the caller says so (``resend_unknown``).
+
+A ``done`` chunk whose items include failed ones goes back ``in_flight`` when a rerun retries
+those items (work that may be repeated only: see ``Operation.idempotent``); it keeps its outcomes
+meanwhile, and that attempt sends, and later records, its failed items only.
+
+The journal also records where the job ran (base URL, token fingerprint): its work was done
+there and nowhere else, so a rerun against another server or organization is refused.
 """
 
 from __future__ import annotations
@@ -91,7 +98,8 @@ _MOVES: dict[ChunkStatus, frozenset[ChunkStatus]] = {
     ),
     ChunkStatus.FAILED: frozenset({ChunkStatus.IN_FLIGHT}),
     ChunkStatus.UNKNOWN: frozenset({ChunkStatus.IN_FLIGHT}),
-    ChunkStatus.DONE: frozenset(),
+    # Only to retry its failed items, and only for work that may be repeated (see dispatch).
+    ChunkStatus.DONE: frozenset({ChunkStatus.IN_FLIGHT}),
 }
 
 
@@ -136,6 +144,23 @@ class ChunkRecord:
     def items(self) -> range:
         """Positions of its items in the job's item list."""
         return range(self.start, self.stop)
+
+    @property
+    def has_failed_items(self) -> bool:
+        """Whether an earlier attempt recorded items as failed (the rest have final outcomes)."""
+        return self.outcomes is not None and ItemStatus.FAILED.value in self.outcomes
+
+    @property
+    def to_send(self) -> range | list[int]:
+        """Positions an attempt sends: every item, or only the failed ones of a retried chunk.
+
+        A chunk keeps its ``outcomes`` while its failed items are retried, so whatever happens
+        to that retry (a crash, a lost answer) never touches the items that were finished.
+        """
+        if self.outcomes is None:
+            return self.items
+        failed = ItemStatus.FAILED.value
+        return [self.start + i for i, letter in enumerate(self.outcomes) if letter == failed]
 
 
 def encode_outcomes(outcomes: Sequence[Outcome]) -> tuple[str, str | None]:
@@ -198,6 +223,10 @@ class ChunkBook:
         record = self._records[index]
         if record.status in (ChunkStatus.IN_FLIGHT, ChunkStatus.ACCEPTED):
             return None
+        if record.status is ChunkStatus.DONE and not record.has_failed_items:
+            raise IllegalTransitionError(
+                f"chunk {index} cannot move from done to in_flight: nothing in it failed"
+            )
         return self._move(
             index, ChunkStatus.IN_FLIGHT, now, attempts=record.attempts + 1, error=None
         )
@@ -213,12 +242,29 @@ class ChunkBook:
         return self._move(index, ChunkStatus.ACCEPTED, now, checkpoint=checkpoint)
 
     def finish(self, index: int, outcomes: Sequence[Outcome], now: float) -> ChunkRecord:
-        """The chunk's answer arrived: → done, with one outcome per item."""
+        """The chunk's answer arrived: → done, with one outcome per item sent.
+
+        For a retry of a chunk's failed items, the new outcomes replace those items' only.
+        """
         record = self._records[index]
-        if len(outcomes) != record.size:
-            raise ValueError(f"chunk {index} has {record.size} items but {len(outcomes)} outcomes")
+        if ChunkStatus.DONE not in _MOVES[record.status]:
+            raise IllegalTransitionError(
+                f"chunk {index} cannot move from {record.status.value} to done"
+            )
+        sent = record.to_send
+        if len(outcomes) != len(sent):
+            raise ValueError(f"chunk {index} sent {len(sent)} items but {len(outcomes)} outcomes")
+        if record.outcomes is not None:
+            merged = decode_outcomes(record.outcomes, record.reasons)
+            for position, outcome in zip(sent, outcomes, strict=True):
+                merged[position - record.start] = outcome
+            outcomes = merged
         letters, reasons = encode_outcomes(outcomes)
-        return self._move(index, ChunkStatus.DONE, now, outcomes=letters, reasons=reasons)
+        # The checkpoint (a batch task id) was this attempt's; a retry of failed items is a new
+        # request and must not follow the old task.
+        return self._move(
+            index, ChunkStatus.DONE, now, outcomes=letters, reasons=reasons, checkpoint=None
+        )
 
     def fail(self, index: int, error: str, now: float, *, unknown: bool) -> ChunkRecord:
         """The call failed: → unknown when it may have been processed, else → failed."""
@@ -233,15 +279,21 @@ class ChunkBook:
             if r.status is ChunkStatus.IN_FLIGHT
         ]
 
-    def to_run(self, *, resend_unknown: bool) -> list[int]:
+    def to_run(self, *, resend_unknown: bool, retry_failed_items: bool = False) -> list[int]:
         """Chunks this run should work on, in order.
 
-        Pending, failed and accepted ones, plus unknown ones when ``resend_unknown``.
+        Pending, failed and accepted ones, plus unknown ones when ``resend_unknown``, plus done
+        ones with failed items when ``retry_failed_items``.
         """
         wanted = {ChunkStatus.PENDING, ChunkStatus.FAILED, ChunkStatus.ACCEPTED}
         if resend_unknown:
             wanted.add(ChunkStatus.UNKNOWN)
-        return [r.index for r in self if r.status in wanted]
+        return [
+            r.index
+            for r in self
+            if r.status in wanted
+            or (retry_failed_items and r.status is ChunkStatus.DONE and r.has_failed_items)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -596,7 +648,7 @@ class Journal:
         self.store.save([self.book.accept(index, checkpoint, self._clock())])
 
     def finish(self, index: int, outcomes: Sequence[Outcome]) -> None:
-        """Record the chunk's per-item outcomes."""
+        """Record the per-item outcomes of the items the chunk sent."""
         self.store.save([self.book.finish(index, outcomes, self._clock())])
 
     def fail(self, index: int, error: str, *, unknown: bool) -> None:
