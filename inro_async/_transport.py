@@ -19,6 +19,7 @@ deleted it, and "the resource is gone" is what the caller asked for.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 import time
@@ -49,7 +50,15 @@ from inro_async.errors import (
 )
 from inro_async.governor._base import Governor, Priority, TimedObserve, timed_observe
 
-__all__ = ["APIResponse", "BodyFactory", "QueryValue", "RequestOptions", "Retries", "Transport"]
+__all__ = [
+    "APIResponse",
+    "BodyFactory",
+    "QueryValue",
+    "RequestOptions",
+    "Retries",
+    "Transport",
+    "token_fingerprint",
+]
 
 logger = logging.getLogger("inro_async")
 
@@ -228,6 +237,11 @@ def _with_hint(status: int, message: str) -> str:
     return f"{message} ({hint})"
 
 
+def token_fingerprint(token: str) -> str:
+    """The first 16 hex digits of the token's SHA-256: safe to store, never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
 @dataclass(slots=True, repr=False, eq=False)
 class Transport:
     """Sends requests for one token through one governor; shared by a Client and its copies."""
@@ -237,6 +251,8 @@ class Transport:
     defaults: RequestOptions
     backend: HTTPBackend
     _auth: dict[str, str] = field(repr=False)
+    token_fingerprint: str = ""
+    """``token_fingerprint(token)``: tells tokens apart (job journals) without holding one."""
     _rng: random.Random = field(default_factory=random.Random)
     _encoder: msgspec.json.Encoder = field(default_factory=msgspec.json.Encoder)
     _observe_timed: TimedObserve | None = field(init=False, default=None)
@@ -265,6 +281,7 @@ class Transport:
             governor=governor,
             defaults=defaults,
             backend=backend or AiohttpBackend(),
+            token_fingerprint=token_fingerprint(token),
             _auth={
                 "Authorization": f"Bearer {token}",
                 "Accept": "application/json",

@@ -18,6 +18,13 @@ Per chunk::
 bytes go out, so a chunk that was only *waiting* for quota when the process died is still
 ``pending``. A chunk found ``in_flight`` when a journal is opened was interrupted mid-request:
 it becomes ``unknown`` and is never sent again unless the caller says so (``resend_unknown``).
+
+A ``done`` chunk whose items include failed ones goes back ``in_flight`` when a rerun retries
+those items (work that may be repeated only: see ``Operation.idempotent``); it keeps its outcomes
+meanwhile, and that attempt sends, and later records, its failed items only.
+
+The journal also records where the job ran (base URL, token fingerprint): its work was done
+there and nowhere else, so a rerun against another server or organization is refused.
 """
 
 from __future__ import annotations
@@ -91,7 +98,8 @@ _MOVES: dict[ChunkStatus, frozenset[ChunkStatus]] = {
     ),
     ChunkStatus.FAILED: frozenset({ChunkStatus.IN_FLIGHT}),
     ChunkStatus.UNKNOWN: frozenset({ChunkStatus.IN_FLIGHT}),
-    ChunkStatus.DONE: frozenset(),
+    # Only to retry its failed items, and only for work that may be repeated (see dispatch).
+    ChunkStatus.DONE: frozenset({ChunkStatus.IN_FLIGHT}),
 }
 
 
@@ -136,6 +144,23 @@ class ChunkRecord:
     def items(self) -> range:
         """Positions of its items in the job's item list."""
         return range(self.start, self.stop)
+
+    @property
+    def has_failed_items(self) -> bool:
+        """Whether an earlier attempt recorded items as failed (the rest have final outcomes)."""
+        return self.outcomes is not None and ItemStatus.FAILED.value in self.outcomes
+
+    @property
+    def to_send(self) -> range | list[int]:
+        """Positions an attempt sends: every item, or only the failed ones of a retried chunk.
+
+        A chunk keeps its ``outcomes`` while its failed items are retried, so whatever happens
+        to that retry (a crash, a lost answer) never touches the items that were finished.
+        """
+        if self.outcomes is None:
+            return self.items
+        failed = ItemStatus.FAILED.value
+        return [self.start + i for i, letter in enumerate(self.outcomes) if letter == failed]
 
 
 def encode_outcomes(outcomes: Sequence[Outcome]) -> tuple[str, str | None]:
@@ -198,6 +223,10 @@ class ChunkBook:
         record = self._records[index]
         if record.status in (ChunkStatus.IN_FLIGHT, ChunkStatus.ACCEPTED):
             return None
+        if record.status is ChunkStatus.DONE and not record.has_failed_items:
+            raise IllegalTransitionError(
+                f"chunk {index} cannot move from done to in_flight: nothing in it failed"
+            )
         return self._move(
             index, ChunkStatus.IN_FLIGHT, now, attempts=record.attempts + 1, error=None
         )
@@ -213,12 +242,29 @@ class ChunkBook:
         return self._move(index, ChunkStatus.ACCEPTED, now, checkpoint=checkpoint)
 
     def finish(self, index: int, outcomes: Sequence[Outcome], now: float) -> ChunkRecord:
-        """The chunk's answer arrived: → done, with one outcome per item."""
+        """The chunk's answer arrived: → done, with one outcome per item sent.
+
+        For a retry of a chunk's failed items, the new outcomes replace those items' only.
+        """
         record = self._records[index]
-        if len(outcomes) != record.size:
-            raise ValueError(f"chunk {index} has {record.size} items but {len(outcomes)} outcomes")
+        if ChunkStatus.DONE not in _MOVES[record.status]:
+            raise IllegalTransitionError(
+                f"chunk {index} cannot move from {record.status.value} to done"
+            )
+        sent = record.to_send
+        if len(outcomes) != len(sent):
+            raise ValueError(f"chunk {index} sent {len(sent)} items but {len(outcomes)} outcomes")
+        if record.outcomes is not None:
+            merged = decode_outcomes(record.outcomes, record.reasons)
+            for position, outcome in zip(sent, outcomes, strict=True):
+                merged[position - record.start] = outcome
+            outcomes = merged
         letters, reasons = encode_outcomes(outcomes)
-        return self._move(index, ChunkStatus.DONE, now, outcomes=letters, reasons=reasons)
+        # The checkpoint (a batch task id) was this attempt's; a retry of failed items is a new
+        # request and must not follow the old task.
+        return self._move(
+            index, ChunkStatus.DONE, now, outcomes=letters, reasons=reasons, checkpoint=None
+        )
 
     def fail(self, index: int, error: str, now: float, *, unknown: bool) -> ChunkRecord:
         """The call failed: → unknown when it may have been processed, else → failed."""
@@ -233,15 +279,21 @@ class ChunkBook:
             if r.status is ChunkStatus.IN_FLIGHT
         ]
 
-    def to_run(self, *, resend_unknown: bool) -> list[int]:
+    def to_run(self, *, resend_unknown: bool, retry_failed_items: bool = False) -> list[int]:
         """Chunks this run should work on, in order.
 
-        Pending, failed and accepted ones, plus unknown ones when ``resend_unknown``.
+        Pending, failed and accepted ones, plus unknown ones when ``resend_unknown``, plus done
+        ones with failed items when ``retry_failed_items``.
         """
         wanted = {ChunkStatus.PENDING, ChunkStatus.FAILED, ChunkStatus.ACCEPTED}
         if resend_unknown:
             wanted.add(ChunkStatus.UNKNOWN)
-        return [r.index for r in self if r.status in wanted]
+        return [
+            r.index
+            for r in self
+            if r.status in wanted
+            or (retry_failed_items and r.status is ChunkStatus.DONE and r.has_failed_items)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +310,10 @@ class JournalMeta:
     """Distinct items."""
     created_at: float = field(default_factory=time.time)
     version: int = SCHEMA_VERSION
+    base_url: str | None = None
+    """The API root the job ran against (``None``: a journal older than this field)."""
+    token_fingerprint: str | None = None
+    """``token_fingerprint(token)`` of the client's token; the token itself is never stored."""
 
 
 class Store(Protocol):
@@ -273,6 +329,10 @@ class Store(Protocol):
 
     def save(self, records: Sequence[ChunkRecord]) -> None:
         """Durably store changed records, in one transaction."""
+        ...
+
+    def adopt_identity(self, meta: JournalMeta) -> None:
+        """Record ``meta``'s base URL and token fingerprint in a journal that had none."""
         ...
 
     def close(self) -> None:
@@ -304,6 +364,13 @@ class MemoryStore:
         self.saves += 1
         for record in records:
             self.records[record.index] = record
+
+    def adopt_identity(self, meta: JournalMeta) -> None:
+        """Keep ``meta``'s identity."""
+        if self.meta is not None:
+            self.meta = replace(
+                self.meta, base_url=meta.base_url, token_fingerprint=meta.token_fingerprint
+            )
 
     def close(self) -> None:
         """Nothing to release."""
@@ -360,6 +427,11 @@ _COLUMNS = "idx, start, stop, status, attempts, checkpoint, outcomes, reasons, e
 _INSERT = f"INSERT INTO chunks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
 _REPLACE = f"INSERT OR REPLACE INTO chunks ({_COLUMNS}) VALUES ({', '.join('?' * 10)})"  # noqa: S608
 _SELECT = f"SELECT {_COLUMNS} FROM chunks ORDER BY idx"  # noqa: S608
+
+
+def _identity_rows(meta: JournalMeta) -> list[tuple[str, str]]:
+    rows = [("base_url", meta.base_url), ("token_fingerprint", meta.token_fingerprint)]
+    return [(key, value) for key, value in rows if value is not None]
 
 
 def _row(record: ChunkRecord) -> tuple[object, ...]:
@@ -449,6 +521,9 @@ class SqliteStore:
                 total=int(meta_rows["total"]),
                 created_at=float(meta_rows["created_at"]),
                 version=int(meta_rows["version"]),
+                # Absent from journals written before the identity was recorded.
+                base_url=meta_rows.get("base_url"),
+                token_fingerprint=meta_rows.get("token_fingerprint"),
             )
         except (KeyError, ValueError) as exc:
             raise JobMismatchError(
@@ -484,6 +559,7 @@ class SqliteStore:
                     ("total", str(meta.total)),
                     ("created_at", repr(meta.created_at)),
                     ("version", str(meta.version)),
+                    *_identity_rows(meta),
                 ],
             )
             db.executemany(
@@ -499,6 +575,13 @@ class SqliteStore:
             db.executemany(
                 _REPLACE,
                 [_row(r) for r in records],
+            )
+
+    def adopt_identity(self, meta: JournalMeta) -> None:
+        """Write ``meta``'s base URL and token fingerprint, in one transaction."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", _identity_rows(meta)
             )
 
     def close(self) -> None:
@@ -533,6 +616,13 @@ class Journal:
         else:
             stored_meta, records = loaded
             _check_same_job(name or str(store), stored_meta, meta)
+            if stored_meta.base_url is None and stored_meta.token_fingerprint is None:
+                # Written before journals recorded where they ran: nothing to compare with,
+                # so this run's identity is adopted and every later run is held to it.
+                store.adopt_identity(meta)
+                stored_meta = replace(
+                    stored_meta, base_url=meta.base_url, token_fingerprint=meta.token_fingerprint
+                )
             self.meta = stored_meta
             self.book = ChunkBook(records)
             self.recovered = self.book.recover(clock())
@@ -558,7 +648,7 @@ class Journal:
         self.store.save([self.book.accept(index, checkpoint, self._clock())])
 
     def finish(self, index: int, outcomes: Sequence[Outcome]) -> None:
-        """Record the chunk's per-item outcomes."""
+        """Record the per-item outcomes of the items the chunk sent."""
         self.store.save([self.book.finish(index, outcomes, self._clock())])
 
     def fail(self, index: int, error: str, *, unknown: bool) -> None:
@@ -586,6 +676,7 @@ def _check_same_job(name: str, stored: JournalMeta, wanted: JournalMeta) -> None
             f"job {name!r} was written by journal format {stored.version}, "
             f"this version reads {wanted.version}; {hint}"
         )
+    _check_same_place(name, stored, wanted, hint)
     if stored.kind != wanted.kind:
         raise JobMismatchError(f"job {name!r} is a {stored.kind} job, not {wanted.kind}; {hint}")
     if stored.payload_fingerprint != wanted.payload_fingerprint:
@@ -601,4 +692,24 @@ def _check_same_job(name: str, stored: JournalMeta, wanted: JournalMeta) -> None
         raise JobMismatchError(
             f"job {name!r} was started with a different list of items ({stored.total:,} "
             f"distinct then, {wanted.total:,} now) or chunk size; {hint}"
+        )
+
+
+def _check_same_place(name: str, stored: JournalMeta, wanted: JournalMeta, hint: str) -> None:
+    """Refuse to resume against another server or organization: it has none of the work.
+
+    Either side may be unknown (``None``): a journal older than the identity fields, or a caller
+    that names no place; only two known values that differ are a mismatch.
+    """
+    urls = (stored.base_url, wanted.base_url)
+    if None not in urls and urls[0] != urls[1]:
+        raise JobMismatchError(
+            f"job {name!r} ran against {stored.base_url}, not {wanted.base_url}; what it "
+            f"finished there was not done here, so resuming would skip it; {hint}"
+        )
+    fingerprints = (stored.token_fingerprint, wanted.token_fingerprint)
+    if None not in fingerprints and fingerprints[0] != fingerprints[1]:
+        raise JobMismatchError(
+            f"job {name!r} ran with a different token (another organization, or a token "
+            f"regenerated since); what it finished was not done for this one; {hint}"
         )

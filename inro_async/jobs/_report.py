@@ -74,6 +74,14 @@ class Tally:
         self.counts: Counter[ItemStatus] = Counter({ItemStatus.PENDING: total})
         self.earlier: Counter[ItemStatus] = Counter()
         """What earlier runs recorded for the items this run skipped as already finished."""
+        self.carried_over = 0
+        """Items reported unknown or failed as an earlier run left them, not sent this run."""
+
+    @property
+    def finished_now(self) -> int:
+        """Items this run gave an outcome to (not pending, not taken over from the journal)."""
+        carried = sum(self.earlier.values()) + self.carried_over
+        return len(self.statuses) - self.counts[ItemStatus.PENDING] - carried
 
     def set(self, position: int, outcome: Outcome) -> None:
         """Record one item's outcome (replacing what was there)."""
@@ -165,6 +173,8 @@ class JobReport(Generic[T]):
     counts: Mapping[ItemStatus, int]
     earlier: Mapping[ItemStatus, int] = field(default_factory=dict)
     """Outcomes earlier runs recorded for the items this run skipped."""
+    carried_over: int = 0
+    """Items reported ``unknown`` or ``failed`` as an earlier run left them, not sent this run."""
     resume_at: datetime | None = None
     """For a paused job: when the quota frees again."""
     error: str | None = None
@@ -211,8 +221,8 @@ class JobReport(Generic[T]):
 
     @property
     def rate(self) -> float:
-        """Items this run finished per second (earlier runs' items not counted)."""
-        finished = self.total - self.pending - self.count_earlier
+        """Items this run finished per second (items taken over from earlier runs not counted)."""
+        finished = self.total - self.pending - self.count_earlier - self.carried_over
         return finished / self.elapsed if self.elapsed > 0 else 0.0
 
     @property

@@ -45,12 +45,14 @@ from inro_async.errors import (
 from inro_async.governor._base import Governor, Priority, Quota, QuotaUsage, timed_observe
 from inro_async.jobs._items import ItemStatus, Outcome, Unique
 from inro_async.jobs._journal import (
+    ChunkRecord,
     ChunkStatus,
     Journal,
     JournalMeta,
     MemoryStore,
     SqliteStore,
     Store,
+    decode_outcomes,
     journal_path,
 )
 from inro_async.jobs._progress import EventKind, ProgressCallback, ProgressEvent, ProgressHub
@@ -446,6 +448,10 @@ class _FanOut(Generic[T]):
             # Only a journal on disk is ever compared with a later run's.
             items_fingerprint=self._items_fingerprint() if self.name is not None else "",
             total=len(self.items),
+            # Where the job runs: a journal resumed against another server or organization
+            # would skip items that were never done there.
+            base_url=self.client.base_url,
+            token_fingerprint=self.client._transport.token_fingerprint,
         )
         try:
             journal = self.journal = Journal(store, meta, self.ranges, name=self.name)
@@ -461,18 +467,13 @@ class _FanOut(Generic[T]):
         resend = self.options.resend_unknown
         if resend is None:
             resend = self.op.idempotent
+        # A failed item was refused, not acted on, so sending it again is what a rerun is for;
+        # but only work that may be repeated is retried on its own, so that no outcome recorded
+        # as failed can ever turn into a second message. Other failed items are reported again.
+        retry = self.op.idempotent
         for record in journal.book:
-            if record.status is ChunkStatus.DONE and record.outcomes is not None:
-                for letter in record.outcomes:
-                    self.tally.earlier[ItemStatus(letter)] += 1
-                self.tally.set_range(record.items, ItemStatus.SKIPPED)
-            elif record.status is ChunkStatus.UNKNOWN and not resend:
-                self.tally.set_range(
-                    record.items,
-                    ItemStatus.UNKNOWN,
-                    f"sent in an earlier run without an answer ({record.error})",
-                )
-        self._todo = journal.book.to_run(resend_unknown=resend)
+            self._take_over(record, resend=resend, retry=retry)
+        self._todo = journal.book.to_run(resend_unknown=resend, retry_failed_items=retry)
         await self._emit("started")
         workers = [
             asyncio.ensure_future(self._worker())
@@ -499,6 +500,31 @@ class _FanOut(Generic[T]):
             raise self._fatal
         return report
 
+    def _take_over(self, record: ChunkRecord, *, resend: bool, retry: bool) -> None:
+        """Show what earlier runs left in ``record``; items this run will send stay pending."""
+        if record.outcomes is not None:
+            failed = ItemStatus.FAILED
+            for offset, outcome in enumerate(decode_outcomes(record.outcomes, record.reasons)):
+                position = record.start + offset
+                if outcome.status is not failed:
+                    self.tally.earlier[outcome.status] += 1
+                    self.tally.set(position, Outcome(ItemStatus.SKIPPED))
+                elif record.status is ChunkStatus.DONE and not retry:
+                    self.tally.carried_over += 1
+                    self.tally.set(position, outcome)
+        if record.status is ChunkStatus.UNKNOWN and not resend:
+            message = f"sent in an earlier run without an answer ({record.error})"
+            self._set(record.to_send, ItemStatus.UNKNOWN, message)
+            self.tally.carried_over += len(record.to_send)
+
+    def _set(self, positions: range | list[int], status: ItemStatus, error: str) -> None:
+        """Give the items sent by one attempt the same status and error."""
+        if isinstance(positions, range):
+            self.tally.set_range(positions, status, error)
+        else:  # a retry's failed items: the error is theirs, not the whole chunk's
+            for position in positions:
+                self.tally.set(position, Outcome(status, error))
+
     def _items_fingerprint(self) -> str:
         digest = hashlib.sha256()
         digest.update(self.op.keys_text(self.items).encode())
@@ -518,7 +544,11 @@ class _FanOut(Generic[T]):
             ctx = ChunkContext(
                 index, record.checkpoint, self.journal, self.paced, self._count_request
             )
-            items = self.items[record.start : record.stop]
+            sending = record.to_send
+            if isinstance(sending, range):
+                items: Sequence[T] = self.items[sending.start : sending.stop]
+            else:
+                items = [self.items[position] for position in sending]
             token = _CURRENT_CHUNK.set(ctx)
             try:  # the task copies the context: its requests report to this chunk
                 task = asyncio.ensure_future(self.op.run_chunk(ctx, items))
@@ -568,7 +598,12 @@ class _FanOut(Generic[T]):
         if error is None:
             outcomes = task.result()
             self.journal.finish(ctx.index, outcomes)
-            self.tally.set_many(record.items, outcomes)
+            sent = record.to_send
+            if isinstance(sent, range):
+                self.tally.set_many(sent, outcomes)
+            else:
+                for position, outcome in zip(sent, outcomes, strict=True):
+                    self.tally.set(position, outcome)
             self._chunks_finished += 1
             self._finished_requests += ctx.requests
             if ctx.sent_at is not None:
@@ -596,7 +631,7 @@ class _FanOut(Generic[T]):
         if record.status is ChunkStatus.IN_FLIGHT:
             message = "cancelled while in flight; the request may have been processed"
             self.journal.fail(ctx.index, message, unknown=True)
-            self.tally.set_range(record.items, ItemStatus.UNKNOWN, message)
+            self._set(record.to_send, ItemStatus.UNKNOWN, message)
 
     def _record_failure(self, ctx: ChunkContext, error: BaseException) -> None:
         assert self.journal is not None
@@ -604,8 +639,8 @@ class _FanOut(Generic[T]):
         message = f"{type(error).__name__}: {error}"
         if record.status is ChunkStatus.ACCEPTED:
             # The API took the chunk; only following it up failed. A rerun checks again.
-            self.tally.set_range(
-                record.items,
+            self._set(
+                record.to_send,
                 ItemStatus.UNKNOWN,
                 f"accepted, but its progress could not be read ({message}); rerun to check",
             )
@@ -613,14 +648,14 @@ class _FanOut(Generic[T]):
             unknown = may_have_been_processed(error)
             self.journal.fail(ctx.index, message, unknown=unknown)
             status = ItemStatus.UNKNOWN if unknown else ItemStatus.FAILED
-            self.tally.set_range(record.items, status, message)
+            self._set(record.to_send, status, message)
         elif record.status is ChunkStatus.UNKNOWN:
-            self.tally.set_range(record.items, ItemStatus.UNKNOWN, record.error)
+            self._set(record.to_send, ItemStatus.UNKNOWN, record.error or message)
         else:
             # Failed before this attempt sent anything (the governor raised, say): the journal
             # already has the chunk down to run (pending, or failed by an earlier run), so a
             # rerun sends it; only this run's report says why it did not go.
-            self.tally.set_range(record.items, ItemStatus.FAILED, message)
+            self._set(record.to_send, ItemStatus.FAILED, message)
 
     def _count_request(self) -> None:
         self.requests += 1
@@ -677,6 +712,7 @@ class _FanOut(Generic[T]):
             requests=self.requests,
             counts=dict(self.tally.counts),
             earlier=dict(self.tally.earlier),
+            carried_over=self.tally.carried_over,
             resume_at=self._resume_at,
             error=f"{type(self._fatal).__name__}: {self._fatal}" if self._fatal else None,
             _items=self.unique.originals,
@@ -730,9 +766,7 @@ class _FanOut(Generic[T]):
     ) -> None:
         counts = self.tally.counts
         elapsed = self.loop.time() - self.t0
-        finished_now = (
-            len(self.items) - counts[ItemStatus.PENDING] - sum(self.tally.earlier.values())
-        )
+        finished_now = self.tally.finished_now
         event = ProgressEvent(
             kind=kind,
             operation=self.op.kind,

@@ -264,3 +264,20 @@ def test_job_names_go_to_the_jobs_directory_and_paths_are_kept(
     assert journal_path(tmp_path / "x") == tmp_path / "x"
     with pytest.raises(InvalidArgumentError, match="job"):
         journal_path("no spaces please")
+
+
+def test_a_done_chunk_retries_only_its_failed_items_and_keeps_the_other_outcomes() -> None:
+    b = book(1)
+    b.dispatch(0, 1.0)
+    b.finish(0, [Outcome(ItemStatus.DONE)] * 8 + [Outcome(ItemStatus.FAILED, "bad")] * 2, 2.0)
+    assert b.to_run(resend_unknown=True) == []
+    assert b.to_run(resend_unknown=False, retry_failed_items=True) == [0]
+    b.dispatch(0, 3.0)
+    assert b[0].to_send == [8, 9]
+    b.recover(4.0)  # a crash during the retry: only the retried items are in doubt
+    assert b[0].status is U
+    assert b[0].to_send == [8, 9]
+    b.dispatch(0, 5.0)
+    record = b.finish(0, [Outcome(ItemStatus.DONE), Outcome(ItemStatus.FAILED, "still")], 6.0)
+    assert record.outcomes == "DDDDDDDDDF"
+    assert decode_outcomes(record.outcomes, record.reasons)[9].reason == "still"

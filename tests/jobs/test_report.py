@@ -194,3 +194,12 @@ def test_set_many_refuses_a_gapped_range_or_a_short_list() -> None:
         tally.set_many(range(0, 10, 2), [Outcome(ItemStatus.DONE)] * 5)
     with pytest.raises(ValueError, match="one outcome per position"):
         tally.set_many(range(0, 3), [Outcome(ItemStatus.DONE)])
+
+
+def test_the_rate_counts_only_items_this_run_finished() -> None:
+    outcomes = [Outcome(ItemStatus.UNKNOWN)] * 3 + [Outcome(ItemStatus.SKIPPED)] * 2
+    outcomes += [Outcome(ItemStatus.DONE)] * 5
+    report = report_of(
+        list(range(10)), outcomes, earlier={ItemStatus.DONE: 2}, carried_over=3, elapsed=5.0
+    )
+    assert report.rate == 1.0  # the 5 done items, not the 2 skipped or 3 carried-over unknown
