@@ -272,7 +272,11 @@ class _Log:
         clone.after = self.after
         clone.span = self.span
         clone.step = self.step
-        clone.entries = deque([entry[:] for entry in self.entries])
+        # Shared entries, one copied: a simulation only pops old entries off the front and
+        # coalesces new dispatches into the newest one (``add``); it never answers or corrects.
+        clone.entries = deque(self.entries)
+        if clone.entries:
+            clone.entries[-1] = clone.entries[-1][:]
         clone.expired = deque()  # estimates never correct
         clone.rejected = deque()
         clone.freed = self.freed

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import msgspec
+import pytest
 from virtual_time import run_virtual
 
 from inro_async._http import HTTPRequest, HTTPResult, MockBackend
@@ -77,6 +78,7 @@ def client_for(server: FakeMessages, quotas: Sequence[Quota]) -> Client:
     )
 
 
+@pytest.mark.timeout(300)  # 150,000 requests through the whole stack: ~80 s on a slow 2-core VM
 def test_a_150000_request_job_waits_out_the_day_quota_and_resumes_when_the_first_slot_frees() -> (
     None
 ):
