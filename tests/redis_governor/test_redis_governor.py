@@ -23,7 +23,14 @@ def governors(url: str, count: int, quotas: list[Quota], **kwargs: object) -> li
     ]
 
 
-def assert_windows(times: list[float], quota: Quota, tolerance: float = 0.005) -> None:
+def assert_windows(times: list[float], quota: Quota, tolerance: float = 0.02) -> None:
+    """No ``quota.limit + 1`` local stamps within the window, less ``tolerance``.
+
+    A stamp is local time taken after the Redis reply that granted the slot, so each is late by
+    that reply's latency: an early stamp late by a slow reply (measured 5.5 ms on a loaded 2-core
+    machine) makes a window look that much short. The server-side guarantee (no 429 from a
+    strict server) is tested in ``test_multiprocess.py``.
+    """
     times = sorted(times)
     for i in range(len(times) - quota.limit):
         assert times[i + quota.limit] - times[i] >= quota.period - tolerance, (
