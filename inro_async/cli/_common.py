@@ -29,7 +29,7 @@ from inro_async.errors import (
     InvalidArgumentError,
     PermissionDeniedError,
 )
-from inro_async.jobs import JobReport, ProgressEvent, RichProgress
+from inro_async.jobs import Job, JobReport, ProgressEvent, RichProgress
 
 __all__ = [
     "EXIT_FAILED_ITEMS",
@@ -178,6 +178,29 @@ def _unknown_advice(report: JobReport[Any], *, retry_flag: str, idempotent: bool
     return f"{advice}, then send the ones that did not arrive with {retry_flag}"
 
 
+def _save_leftovers(
+    report: JobReport[Any], *, name: str, retry_flag: str, idempotent: bool
+) -> tuple[str | None, str | None, list[str]]:
+    """Write the failed and the unknown items to their files; the paths, and lines saying so."""
+    failed = report.failed_items()
+    unknown = report.unknown_items()
+    failed_file = _write_items(failed, report.job or name, "failed")
+    unknown_file = _write_items(unknown, report.job or name, "unknown")
+    lines: list[str] = []
+    if failed_file:
+        lines.append(
+            f"{len(failed):,} failed items written to {failed_file} "
+            f"(they were not processed: feed it back with {retry_flag} to retry them)"
+        )
+    if unknown_file:
+        advice = _unknown_advice(report, retry_flag=retry_flag, idempotent=idempotent)
+        lines.append(
+            f"{len(unknown):,} items with an unknown outcome written to {unknown_file} "
+            f"(the connection dropped after they were sent; {advice})"
+        )
+    return failed_file, unknown_file, lines
+
+
 def finish_job(
     settings: Settings,
     report: JobReport[Any],
@@ -192,10 +215,9 @@ def finish_job(
     ``retry_flag``. Unknown ones were sent and their answer lost: unless the operation is
     ``idempotent``, resending them may act twice, so they get a file of their own.
     """
-    failed = report.failed_items()
-    unknown = report.unknown_items()
-    failed_file = _write_items(failed, report.job or name, "failed")
-    unknown_file = _write_items(unknown, report.job or name, "unknown")
+    failed_file, unknown_file, lines = _save_leftovers(
+        report, name=name, retry_flag=retry_flag, idempotent=idempotent
+    )
     summary = {
         "operation": report.operation,
         "job": report.job,
@@ -215,24 +237,31 @@ def finish_job(
 
     def human() -> None:
         settings.stdout.print(str(report), highlight=False, markup=False)
-        if failed_file:
-            settings.stdout.print(
-                f"{len(failed):,} failed items written to {failed_file} "
-                f"(they were not processed: feed it back with {retry_flag} to retry them)",
-                highlight=False,
-                markup=False,
-            )
-        if unknown_file:
-            advice = _unknown_advice(report, retry_flag=retry_flag, idempotent=idempotent)
-            settings.stdout.print(
-                f"{len(unknown):,} items with an unknown outcome written to {unknown_file} "
-                f"(the connection dropped after they were sent; {advice})",
-                highlight=False,
-                markup=False,
-            )
+        for line in lines:
+            settings.stdout.print(line, highlight=False, markup=False)
 
     settings.emit(summary, human)
-    return EXIT_FAILED_ITEMS if failed or unknown else EXIT_OK
+    return EXIT_FAILED_ITEMS if failed_file or unknown_file else EXIT_OK
+
+
+async def await_job(
+    job: Job[JobReport[Any]], *, name: str, retry_flag: str = "--to", idempotent: bool = False
+) -> JobReport[Any]:
+    """Await a fan-out job; when an API error stops it, first save what it leaves, on stderr.
+
+    The error still ends the command (one ``Error:`` line, exit 1), but the items of chunks
+    already sent whose answer never came are not lost from sight: they go to the unknown file,
+    as they would at the end of a job.
+    """
+    try:
+        return await job
+    except InroError:
+        report = job.report
+        if report is not None:
+            saved = _save_leftovers(report, name=name, retry_flag=retry_flag, idempotent=idempotent)
+            for line in saved[2]:
+                click.echo(line, err=True)
+        raise
 
 
 async def with_client(settings: Settings, work: Callable[[Client], Awaitable[T]]) -> T:

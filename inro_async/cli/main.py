@@ -18,6 +18,7 @@ from rich.table import Table
 from inro_async.cli._common import (
     EXIT_USAGE,
     Settings,
+    await_job,
     finish_job,
     pass_settings,
     progress_for,
@@ -194,7 +195,12 @@ def contacts_update(settings: Settings, source: Path, job: str | None) -> None:
     async def work() -> Any:
         async with settings.client() as inro:
             with progress_for(settings) as progress:
-                return await inro.contacts.update_many(updates, job=job, on_progress=progress)
+                return await await_job(
+                    inro.contacts.update_many(updates, job=job, on_progress=progress),
+                    name="contacts-update",
+                    retry_flag="--from",
+                    idempotent=True,
+                )
 
     sys.exit(
         finish_job(
@@ -268,7 +274,7 @@ def messages_send(
                 if not targets:
                     raise click.UsageError(f"folder {folder_id} has no contacts")
             with progress_for(settings) as progress:
-                return await inro.messages.send_many(
+                sending = inro.messages.send_many(
                     targets,
                     text=text,
                     image=image,
@@ -279,6 +285,7 @@ def messages_send(
                     resend_unknown=resend_unknown,
                     on_progress=progress,
                 )
+                return await await_job(sending, name="messages-send")
 
     sys.exit(finish_job(settings, run(work()), name="messages-send"))
 
@@ -335,7 +342,7 @@ def scenarios_trigger(
     async def work() -> Any:
         async with settings.client() as inro:
             with progress_for(settings) as progress:
-                return await inro.scenarios.trigger_many(
+                triggering = inro.scenarios.trigger_many(
                     scenario_id,
                     contacts_list,
                     data=data or None,
@@ -343,6 +350,7 @@ def scenarios_trigger(
                     resend_unknown=resend_unknown,
                     on_progress=progress,
                 )
+                return await await_job(triggering, name="scenarios-trigger")
 
     sys.exit(finish_job(settings, run(work()), name="scenarios-trigger"))
 

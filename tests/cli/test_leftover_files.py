@@ -119,3 +119,33 @@ def test_unknown_messages_of_a_named_job_point_to_resend_unknown(tmp_path: Path)
     assert "spring-unknown-" in text
     assert "inro jobs resume spring --resend-unknown" in text
     assert "feed it back" not in text
+
+
+class _LoseFirstRefuseSecond(Faults):
+    """The send to contacts 1-1,000 loses its answer; the one to 1,001-2,000 gets a 403."""
+
+    def __init__(self, fake: FakeInro) -> None:
+        super().__init__(routes=["messages.send"])
+        self._fake = fake
+
+    def draw(self, route: str | None) -> dict[str, Any]:
+        first = self._fake.requests[-1].body["contact_ids"][0]  # recorded just before the draw
+        return {1: {"reset_after": True}, 1_001: {"status": 403}}.get(first, {})
+
+
+def test_a_job_stopped_by_an_api_error_still_writes_its_unknown_items(tmp_path: Path) -> None:
+    fake = FakeInro(batch_delay=0.01)
+    fake.faults = _LoseFirstRefuseSecond(fake)
+    fake.add_organization(TOKEN, contacts=3_000, seed=7)
+    recipients = tmp_path / "to.txt"
+    recipients.write_text("".join(f"{i}\n" for i in range(1, 3_001)), encoding="utf-8")
+    with serve_in_thread(fake):
+        result = _inro(fake, "messages", "send", "--to", str(recipients), "--text", "Hi")
+
+    assert result.exit_code == 1, result.output
+    assert "Error: 403" in result.stderr
+    [path] = list(Path.cwd().glob("messages-send-unknown-*.jsonl"))
+    assert [item["id"] for item in _lines(str(path))] == list(range(1, 1_001))
+    text = " ".join(result.stderr.split())
+    assert f"items with an unknown outcome written to {path.name}" in text
+    assert "feed it back" not in text.split(path.name)[1]
