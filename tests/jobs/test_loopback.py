@@ -188,6 +188,12 @@ async def test_a_rejected_update_in_a_later_chunk_is_named_by_its_place_in_the_i
     assert outcome.reason == "updates[1207]: unknown folder id(s) [424242]"
 
 
+ETA_TOLERANCE = 0.25
+"""Seconds an ETA may miss the time actually left by. It rides on measured answer times, which
+a loaded 2-core CI machine stretched by 0.16 s once; the bug these tests guard against was off
+by whole seconds (25 s announced for a job ending in 1.4 s)."""
+
+
 @contextlib.asynccontextmanager
 async def slow_route(route: str, latency: float, contacts: int) -> AsyncIterator[str]:
     """A fake server whose ``route`` answers ``latency`` seconds late; yields its base URL."""
@@ -221,7 +227,7 @@ async def test_the_eta_counts_the_last_chunks_answer_not_just_its_slot() -> None
     assert midway
     for at, eta in midway:
         assert eta is not None
-        assert eta == pytest.approx(ended - at, abs=0.15)
+        assert eta == pytest.approx(ended - at, abs=ETA_TOLERANCE)
     assert all(eta for at, eta, finished in seen if finished == 0)  # never "0 s" up front
 
 
@@ -261,4 +267,4 @@ async def test_the_export_eta_tracks_the_time_left(tmp_path: Path) -> None:
     assert len(midway) >= 10
     for at, eta in midway:
         assert eta is not None
-        assert eta == pytest.approx(ended - at, abs=0.15)
+        assert eta == pytest.approx(ended - at, abs=ETA_TOLERANCE)
