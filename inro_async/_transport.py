@@ -22,7 +22,6 @@ import asyncio
 import hashlib
 import logging
 import random
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -150,7 +149,7 @@ class APIResponse:
     headers: CIMultiDictProxy[str]
     content: bytes
     elapsed: float
-    """Seconds of the final HTTP exchange."""
+    """Seconds of the final HTTP exchange, on the event loop's clock."""
     retries: int = 0
     """Retries and 429 repeats this call needed."""
     queued: float = 0.0
@@ -359,12 +358,13 @@ class Transport:
         while True:
             queued += await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
             loop = asyncio.get_running_loop()
-            sent_at = loop.time()  # the governor's clock, to within this tick
-            started = time.perf_counter()
+            # One clock for everything timed here: the loop's, which the governor and the jobs
+            # read too (a test's simulated clock included).
+            sent_at = loop.time()
             try:
                 result = await self.backend.send(request)
             except SendError as exc:
-                elapsed = time.perf_counter() - started
+                elapsed = loop.time() - sent_at
                 if (
                     not exc.permanent
                     and (idempotent or not exc.sent)
@@ -388,9 +388,9 @@ class Transport:
                 ) from None
             status, resp_headers, content = result.status, result.headers, result.content
 
-            elapsed = time.perf_counter() - started
+            elapsed = loop.time() - sent_at
             if self._observe_timed is not None:
-                await self._observe_timed(status, resp_headers, elapsed=loop.time() - sent_at)
+                await self._observe_timed(status, resp_headers, elapsed=elapsed)
             else:
                 await self.governor.observe(status, resp_headers)
 

@@ -163,6 +163,8 @@ class _DispatchSignal:
         self._observe_timed = timed_observe(inner)
         self.waiting = 0
         """Requests of this job queued in the wrapped governor right now."""
+        self.last_dispatch = -math.inf
+        """Loop time at which this job's latest request was let go."""
 
     def __repr__(self) -> str:
         return f"<_DispatchSignal over {self._inner!r}>"
@@ -181,6 +183,7 @@ class _DispatchSignal:
             queued = await self._inner.acquire(priority=priority, max_wait=max_wait)
         finally:
             self.waiting -= 1
+        self.last_dispatch = asyncio.get_running_loop().time()
         chunk = _CURRENT_CHUNK.get(None)
         if chunk is not None:
             chunk.dispatched_now()

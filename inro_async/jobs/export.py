@@ -31,10 +31,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from inro_async.errors import InvalidArgumentError, QuotaWaitTooLongError
-from inro_async.governor._base import Priority
 from inro_async.jobs._progress import EventKind, ProgressCallback, ProgressEvent, ProgressHub
 from inro_async.jobs._report import ExportReport
-from inro_async.jobs._runner import EXPORT_CONCURRENCY, NOTICE_AFTER, Job
+from inro_async.jobs._runner import (
+    EXPORT_CONCURRENCY,
+    NOTICE_AFTER,
+    Job,
+    _DispatchSignal,
+    _paced_client,
+)
 from inro_async.pagination import MAX_PER_PAGE, Page, iter_pages
 from inro_async.resources._base import Resource
 
@@ -191,8 +196,8 @@ class _Export:
         concurrency: int,
         hub: ProgressHub,
     ) -> None:
-        self.client = client.with_options(priority=Priority.BULK, max_wait=NOTICE_AFTER)
-        self.governor = client.governor
+        self.signal = _DispatchSignal(client.governor)  # when each page actually went
+        self.client = _paced_client(client, self.signal, NOTICE_AFTER)
         self.path = path
         self.format = format
         self.query = query
@@ -207,7 +212,6 @@ class _Export:
         self.pages = 0
         self.total_pages: int | None = None
         self._started = 0  # pages asked for (sent, or waiting in the governor)
-        self._last_started = self.t0
         self._page_seconds: float | None = None  # smoothed round trip of a page
         self._waiting_until: datetime | None = None
         self._quota: str | None = None
@@ -219,7 +223,6 @@ class _Export:
         params = {"query": self.query} if self.query is not None else None
         resource = Resource(self.client)
         self._started += 1
-        self._last_started = self.loop.time()
         while True:
             try:
                 return await resource._page(
@@ -304,11 +307,11 @@ class _Export:
                 # ... unless the lookahead window, not the quota, sets the pace.
                 windowed = (self.total_pages - self.pages) * took / self.concurrency
                 with contextlib.suppress(Exception):
-                    wait = await self.governor.estimate(not_started)
+                    wait = await self.signal.estimate(not_started)
                     if not_started or wait > 0:
                         eta = max(wait + took, windowed)
                     else:  # every page is on its way: what is left of the last one's trip
-                        eta = max(0.0, self._last_started + took - self.loop.time())
+                        eta = max(0.0, self.signal.last_dispatch + took - self.loop.time())
         await self.hub.emit(
             ProgressEvent(
                 kind=kind,

@@ -188,10 +188,11 @@ async def test_a_rejected_update_in_a_later_chunk_is_named_by_its_place_in_the_i
     assert outcome.reason == "updates[1207]: unknown folder id(s) [424242]"
 
 
-ETA_TOLERANCE = 0.25
-"""Seconds an ETA may miss the time actually left by. It rides on measured answer times, which
-a loaded 2-core CI machine stretched by 0.16 s once; the bug these tests guard against was off
-by whole seconds (25 s announced for a job ending in 1.4 s)."""
+ETA_TOLERANCE = 0.5
+"""Seconds an ETA may miss the time actually left by, over real HTTP. The estimate's precision
+is held to 10 ms under a simulated clock (``test_eta_virtual.py``); here it rides on measured
+answer times, which loaded 2-core CI machines stretched by 0.16 s and 0.27 s. The bugs these
+tests guard against were off by whole seconds (25 s announced for a job ending in 1.4 s)."""
 
 
 @contextlib.asynccontextmanager
