@@ -3,8 +3,14 @@
 Lists come back as bare JSON arrays; the paging facts travel in ``X-Total``, ``X-Total-Pages``,
 ``X-Page`` and ``X-Per-Page`` ([ref] section 4). The walk trusts those headers only as far as
 they can be trusted: when they are missing (GitLab-style servers drop them on large collections)
-it walks until a short page, and when the last announced page is still full it keeps going.
-It never truncates silently.
+it walks until a short page; when a later page announces more pages than the first did (the
+list grew during the walk) it follows the newest count; and when a full page's headers
+contradict each other (``X-Total`` beyond the announced pages) it asks for one more. A full last
+page whose headers agree ends the walk: asking past it would cost a request on every list that
+is an exact multiple of ``per_page``.
+
+A page walk is not a snapshot: a contact deleted from an earlier page while the walk runs shifts
+later items back by one, and one of them may be skipped (offset paging cannot see that).
 """
 
 from __future__ import annotations
@@ -89,10 +95,13 @@ class Page(Generic[T]):
     def has_next(self) -> bool:
         """Whether another page follows: per ``X-Total-Pages`` when sent, else if this one was full.
 
-        A short page always ends the list, whatever the headers say.
+        A short page always ends the list, whatever the headers say; a full one also has a next
+        page when ``X-Total`` counts items beyond it, whatever ``X-Total-Pages`` says.
         """
         if len(self.items) < self.per_page or self.per_page <= 0:
             return False
+        if self.total is not None and self.total > self.page * self.per_page:
+            return True
         if self.total_pages is not None:
             return self.page < self.total_pages
         return True
@@ -127,9 +136,10 @@ async def iter_pages(
 
     With ``concurrency > 1`` up to that many pages are in flight at once, in a lookahead window:
     memory is bounded by ``concurrency`` pages, not the whole list, and pages are still yielded
-    in order. When the first page announces the total, exactly the announced pages are fetched.
-    When it does not, the window fetches ahead speculatively and stops at the first short page
-    (costing at most ``concurrency - 1`` requests past the end).
+    in order. When the first page announces the total, exactly the announced pages are fetched,
+    plus any that later pages announce (the list grew meanwhile). When it does not, the window
+    fetches ahead speculatively and stops at the first short page (costing at most
+    ``concurrency - 1`` requests past the end).
     """
     if concurrency < 1:
         raise ValueError("concurrency must be >= 1")
@@ -138,7 +148,8 @@ async def iter_pages(
     if not page.has_next:
         return
 
-    last = page.total_pages  # None: unknown, walk until a short page
+    # None: unknown, walk until a short page. A full page counting items past it has a next.
+    last = None if page.total_pages is None else max(page.total_pages, first_page + 1)
     next_number = first_page + 1
     window: deque[asyncio.Task[Page[T]]] = deque()
     try:
@@ -152,6 +163,9 @@ async def iter_pages(
             yield page
             if not page.has_next:
                 return
+            if last is not None:
+                # Newer headers win: pages the list grew by since page one are walked too.
+                last = max(last, page.total_pages or 0, page.page + 1)
     finally:
         for task in window:
             task.cancel()

@@ -126,6 +126,27 @@ def test_a_full_last_page_ends_the_list_when_the_headers_say_so() -> None:
     assert not page.has_next
 
 
+def test_a_full_page_has_a_next_when_the_total_counts_items_past_it() -> None:
+    # The headers contradict each other (3 pages announced, 7 items counted): trust the count.
+    page = Page(items=[1, 2], page=3, per_page=2, total=7, total_pages=3)
+    assert page.has_next
+
+
+async def test_a_walk_asks_one_more_page_when_the_headers_contradict_each_other() -> None:
+    api = MockAPI()
+
+    async def handle(request: HTTPRequest) -> HTTPResult:
+        page = int(dict(request.params)["page"])
+        items = [{"id": i} for i in range((page - 1) * 10 + 1, min(15, page * 10) + 1)]
+        # X-Total-Pages stuck at 1 while X-Total says 15: page 2 exists.
+        return answer(200, items, {**page_headers(15, page, 10), "X-Total-Pages": "1"})
+
+    api.on("GET", "/contacts", handle)  # type: ignore[arg-type]
+    async with api.client() as inro:
+        ids = [c.id async for c in inro.contacts.iter(per_page=10, concurrency=4)]
+    assert ids == list(range(1, 16))
+
+
 def test_garbage_headers_are_treated_as_missing() -> None:
     info = PageInfo.from_headers({"X-Total": "lots", "X-Page": " 2 "})
     assert (info.total, info.total_pages, info.page, info.per_page) == (None, None, 2, None)

@@ -10,6 +10,7 @@ import pytest
 from inro_async import APIResponseValidationError, InternalServerError, InvalidArgumentError
 from inro_async.client import Client
 from inro_async.testing import FakeInro
+from inro_async.testing.store import Organization
 
 ALL = list(range(1, 101))
 
@@ -40,6 +41,21 @@ async def test_a_concurrent_walk_yields_in_order_and_asks_each_page_once(
     ids = [c.id async for c in inro_client.contacts.iter(per_page=9, concurrency=concurrency)]
     assert ids == ALL
     assert sorted(pages_asked(inro_server)) == list(range(1, 13))  # 12 announced pages, no more
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_a_walk_follows_a_list_that_grows_while_it_runs(
+    inro_client: Client, org: Organization, concurrency: int
+) -> None:
+    # Page one announces 100 contacts (4 pages of 30); 50 arrive before the walk ends, and
+    # later pages announce 6 pages: every one of the 150 is walked, once.
+    walked: list[int] = []
+    async for page in inro_client.contacts.iter_pages(per_page=30, concurrency=concurrency):
+        walked += [c.id for c in page]
+        if page.page == 1:
+            for n in range(50):
+                org.add_contact({**org.contacts[1], "id": 10_000 + n, "username": f"new{n}"})
+    assert walked == [*ALL, *range(10_000, 10_050)]
 
 
 async def test_iter_pages_gives_each_page_with_the_totals(inro_client: Client) -> None:
