@@ -8,11 +8,12 @@ import aiohttp
 import pytest
 from resources._mock import BASE_URL, TOKEN, MockAPI, answer
 
-from inro_async import InroError, InternalServerError, Quota
+from inro_async import InroError, InternalServerError, InvalidArgumentError, Quota
 from inro_async._http import AiohttpBackend
 from inro_async.client import BASE_URL_ENV, TOKEN_ENV, Client
 from inro_async.governor.local import LocalGovernor
 from inro_async.models.organization import Organization
+from inro_async.testing import FakeInro
 
 ME = {"id": 1, "name": "Acme Studio", "instagram_username": "acme.studio", "plan": "pro"}
 
@@ -47,6 +48,48 @@ def test_a_missing_token_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv(TOKEN_ENV, raising=False)
     with pytest.raises(InroError, match="INRO_API_TOKEN"):
         Client()
+
+
+@pytest.mark.parametrize("from_env", [False, True])
+async def test_whitespace_around_the_token_is_stripped(
+    inro_server: FakeInro, monkeypatch: pytest.MonkeyPatch, from_env: bool
+) -> None:
+    # Path("token.txt").read_text() keeps the trailing newline; a header cannot carry it.
+    padded = f"  {inro_server.token}\r\n"
+    if from_env:
+        monkeypatch.setenv(TOKEN_ENV, padded)
+    async with Client(token=None if from_env else padded, base_url=inro_server.base_url) as inro:
+        org = await inro.me()
+    assert org.name
+
+
+_INNER_BAD = ["tok en", "tok\nen", "tok\ten", "tok\x7fen", "tok\u2028en"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "from_env"),
+    [(bad, False) for bad in [*_INNER_BAD, "tok\x00en"]] + [(bad, True) for bad in _INNER_BAD],
+)
+def test_a_token_with_whitespace_or_control_characters_inside_is_rejected_unseen(
+    monkeypatch: pytest.MonkeyPatch, bad: str, from_env: bool
+) -> None:
+    secret = bad.replace("tok", "SECRETtok")
+    if from_env:
+        monkeypatch.setenv(TOKEN_ENV, secret)
+    with pytest.raises(InvalidArgumentError) as caught:
+        Client(token=None if from_env else secret)
+    assert caught.value.argument == (TOKEN_ENV if from_env else "token")
+    assert "SECRET" not in str(caught.value)
+    assert "SECRET" not in repr(caught.value.args)
+
+
+@pytest.mark.parametrize("blank", ["", " \n"])
+def test_a_blank_token_is_a_missing_token(monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
+    monkeypatch.setenv(TOKEN_ENV, blank)
+    with pytest.raises(InroError, match="no API token"):
+        Client()
+    with pytest.raises(InroError, match="no API token"):
+        Client(token=blank)
 
 
 def test_quotas_and_governor_are_exclusive() -> None:
