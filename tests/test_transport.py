@@ -82,6 +82,39 @@ async def test_get_is_retried_after_a_5xx(api: MockAPI, client: Client) -> None:
     assert len(api.requests) == 2
 
 
+async def test_a_5xx_retry_after_within_the_backoff_cap_is_waited_out(
+    api: MockAPI, client: Client
+) -> None:
+    api.on("GET", "/contact", answer(503, {}, {"Retry-After": "0.2"}), answer(200, {"id": 5}))
+    started = asyncio.get_running_loop().time()
+    await client.contacts.get(id=5)
+    assert asyncio.get_running_loop().time() - started >= 0.2
+    assert len(api.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "options", "longest"),
+    [("3600", {}, "8s"), ("3", {"max_wait": 1.0}, "1s")],
+)
+async def test_a_5xx_retry_after_beyond_the_backoff_cap_or_max_wait_raises_at_once(
+    api: MockAPI, retry_after: str, options: dict[str, float], longest: str
+) -> None:
+    api.on(
+        "GET",
+        "/contact",
+        answer(503, {"error": "maintenance"}, {"Retry-After": retry_after}),
+        answer(200, {"id": 5}),
+    )
+    async with api.client(**options) as inro:
+        with pytest.raises(InternalServerError) as caught:
+            async with asyncio.timeout(0.5):
+                await inro.contacts.get(id=5)
+    assert len(api.requests) == 1
+    assert f"Retry-After {retry_after}s is longer than the {longest} a retry may wait" in str(
+        caught.value
+    )
+
+
 async def test_put_is_retried_after_a_broken_connection(api: MockAPI, client: Client) -> None:
     api.on("PUT", "/contacts/5", SendError("reset", sent=True), answer(200, {"id": 5}))
     await client.contacts.update(5, phone="+1")
