@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from resources._mock import BASE_URL, TOKEN, MockAPI, answer
 
-from inro_async import InroError, InternalServerError, InvalidArgumentError, Quota
+from inro_async import InroError, InternalServerError, InvalidArgumentError, NotFoundError, Quota
 from inro_async._http import AiohttpBackend
 from inro_async.client import BASE_URL_ENV, TOKEN_ENV, Client
 from inro_async.governor.local import LocalGovernor
@@ -152,6 +152,19 @@ async def test_a_shared_session_is_left_open() -> None:
         async with Client(token=TOKEN, session=session):
             pass
         assert not session.closed
+
+
+async def test_a_shared_session_that_raises_for_status_still_gets_the_sdk_errors(
+    inro_server: FakeInro,
+) -> None:
+    # raise_for_status=True is a common app default; the SDK's statuses must not become
+    # connection errors (and a 404 must not be retried like one).
+    async with aiohttp.ClientSession(raise_for_status=True) as session:
+        inro = Client(token=inro_server.token, base_url=inro_server.base_url, session=session)
+        with pytest.raises(NotFoundError):
+            await inro.contacts.get(id=999_999)
+        await inro.aclose()
+    assert len(inro_server.requests_to("contacts.get")) == 1
 
 
 async def test_an_own_session_is_closed_on_exit() -> None:
