@@ -45,6 +45,7 @@ from inro_async.errors import (
     APITimeoutError,
     ClientClosedError,
     EventLoopMismatchError,
+    InvalidArgumentError,
     RateLimitError,
     status_error_class,
 )
@@ -86,10 +87,9 @@ class Retries:
     max_throttled: int = 20
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0 or self.max_throttled < 0:
-            raise ValueError("Retries: max_retries and max_throttled must be >= 0")
-        if self.backoff_base < 0 or self.backoff_cap < 0:
-            raise ValueError("Retries: backoff_base and backoff_cap must be >= 0")
+        for name in ("max_retries", "max_throttled", "backoff_base", "backoff_cap"):
+            if not getattr(self, name) >= 0:
+                raise InvalidArgumentError(name, "must be >= 0")
 
     def longest_retry_after(self, max_wait: float | None) -> float:
         """The longest ``Retry-After`` of a 5xx that is waited out before retrying."""
@@ -112,6 +112,13 @@ class RequestOptions:
     retries: Retries | None = None
     priority: int | None = None
     max_wait: float | None = None
+
+    def __post_init__(self) -> None:
+        # aiohttp reads a timeout of 0 as "no timeout"; None says that explicitly.
+        if self.timeout is not None and not self.timeout > 0:
+            raise InvalidArgumentError("timeout", "must be > 0 seconds, or None for no timeout")
+        if self.max_wait is not None and not self.max_wait >= 0:
+            raise InvalidArgumentError("max_wait", "must be >= 0 seconds, or None to wait")
 
     def merged(self, override: RequestOptions) -> RequestOptions:
         """These options with every non-None field of ``override`` taking precedence."""

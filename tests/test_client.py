@@ -92,6 +92,19 @@ def test_a_blank_token_is_a_missing_token(monkeypatch: pytest.MonkeyPatch, blank
         Client(token=blank)
 
 
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("max_retries", -1), ("timeout", -5), ("timeout", 0), ("max_wait", -1)],
+)
+def test_a_bad_setting_is_an_invalid_argument_error_naming_it(argument: str, value: int) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        Client(token=TOKEN, **{argument: value})  # type: ignore[arg-type]
+    assert caught.value.argument == argument
+    assert isinstance(caught.value, ValueError)
+    with pytest.raises(InvalidArgumentError, match=f"^{argument}: "):
+        Client(token=TOKEN).with_options(**{argument: value})  # type: ignore[arg-type]
+
+
 def test_quotas_and_governor_are_exclusive() -> None:
     with pytest.raises(InroError, match="not both"):
         Client(token=TOKEN, quotas=[Quota(1, 1)], governor=LocalGovernor())
