@@ -165,7 +165,14 @@ class RateLimitError(APIStatusError):
 
 
 class InternalServerError(APIStatusError):
-    """5xx: the server failed."""
+    """5xx: the server failed.
+
+    ``may_have_been_processed`` is always True, as for a connection lost after sending: the
+    request reached the server, which may have acted on it before failing. The message says its
+    outcome is unknown only for methods that change something (a failed GET has no outcome).
+    """
+
+    may_have_been_processed: bool = True
 
 
 class QuotaWaitTooLongError(InroError):

@@ -129,6 +129,18 @@ async def test_post_is_not_retried_after_a_5xx(api: MockAPI, client: Client) -> 
     assert len(api.requests) == 1
 
 
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_a_5xx_says_the_request_may_have_been_processed(
+    api: MockAPI, client: Client, method: str
+) -> None:
+    # As for a connection lost after sending: the request reached the server.
+    api.on(method, "/anything", answer(502, {"error": "bad gateway"}))
+    with pytest.raises(InternalServerError) as caught:
+        await client.request(method, "/anything")
+    assert caught.value.may_have_been_processed
+    assert ("outcome is unknown" in str(caught.value)) == (method == "POST")
+
+
 async def test_post_reset_after_sending_is_not_repeated_and_says_outcome_unknown(
     api: MockAPI, client: Client
 ) -> None:
