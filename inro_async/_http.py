@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -98,6 +99,14 @@ _PERMANENT: tuple[type[BaseException], ...] = (
 )
 
 
+_URL_QUERY = re.compile(r"(://[^\s?#'\"]*)[?#][^\s'\"]*")
+
+
+def _describe(exc: BaseException) -> str:
+    """``exc`` as text, any URL in it cut before its query (which can hold an email address)."""
+    return _URL_QUERY.sub(r"\1", str(exc))
+
+
 @functools.lru_cache(maxsize=16)
 def _client_timeout(total: float | None) -> aiohttp.ClientTimeout:
     """One immutable ``ClientTimeout`` per value, not one per request (it is on the hot path)."""
@@ -146,17 +155,21 @@ class AiohttpBackend:
                 data=request.form() if request.form is not None else request.body,
                 headers=request.headers,
                 timeout=_client_timeout(request.timeout),
+                # A shared session may raise on 4xx/5xx by default; the transport maps statuses.
+                raise_for_status=False,
             ) as response:
                 content = await response.read()
                 return HTTPResult(response.status, response.headers, content)
         except _PERMANENT as exc:
-            raise SendError(f"cannot connect: {exc}", sent=False, permanent=True) from None
+            raise SendError(
+                f"cannot connect: {_describe(exc)}", sent=False, permanent=True
+            ) from None
         except _NOT_SENT as exc:
-            raise SendError(f"cannot connect: {exc}", sent=False) from None
+            raise SendError(f"cannot connect: {_describe(exc)}", sent=False) from None
         except (TimeoutError, aiohttp.ServerTimeoutError):
             raise SendError("timed out", sent=True, timeout=True) from None
         except aiohttp.ClientError as exc:
-            description = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            description = f"{type(exc).__name__}: {_describe(exc)}".rstrip(": ")
             raise SendError(description, sent=True) from None
 
     async def aclose(self) -> None:

@@ -9,7 +9,8 @@ What is retried, and why:
 * **5xx, timeouts, broken connections** with exponential backoff and full jitter, but only where
   a repeat is harmless: idempotent methods (GET, PUT, DELETE), and any method when the connection
   failed *before* the request was written (connect errors). A POST or PATCH that may have reached
-  the server is never repeated; the error says its outcome is unknown.
+  the server is never repeated; the error says its outcome is unknown. A 5xx's ``Retry-After``
+  replaces the backoff up to ``Retries.backoff_cap`` (or ``max_wait``); a longer one is raised.
 
 A DELETE repeated after an attempt that may have been processed (lost answer, 5xx) and then
 answered 404 is reported as success when the caller says ``gone_is_done``: the earlier attempt
@@ -44,6 +45,7 @@ from inro_async.errors import (
     APITimeoutError,
     ClientClosedError,
     EventLoopMismatchError,
+    InvalidArgumentError,
     RateLimitError,
     status_error_class,
 )
@@ -74,7 +76,9 @@ class Retries:
     ``max_retries`` bounds retries of 5xx, timeouts and broken connections; a 429 does not count
     against it (it is always safe to repeat) but at most ``max_throttled`` are absorbed per call.
     Backoff before retry k (0-based) is uniform in ``[0, min(backoff_cap, backoff_base * 2**k)]``
-    ("full jitter"), unless the server sent ``Retry-After``.
+    ("full jitter"), unless the server sent ``Retry-After``. A 5xx's ``Retry-After`` is honoured
+    up to ``backoff_cap`` (or the request's ``max_wait``, if smaller); a longer one raises the
+    5xx at once rather than hang for it. (A 429's ``Retry-After`` pauses the governor instead.)
     """
 
     max_retries: int = 2
@@ -83,10 +87,13 @@ class Retries:
     max_throttled: int = 20
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0 or self.max_throttled < 0:
-            raise ValueError("Retries: max_retries and max_throttled must be >= 0")
-        if self.backoff_base < 0 or self.backoff_cap < 0:
-            raise ValueError("Retries: backoff_base and backoff_cap must be >= 0")
+        for name in ("max_retries", "max_throttled", "backoff_base", "backoff_cap"):
+            if not getattr(self, name) >= 0:
+                raise InvalidArgumentError(name, "must be >= 0")
+
+    def longest_retry_after(self, max_wait: float | None) -> float:
+        """The longest ``Retry-After`` of a 5xx that is waited out before retrying."""
+        return self.backoff_cap if max_wait is None else min(self.backoff_cap, max_wait)
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Seconds to sleep before retry number ``attempt`` (0-based), with full jitter."""
@@ -105,6 +112,13 @@ class RequestOptions:
     retries: Retries | None = None
     priority: int | None = None
     max_wait: float | None = None
+
+    def __post_init__(self) -> None:
+        # aiohttp reads a timeout of 0 as "no timeout"; None says that explicitly.
+        if self.timeout is not None and not self.timeout > 0:
+            raise InvalidArgumentError("timeout", "must be > 0 seconds, or None for no timeout")
+        if self.max_wait is not None and not self.max_wait >= 0:
+            raise InvalidArgumentError("max_wait", "must be >= 0 seconds, or None to wait")
 
     def merged(self, override: RequestOptions) -> RequestOptions:
         """These options with every non-None field of ``override`` taking precedence."""
@@ -414,18 +428,29 @@ class Transport:
                 throttled += 1
                 priority = Priority.RETRY
                 continue
+            note = ""
             if status >= 500 and idempotent and attempt < retries.max_retries:
-                delay = (
-                    retry_after if retry_after is not None else retries.backoff(attempt, self._rng)
+                longest = retries.longest_retry_after(opts.max_wait)
+                if retry_after is None or retry_after <= longest:
+                    delay = (
+                        retry_after
+                        if retry_after is not None
+                        else retries.backoff(attempt, self._rng)
+                    )
+                    self._log(
+                        method, path, status, elapsed, attempt + throttled, queued, None, delay
+                    )
+                    maybe_processed = True
+                    attempt += 1
+                    await asyncio.sleep(delay)
+                    continue
+                note = (
+                    f"; not retried: Retry-After {retry_after:g}s is longer than "
+                    f"the {longest:g}s a retry may wait"
                 )
-                self._log(method, path, status, elapsed, attempt + throttled, queued, None, delay)
-                maybe_processed = True
-                attempt += 1
-                await asyncio.sleep(delay)
-                continue
             self._log(method, path, status, elapsed, attempt + throttled, queued)
             raise self._status_error(
-                method, path, status, resp_headers, content, retry_after, idempotent
+                method, path, status, resp_headers, content, retry_after, idempotent, note
             )
 
     def _status_error(
@@ -437,6 +462,7 @@ class Transport:
         content: bytes,
         retry_after: float | None,
         idempotent: bool = False,
+        note: str = "",
     ) -> APIStatusError:
         try:
             body: Any = msgspec.json.decode(content) if content else None
@@ -446,6 +472,7 @@ class Transport:
         message = _with_hint(status, message)
         if status >= 500 and not idempotent:
             message += "; the server may have acted on it, so its outcome is unknown"
+        message += note
         error_class = status_error_class(status)
         if error_class is RateLimitError:
             return RateLimitError(

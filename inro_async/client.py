@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from inro_async._transport import (
     Retries,
     Transport,
 )
-from inro_async.errors import ClientClosedError, InroError
+from inro_async.errors import ClientClosedError, InroError, InvalidArgumentError
 from inro_async.governor._base import INRO_QUOTAS, Governor, Quota
 from inro_async.models.organization import Organization
 
@@ -48,12 +49,35 @@ BASE_URL_ENV = "INRO_BASE_URL"
 _VERSION = "0.1.0"
 
 
+def _clean_token(token: str | None) -> str:
+    """The token without surrounding whitespace (a file's trailing newline); checked, never shown.
+
+    A character that cannot go into an HTTP header would otherwise fail the first request, after
+    it took a quota slot, with aiohttp's ``ValueError`` instead of an ``InroError``.
+    """
+    source = "token" if token is not None else TOKEN_ENV
+    token = (token if token is not None else os.environ.get(TOKEN_ENV, "")).strip()
+    if not token:
+        raise InroError(
+            f"no API token: pass Client(token=...) or set {TOKEN_ENV} "
+            "(Integrations & API → Private API in the Inrō dashboard)"
+        )
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in token):
+        raise InvalidArgumentError(
+            source,
+            "contains whitespace or control characters (the token is not shown); "
+            "copy it again from Integrations & API → Private API",
+        )
+    return token
+
+
 class Client:
     """The Inrō API, typed and paced: ``async with Client() as inro: await inro.me()``.
 
-    The token comes from ``token=`` or the ``INRO_API_TOKEN`` environment variable and never
-    appears in a repr, a log line or an exception. Every request goes through one governor that
-    mirrors the organization's quotas, so fan-out work runs at full speed without earning 429s.
+    The token comes from ``token=`` or the ``INRO_API_TOKEN`` environment variable, stripped of
+    surrounding whitespace, and never appears in a repr, a log line or an exception. Every
+    request goes through one governor that mirrors the organization's quotas, so fan-out work
+    runs at full speed without earning 429s.
     ``session`` shares an aiohttp session you own; ``backend`` replaces HTTP altogether (for
     unit tests: ``inro_async._http.MockBackend``).
     """
@@ -71,12 +95,7 @@ class Client:
         session: aiohttp.ClientSession | None = None,
         backend: HTTPBackend | None = None,
     ) -> None:
-        token = token if token is not None else os.environ.get(TOKEN_ENV)
-        if not token:
-            raise InroError(
-                f"no API token: pass Client(token=...) or set {TOKEN_ENV} "
-                "(Integrations & API → Private API in the Inrō dashboard)"
-            )
+        token = _clean_token(token)
         if governor is not None and quotas is not None:
             raise InroError("pass quotas= or governor=, not both (a governor has its quotas)")
         if governor is None:

@@ -8,9 +8,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from multidict import CIMultiDict
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
+    """An unpickled error: created without ``__init__``; pickle restores its attributes."""
+    return cls.__new__(cls, *args)
+
 
 class InroError(Exception):
-    """Base class of every error raised by inro_async."""
+    """Base class of every error raised by inro_async.
+
+    Errors pickle (multiprocessing, Celery): the default would call ``cls(*args)``, which the
+    keyword-only constructors refuse, so they are rebuilt from ``args`` and their attributes.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args), dict(vars(self)))
 
 
 class InvalidArgumentError(InroError, ValueError):
@@ -116,6 +130,11 @@ class APIStatusError(APIError):
         self.headers: Mapping[str, str] = headers or {}
         super().__init__(f"{status} {message}", method=method, path=path)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        rebuild, args, state = super().__reduce__()
+        # aiohttp's header proxy cannot be pickled; a copy of it can.
+        return rebuild, args, {**state, "headers": CIMultiDict(self.headers)}
+
 
 class BadRequestError(APIStatusError):
     """400: the request's shape was wrong."""
@@ -146,7 +165,14 @@ class RateLimitError(APIStatusError):
 
 
 class InternalServerError(APIStatusError):
-    """5xx: the server failed."""
+    """5xx: the server failed.
+
+    ``may_have_been_processed`` is always True, as for a connection lost after sending: the
+    request reached the server, which may have acted on it before failing. The message says its
+    outcome is unknown only for methods that change something (a failed GET has no outcome).
+    """
+
+    may_have_been_processed: bool = True
 
 
 class QuotaWaitTooLongError(InroError):

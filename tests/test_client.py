@@ -8,11 +8,12 @@ import aiohttp
 import pytest
 from resources._mock import BASE_URL, TOKEN, MockAPI, answer
 
-from inro_async import InroError, InternalServerError, Quota
+from inro_async import InroError, InternalServerError, InvalidArgumentError, NotFoundError, Quota
 from inro_async._http import AiohttpBackend
 from inro_async.client import BASE_URL_ENV, TOKEN_ENV, Client
 from inro_async.governor.local import LocalGovernor
 from inro_async.models.organization import Organization
+from inro_async.testing import FakeInro
 
 ME = {"id": 1, "name": "Acme Studio", "instagram_username": "acme.studio", "plan": "pro"}
 
@@ -47,6 +48,61 @@ def test_a_missing_token_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv(TOKEN_ENV, raising=False)
     with pytest.raises(InroError, match="INRO_API_TOKEN"):
         Client()
+
+
+@pytest.mark.parametrize("from_env", [False, True])
+async def test_whitespace_around_the_token_is_stripped(
+    inro_server: FakeInro, monkeypatch: pytest.MonkeyPatch, from_env: bool
+) -> None:
+    # Path("token.txt").read_text() keeps the trailing newline; a header cannot carry it.
+    padded = f"  {inro_server.token}\r\n"
+    if from_env:
+        monkeypatch.setenv(TOKEN_ENV, padded)
+    async with Client(token=None if from_env else padded, base_url=inro_server.base_url) as inro:
+        org = await inro.me()
+    assert org.name
+
+
+_INNER_BAD = ["tok en", "tok\nen", "tok\ten", "tok\x7fen", "tok\u2028en"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "from_env"),
+    [(bad, False) for bad in [*_INNER_BAD, "tok\x00en"]] + [(bad, True) for bad in _INNER_BAD],
+)
+def test_a_token_with_whitespace_or_control_characters_inside_is_rejected_unseen(
+    monkeypatch: pytest.MonkeyPatch, bad: str, from_env: bool
+) -> None:
+    secret = bad.replace("tok", "SECRETtok")
+    if from_env:
+        monkeypatch.setenv(TOKEN_ENV, secret)
+    with pytest.raises(InvalidArgumentError) as caught:
+        Client(token=None if from_env else secret)
+    assert caught.value.argument == (TOKEN_ENV if from_env else "token")
+    assert "SECRET" not in str(caught.value)
+    assert "SECRET" not in repr(caught.value.args)
+
+
+@pytest.mark.parametrize("blank", ["", " \n"])
+def test_a_blank_token_is_a_missing_token(monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
+    monkeypatch.setenv(TOKEN_ENV, blank)
+    with pytest.raises(InroError, match="no API token"):
+        Client()
+    with pytest.raises(InroError, match="no API token"):
+        Client(token=blank)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("max_retries", -1), ("timeout", -5), ("timeout", 0), ("max_wait", -1)],
+)
+def test_a_bad_setting_is_an_invalid_argument_error_naming_it(argument: str, value: int) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        Client(token=TOKEN, **{argument: value})  # type: ignore[arg-type]
+    assert caught.value.argument == argument
+    assert isinstance(caught.value, ValueError)
+    with pytest.raises(InvalidArgumentError, match=f"^{argument}: "):
+        Client(token=TOKEN).with_options(**{argument: value})  # type: ignore[arg-type]
 
 
 def test_quotas_and_governor_are_exclusive() -> None:
@@ -109,6 +165,19 @@ async def test_a_shared_session_is_left_open() -> None:
         async with Client(token=TOKEN, session=session):
             pass
         assert not session.closed
+
+
+async def test_a_shared_session_that_raises_for_status_still_gets_the_sdk_errors(
+    inro_server: FakeInro,
+) -> None:
+    # raise_for_status=True is a common app default; the SDK's statuses must not become
+    # connection errors (and a 404 must not be retried like one).
+    async with aiohttp.ClientSession(raise_for_status=True) as session:
+        inro = Client(token=inro_server.token, base_url=inro_server.base_url, session=session)
+        with pytest.raises(NotFoundError):
+            await inro.contacts.get(id=999_999)
+        await inro.aclose()
+    assert len(inro_server.requests_to("contacts.get")) == 1
 
 
 async def test_an_own_session_is_closed_on_exit() -> None:

@@ -16,6 +16,7 @@ from inro_async import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    InroError,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
@@ -82,6 +83,39 @@ async def test_get_is_retried_after_a_5xx(api: MockAPI, client: Client) -> None:
     assert len(api.requests) == 2
 
 
+async def test_a_5xx_retry_after_within_the_backoff_cap_is_waited_out(
+    api: MockAPI, client: Client
+) -> None:
+    api.on("GET", "/contact", answer(503, {}, {"Retry-After": "0.2"}), answer(200, {"id": 5}))
+    started = asyncio.get_running_loop().time()
+    await client.contacts.get(id=5)
+    assert asyncio.get_running_loop().time() - started >= 0.2
+    assert len(api.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "options", "longest"),
+    [("3600", {}, "8s"), ("3", {"max_wait": 1.0}, "1s")],
+)
+async def test_a_5xx_retry_after_beyond_the_backoff_cap_or_max_wait_raises_at_once(
+    api: MockAPI, retry_after: str, options: dict[str, float], longest: str
+) -> None:
+    api.on(
+        "GET",
+        "/contact",
+        answer(503, {"error": "maintenance"}, {"Retry-After": retry_after}),
+        answer(200, {"id": 5}),
+    )
+    async with api.client(**options) as inro:
+        with pytest.raises(InternalServerError) as caught:
+            async with asyncio.timeout(0.5):
+                await inro.contacts.get(id=5)
+    assert len(api.requests) == 1
+    assert f"Retry-After {retry_after}s is longer than the {longest} a retry may wait" in str(
+        caught.value
+    )
+
+
 async def test_put_is_retried_after_a_broken_connection(api: MockAPI, client: Client) -> None:
     api.on("PUT", "/contacts/5", SendError("reset", sent=True), answer(200, {"id": 5}))
     await client.contacts.update(5, phone="+1")
@@ -93,6 +127,18 @@ async def test_post_is_not_retried_after_a_5xx(api: MockAPI, client: Client) -> 
     with pytest.raises(InternalServerError, match="outcome is unknown"):
         await client.messages.send(contact_id=1, text="hi")
     assert len(api.requests) == 1
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_a_5xx_says_the_request_may_have_been_processed(
+    api: MockAPI, client: Client, method: str
+) -> None:
+    # As for a connection lost after sending: the request reached the server.
+    api.on(method, "/anything", answer(502, {"error": "bad gateway"}))
+    with pytest.raises(InternalServerError) as caught:
+        await client.request(method, "/anything")
+    assert caught.value.may_have_been_processed
+    assert ("outcome is unknown" in str(caught.value)) == (method == "POST")
 
 
 async def test_post_reset_after_sending_is_not_repeated_and_says_outcome_unknown(
@@ -452,6 +498,22 @@ async def test_a_refused_connection_is_retried_then_reported_as_not_processed() 
     assert not caught.value.may_have_been_processed
     assert "outcome is unknown" not in str(caught.value)
     assert TOKEN not in str(caught.value)
+
+
+async def test_an_error_from_aiohttp_names_no_query_string(
+    loopback: tuple[Loopback, str],
+) -> None:
+    # aiohttp's text for a redirect loop names the URL, query (an email here) included.
+    async def redirect_to_itself(request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound(request.path_qs)
+
+    server, base_url = loopback
+    server.faults.extend([redirect_to_itself] * 100)
+    async with loopback_client(base_url) as inro:
+        with pytest.raises(InroError) as caught:
+            await inro.request("GET", "/contacts/search", params={"q": "jane@example.com"})
+    assert "/contacts/search" in str(caught.value)
+    assert "jane" not in str(caught.value)
 
 
 async def test_query_parameters_reach_the_server_exactly_as_given(
