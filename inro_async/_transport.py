@@ -10,7 +10,8 @@ What is retried, and why:
   a repeat is harmless: idempotent methods (GET, PUT, DELETE), and any method when the connection
   failed *before* the request was written (connect errors). A POST or PATCH that may have reached
   the server is never repeated; the error says its outcome is unknown. A 5xx's ``Retry-After``
-  replaces the backoff up to ``Retries.backoff_cap`` (or ``max_wait``); a longer one is raised.
+  replaces the backoff up to ``Retries.max_retry_after`` (or ``max_wait``); a longer one is
+  raised.
 
 A DELETE repeated after an attempt that may have been processed (lost answer, 5xx) and then
 answered 404 is reported as success when the caller says ``gone_is_done``: the earlier attempt
@@ -77,23 +78,31 @@ class Retries:
     against it (it is always safe to repeat) but at most ``max_throttled`` are absorbed per call.
     Backoff before retry k (0-based) is uniform in ``[0, min(backoff_cap, backoff_base * 2**k)]``
     ("full jitter"), unless the server sent ``Retry-After``. A 5xx's ``Retry-After`` is honoured
-    up to ``backoff_cap`` (or the request's ``max_wait``, if smaller); a longer one raises the
-    5xx at once rather than hang for it. (A 429's ``Retry-After`` pauses the governor instead.)
+    up to ``max_retry_after`` (or the request's ``max_wait``, if smaller); a longer one raises
+    the 5xx at once rather than hang for it. (A 429's ``Retry-After`` pauses the governor.)
     """
 
     max_retries: int = 2
     backoff_base: float = 0.5
     backoff_cap: float = 8.0
     max_throttled: int = 20
+    max_retry_after: float = 60.0
+    """Seconds of a 5xx's ``Retry-After`` that are waited out; a longer one is raised."""
 
     def __post_init__(self) -> None:
-        for name in ("max_retries", "max_throttled", "backoff_base", "backoff_cap"):
+        for name in (
+            "max_retries",
+            "max_throttled",
+            "backoff_base",
+            "backoff_cap",
+            "max_retry_after",
+        ):
             if not getattr(self, name) >= 0:
                 raise InvalidArgumentError(name, "must be >= 0")
 
     def longest_retry_after(self, max_wait: float | None) -> float:
         """The longest ``Retry-After`` of a 5xx that is waited out before retrying."""
-        return self.backoff_cap if max_wait is None else min(self.backoff_cap, max_wait)
+        return self.max_retry_after if max_wait is None else min(self.max_retry_after, max_wait)
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Seconds to sleep before retry number ``attempt`` (0-based), with full jitter."""

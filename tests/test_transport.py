@@ -83,9 +83,7 @@ async def test_get_is_retried_after_a_5xx(api: MockAPI, client: Client) -> None:
     assert len(api.requests) == 2
 
 
-async def test_a_5xx_retry_after_within_the_backoff_cap_is_waited_out(
-    api: MockAPI, client: Client
-) -> None:
+async def test_a_5xx_retry_after_within_the_cap_is_waited_out(api: MockAPI, client: Client) -> None:
     api.on("GET", "/contact", answer(503, {}, {"Retry-After": "0.2"}), answer(200, {"id": 5}))
     started = asyncio.get_running_loop().time()
     await client.contacts.get(id=5)
@@ -95,9 +93,9 @@ async def test_a_5xx_retry_after_within_the_backoff_cap_is_waited_out(
 
 @pytest.mark.parametrize(
     ("retry_after", "options", "longest"),
-    [("3600", {}, "8s"), ("3", {"max_wait": 1.0}, "1s")],
+    [("3600", {}, "60s"), ("3", {"max_wait": 1.0}, "1s")],
 )
-async def test_a_5xx_retry_after_beyond_the_backoff_cap_or_max_wait_raises_at_once(
+async def test_a_5xx_retry_after_beyond_the_cap_or_max_wait_raises_at_once(
     api: MockAPI, retry_after: str, options: dict[str, float], longest: str
 ) -> None:
     api.on(
