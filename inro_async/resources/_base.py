@@ -48,7 +48,8 @@ class Resource:
     ) -> APIResponse:
         """Send the named route through the client's transport (governor, retries, errors).
 
-        ``idempotent`` overrides the route's method-based default, for reads sent as POST.
+        ``idempotent`` overrides the route's default: true for reads sent as POST, false for a
+        PUT whose repeat could answer falsely (an update changing the email it is addressed by).
         """
         spec = ROUTES[route]
         return await self._client._transport.request(
@@ -71,9 +72,12 @@ class Resource:
         params: Mapping[str, QueryValue] | None = None,
         json: Any = None,
         form: BodyFactory | None = None,
+        idempotent: bool | None = None,
     ) -> T:
         """Send the named route and decode the body into ``type_``."""
-        response = await self._request(route, path=path, params=params, json=json, form=form)
+        response = await self._request(
+            route, path=path, params=params, json=json, form=form, idempotent=idempotent
+        )
         result: T = response.parse(type_)
         return result
 

@@ -117,7 +117,10 @@ class ContactProperties(Resource):
         description: str | UnsetType | None = UNSET,
         agent_active: bool | UnsetType = UNSET,
     ) -> ContactProperty:
-        """Change only the fields passed; the slug stays the same even when the title changes."""
+        """Change only the fields passed; the slug stays the same even when the title changes.
+
+        Repeated after a lost answer or a 5xx: the slug it is addressed by never changes.
+        """
         path = {"slug": _slug(slug)}
         fields: dict[str, Any] = {}
         if title is not msgspec.UNSET:
@@ -141,5 +144,9 @@ class ContactProperties(Resource):
         )
 
     async def delete(self, slug: str) -> None:
-        """Delete a property and its value on every contact (irreversible)."""
+        """Delete a property and its value on every contact (irreversible).
+
+        Repeated after a lost answer or a 5xx; a repeat answered 404 means an earlier attempt
+        deleted it, and returns normally.
+        """
         await self._request("contact_properties.delete", path={"slug": _slug(slug)})

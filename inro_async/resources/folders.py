@@ -67,7 +67,11 @@ class Folders(Resource):
         return await self._call("folders.update", Folder, path={"id": folder_id}, json=body)
 
     async def delete(self, folder_id: int) -> None:
-        """Delete a folder; its contacts are kept."""
+        """Delete a folder; its contacts are kept.
+
+        Repeated after a lost answer or a 5xx; a repeat answered 404 means an earlier attempt
+        deleted it, and returns normally.
+        """
         check_id("folder_id", folder_id)
         await self._request("folders.delete", path={"id": folder_id})
 
@@ -117,7 +121,12 @@ class Folders(Resource):
         )
 
     async def add_contacts(self, folder_id: int, contact_ids: Iterable[int]) -> MembershipResult:
-        """Put up to 1,000 contacts (by id) in the folder; unknown ids are in ``not_found``."""
+        """Put up to 1,000 contacts (by id) in the folder; unknown ids are in ``not_found``.
+
+        Not repeated once it may have reached the server (a repeat would count 0 added): an
+        ``APIConnectionError`` with ``may_have_been_processed``, or a 5xx, means the outcome is
+        unknown; ``iter_contacts`` shows the members.
+        """
         check_id("folder_id", folder_id)
         body = {"contact_ids": check_ids("contact_ids", contact_ids)}
         return await self._call(
@@ -125,7 +134,12 @@ class Folders(Resource):
         )
 
     async def remove_contacts(self, folder_id: int, contact_ids: Iterable[int]) -> MembershipResult:
-        """Take up to 1,000 contacts (by id) out of the folder; the contacts are kept."""
+        """Take up to 1,000 contacts (by id) out of the folder; the contacts are kept.
+
+        Not repeated once it may have reached the server, though removing twice is harmless: a
+        repeat would count 0 removed. An ``APIConnectionError`` with ``may_have_been_processed``,
+        or a 5xx, means the outcome is unknown; ``iter_contacts`` shows the members.
+        """
         check_id("folder_id", folder_id)
         body = {"contact_ids": check_ids("contact_ids", contact_ids)}
         return await self._call(

@@ -105,5 +105,9 @@ class Segments(Resource):
         return await self._call("segments.update", Segment, path={"id": segment_id}, json=body)
 
     async def delete(self, segment_id: int) -> None:
-        """Delete a segment (its contacts are kept)."""
+        """Delete a segment (its contacts are kept).
+
+        Repeated after a lost answer or a 5xx; a repeat answered 404 means an earlier attempt
+        deleted it, and returns normally.
+        """
         await self._request("segments.delete", path={"id": segment_id})
