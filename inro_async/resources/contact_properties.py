@@ -20,10 +20,8 @@ from inro_async.pagination import Page
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
 from inro_async.resources._validate import (
     check_choice,
-    check_concurrency,
     check_list,
     check_offset,
-    check_per_page,
     check_text,
 )
 
@@ -73,8 +71,6 @@ class ContactProperties(Resource):
         self, *, per_page: int = DEFAULT_ITER_PER_PAGE, concurrency: int = 1
     ) -> AsyncGenerator[ContactProperty, None]:
         """Every contact property."""
-        check_per_page(per_page)
-        check_concurrency(concurrency)
         return self._iter(
             "contact_properties.list",
             ContactProperty,

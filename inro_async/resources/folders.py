@@ -11,11 +11,9 @@ from inro_async.pagination import Page
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
 from inro_async.resources._validate import (
     check_choice,
-    check_concurrency,
     check_id,
     check_ids,
     check_offset,
-    check_per_page,
     check_text,
     contact_order,
 )
@@ -39,8 +37,6 @@ class Folders(Resource):
         self, *, per_page: int = DEFAULT_ITER_PER_PAGE, concurrency: int = 1
     ) -> AsyncGenerator[Folder, None]:
         """Every folder."""
-        check_per_page(per_page)
-        check_concurrency(concurrency)
         return self._iter("folders.list", Folder, per_page=per_page, concurrency=concurrency)
 
     async def create(self, name: str, *, color: FolderColor | None = None) -> Folder:
@@ -108,8 +104,6 @@ class Folders(Resource):
     ) -> AsyncGenerator[Contact, None]:
         """Every contact in the folder."""
         check_id("folder_id", folder_id)
-        check_per_page(per_page)
-        check_concurrency(concurrency)
         params = contact_order(None, order_column, order_direction)
         return self._iter(
             "folders.contacts",

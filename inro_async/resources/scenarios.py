@@ -52,18 +52,11 @@ def unwrap(response: APIResponse, key: str, type_: type[T]) -> T:
 class Scenarios(Resource):
     """``inro.scenarios``: list, get, create, update, trigger, performance."""
 
-    async def _page(  # type: ignore[override]
-        self, route: str, item_type: type[Scenario], **kwargs: Any
-    ) -> Page[Scenario]:
+    def _items(self, response: APIResponse, item_type: type[T]) -> list[T]:
         # GET /scenarios may come wrapped as {"scenarios": [...]} (see docs/wire.md).
-        page: int = kwargs.pop("page", 1)
-        per_page: int | None = kwargs.pop("per_page", None)
-        params = dict(kwargs.pop("params", None) or {})
-        params.update(page=page, per_page=per_page)
-        response = await self._request(route, params=params)
         decoded: list[Scenario] | _ScenarioList = response.parse(list[Scenario] | _ScenarioList)
-        items = decoded if isinstance(decoded, list) else decoded.scenarios
-        return Page.from_response(items, response, page=page, per_page=per_page or 20)
+        items: list[Any] = decoded if isinstance(decoded, list) else decoded.scenarios
+        return items
 
     async def list(self, *, page: int = 1, per_page: int | None = None) -> Page[Scenario]:
         """One page of scenarios."""
