@@ -19,6 +19,7 @@ from inro_async.resources._automation_rules import (
     trigger_payloads,
 )
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
+from inro_async.resources._validate import check_id
 
 if TYPE_CHECKING:
     import os
@@ -70,6 +71,7 @@ class Scenarios(Resource):
 
     async def get(self, scenario_id: int) -> Scenario:
         """One scenario with its triggers and actions."""
+        check_id("scenario_id", scenario_id)
         response = await self._request("scenarios.get", path={"id": scenario_id})
         return unwrap(response, "scenario", Scenario)
 
@@ -138,6 +140,7 @@ class Scenarios(Resource):
         creates one, and every existing action left out is deleted. The server applies all of
         it or nothing.
         """
+        check_id("scenario_id", scenario_id)
         body: dict[str, Any] = {}
         if title is not None:
             body["title"] = title
@@ -163,6 +166,7 @@ class Scenarios(Resource):
 
         Not retried once it may have reached the server: a repeat would run it twice.
         """
+        check_id("scenario_id", scenario_id)
         body: dict[str, Any] = {"contacts": contact_identifiers(contacts)}
         if data is not None:
             if not isinstance(data, Mapping):
@@ -180,6 +184,7 @@ class Scenarios(Resource):
         until: datetime | str | None = None,
     ) -> Performance:
         """The scenario's step-by-step funnel, with the reasons runs dropped out."""
+        check_id("scenario_id", scenario_id)
         return await self._call(
             "scenarios.performance",
             Performance,

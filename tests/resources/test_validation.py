@@ -14,7 +14,7 @@ from inro_async._routes import ROUTES
 from inro_async._transport import Transport
 from inro_async.client import Client
 
-from ._mock import MockAPI
+from ._mock import MockAPI, answer
 
 Call = Callable[[Client], Awaitable[Any]]
 
@@ -349,6 +349,37 @@ WALKS: dict[str, Callable[..., object]] = {
 }
 BAD_WALKS = [("per_page", 0), ("per_page", 1001), ("concurrency", 0), ("concurrency", 65)]
 
+PATH_IDS: dict[str, tuple[str, Callable[[Client, Any], Awaitable[Any]]]] = {
+    "scenarios.get": ("scenario_id", lambda c, v: c.scenarios.get(v)),
+    "scenarios.update": ("scenario_id", lambda c, v: c.scenarios.update(v, title="t")),
+    "scenarios.trigger": (
+        "scenario_id",
+        lambda c, v: c.scenarios.trigger(v, contacts=[{"id": 1}]),
+    ),
+    "scenarios.performance": ("scenario_id", lambda c, v: c.scenarios.performance(v)),
+    "campaigns.get": ("campaign_id", lambda c, v: c.campaigns.get(v)),
+    "campaigns.update": ("campaign_id", lambda c, v: c.campaigns.update(v, title="t")),
+    "campaigns.send": ("campaign_id", lambda c, v: c.campaigns.send(v)),
+    "campaigns.test": ("campaign_id", lambda c, v: c.campaigns.test(v, id=1)),
+    "campaigns.performance": ("campaign_id", lambda c, v: c.campaigns.performance(v)),
+    "campaigns.resend": ("campaign_id", lambda c, v: c.campaigns.resend(v)),
+    "segments.get": ("segment_id", lambda c, v: c.segments.get(v)),
+    "segments.update": ("segment_id", lambda c, v: c.segments.update(v, title="t")),
+    "segments.delete": ("segment_id", lambda c, v: c.segments.delete(v)),
+    "executions.get": ("execution_id", lambda c, v: c.executions.get("scenario", v)),
+    "executions.retry": ("execution_id", lambda c, v: c.executions.retry("campaign", v)),
+    "contacts.update": ("contact_id", lambda c, v: c.contacts.update(v, notes="n")),
+    "contacts.messages": ("contact_id", lambda c, v: c.contacts.messages(v)),
+    "folders.update": ("folder_id", lambda c, v: c.folders.update(v, name="n")),
+    "folders.delete": ("folder_id", lambda c, v: c.folders.delete(v)),
+    "folders.contacts": ("folder_id", lambda c, v: c.folders.contacts(v)),
+    "folders.add_contacts": ("folder_id", lambda c, v: c.folders.add_contacts(v, [1])),
+    "folders.remove_contacts": ("folder_id", lambda c, v: c.folders.remove_contacts(v, [1])),
+    "media_files.get": ("media_file_id", lambda c, v: c.media_files.get(v)),
+}
+BAD_IDS = [None, 0, -3, True, "7", 1.5]
+BAD_TASK_IDS = [None, 7, "", "   ", b"bt_1"]
+
 
 @pytest.fixture
 def nothing_reaches_the_transport(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -386,3 +417,38 @@ def test_every_list_and_walk_is_covered() -> None:
     lists = {n for n, r in ROUTES.items() if r.method == "GET" and n.endswith(".list")}
     assert lists <= set(LISTS)
     assert {n.split(".")[0] for n in WALKS} >= {n.split(".")[0] for n in LISTS}
+
+
+@pytest.mark.usefixtures("nothing_reaches_the_transport")
+@pytest.mark.parametrize("value", BAD_IDS, ids=repr)
+@pytest.mark.parametrize("method", sorted(PATH_IDS))
+async def test_every_id_in_a_path_is_checked_before_sending(
+    client: Client, method: str, value: object
+) -> None:
+    argument, call = PATH_IDS[method]
+    with pytest.raises(InvalidArgumentError) as caught:
+        await call(client, value)
+    assert caught.value.argument == argument
+
+
+def test_every_route_with_an_id_in_its_path_is_covered() -> None:
+    with_ids = {n for n, r in ROUTES.items() if "{id}" in r.path}
+    assert with_ids - set(PATH_IDS) == {"batch_tasks.get"}  # a string id: tested below
+
+
+@pytest.mark.usefixtures("nothing_reaches_the_transport")
+@pytest.mark.parametrize("value", BAD_TASK_IDS, ids=repr)
+@pytest.mark.parametrize("method", ["get", "wait"])
+async def test_a_batch_task_id_is_checked_before_sending(
+    client: Client, method: str, value: object
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        await getattr(client.batch_tasks, method)(value)
+    assert caught.value.argument == "task_id"
+
+
+async def test_a_batch_task_id_is_escaped_in_the_path(api: MockAPI, client: Client) -> None:
+    api.on("GET", "/batch_tasks/bt%2F..%2Fme", answer(200, {"id": "bt/../me"}))
+    task = await client.batch_tasks.get("bt/../me")
+    assert task.id == "bt/../me"
+    assert api.requests[0].url.endswith("/batch_tasks/bt%2F..%2Fme")
