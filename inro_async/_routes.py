@@ -31,14 +31,18 @@ class Route:
     path: str
     status: int = 200
     source: Source = "ref"
+    counts_changes: bool = False
+    """The answer counts what this request changed (``removed_count``): a repeat of a request
+    that was already applied changes nothing and would answer 0, a false outcome."""
 
     @property
     def idempotent(self) -> bool:
         """Whether repeating the request cannot change the outcome (safe to retry blindly).
 
-        POST creates or sends; PATCH on scenarios and campaigns can create actions.
+        POST creates or sends; PATCH on scenarios and campaigns can create actions. A PUT or
+        DELETE whose answer counts its changes has an idempotent effect but not answer.
         """
-        return self.method in ("GET", "PUT", "DELETE")
+        return self.method in ("GET", "PUT", "DELETE") and not self.counts_changes
 
     @property
     def removes_resource(self) -> bool:
@@ -72,7 +76,13 @@ _TABLE: tuple[Route, ...] = (
     Route("folders.delete", "DELETE", "/folders/{id}", status=204, source="mcp"),
     Route("folders.contacts", "GET", "/folders/{id}/contacts", source="mcp"),
     Route("folders.add_contacts", "POST", "/folders/{id}/contacts", source="mcp"),
-    Route("folders.remove_contacts", "DELETE", "/folders/{id}/contacts", source="mcp"),
+    Route(
+        "folders.remove_contacts",
+        "DELETE",
+        "/folders/{id}/contacts",
+        source="mcp",
+        counts_changes=True,
+    ),
     # contact properties (keyed by slug)
     Route("contact_properties.list", "GET", "/contact_properties"),
     Route("contact_properties.create", "POST", "/contact_properties", status=201, source="help"),

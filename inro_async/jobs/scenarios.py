@@ -23,6 +23,7 @@ from inro_async.jobs._progress import ProgressCallback
 from inro_async.jobs._report import JobReport
 from inro_async.jobs._runner import DEFAULT_CONCURRENCY, ChunkContext, Job, JobOptions, run_fanout
 from inro_async.jobs.messages import is_fatal_for_all
+from inro_async.resources._validate import check_id
 
 if TYPE_CHECKING:
     import os
@@ -81,10 +82,7 @@ def trigger_many(
     key of ``data`` becomes ``{{ trigger.<key> }}`` in the scenario. Journaling, unknown chunks
     and pausing work as in ``send_many``.
     """
-    if isinstance(scenario_id, bool) or not isinstance(scenario_id, int) or scenario_id < 1:
-        raise InvalidArgumentError(
-            "scenario_id", f"must be a positive integer, got {scenario_id!r}"
-        )
+    check_id("scenario_id", scenario_id)
     if data is not None:
         if not isinstance(data, Mapping):
             raise InvalidArgumentError("data", f"must be a mapping, got {type(data).__name__}")

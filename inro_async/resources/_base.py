@@ -48,7 +48,8 @@ class Resource:
     ) -> APIResponse:
         """Send the named route through the client's transport (governor, retries, errors).
 
-        ``idempotent`` overrides the route's method-based default, for reads sent as POST.
+        ``idempotent`` overrides the route's default: true for reads sent as POST, false for a
+        PUT whose repeat could answer falsely (an update changing the email it is addressed by).
         """
         spec = ROUTES[route]
         return await self._client._transport.request(
@@ -71,9 +72,12 @@ class Resource:
         params: Mapping[str, QueryValue] | None = None,
         json: Any = None,
         form: BodyFactory | None = None,
+        idempotent: bool | None = None,
     ) -> T:
         """Send the named route and decode the body into ``type_``."""
-        response = await self._request(route, path=path, params=params, json=json, form=form)
+        response = await self._request(
+            route, path=path, params=params, json=json, form=form, idempotent=idempotent
+        )
         result: T = response.parse(type_)
         return result
 
@@ -95,10 +99,15 @@ class Resource:
         query["page"] = page
         query["per_page"] = per_page
         response = await self._request(route, path=path, params=query)
-        items: list[T] = response.parse(list[item_type])  # type: ignore[valid-type]
+        items = self._items(response, item_type)
         return Page.from_response(items, response, page=page, per_page=per_page or 20)
 
-    async def _iter_pages(
+    def _items(self, response: APIResponse, item_type: type[T]) -> list[T]:
+        """A list response's items; a resource whose lists come wrapped overrides this."""
+        items: list[T] = response.parse(list[item_type])  # type: ignore[valid-type]
+        return items
+
+    def _iter_pages(
         self,
         route: str,
         item_type: type[T],
@@ -108,7 +117,10 @@ class Resource:
         path: Mapping[str, object] | None = None,
         params: Mapping[str, QueryValue] | None = None,
     ) -> AsyncGenerator[Page[T], None]:
-        """Every page of a list route, in order (see ``pagination.iter_pages``)."""
+        """Every page of a list route, in order (see ``pagination.iter_pages``).
+
+        The arguments are checked here, when the walk is created, not at its first page.
+        """
         check_per_page(per_page)
         check_concurrency(concurrency)  # the same 1..64 rule for every walk, not only contacts'
 
@@ -117,11 +129,14 @@ class Resource:
                 route, item_type, page=number, per_page=per_page, path=path, params=params
             )
 
-        async with aclosing(iter_pages(fetch, concurrency=concurrency)) as pages:
-            async for page in pages:
-                yield page
+        async def walk() -> AsyncGenerator[Page[T], None]:
+            async with aclosing(iter_pages(fetch, concurrency=concurrency)) as pages:
+                async for page in pages:
+                    yield page
 
-    async def _iter(
+        return walk()
+
+    def _iter(
         self,
         route: str,
         item_type: type[T],
@@ -131,11 +146,15 @@ class Resource:
         path: Mapping[str, object] | None = None,
         params: Mapping[str, QueryValue] | None = None,
     ) -> AsyncGenerator[T, None]:
-        """Every item of a list route, in order."""
+        """Every item of a list route, in order (arguments checked when the walk is created)."""
         pages = self._iter_pages(
             route, item_type, per_page=per_page, concurrency=concurrency, path=path, params=params
         )
-        async with aclosing(pages):
-            async for page in pages:
-                for item in page.items:
-                    yield item
+
+        async def walk() -> AsyncGenerator[T, None]:
+            async with aclosing(pages):
+                async for page in pages:
+                    for item in page.items:
+                        yield item
+
+        return walk()

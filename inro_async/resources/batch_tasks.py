@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+from urllib.parse import quote
 
 from inro_async.errors import InroError, InvalidArgumentError
 from inro_async.models.batch_tasks import BatchTask
 from inro_async.pagination import Page
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import check_concurrency, check_per_page, check_text
+from inro_async.resources._validate import check_text
 
 __all__ = ["BatchTaskTimeoutError", "BatchTasks"]
 
@@ -40,14 +41,13 @@ class BatchTasks(Resource):
         self, *, per_page: int = DEFAULT_ITER_PER_PAGE, concurrency: int = 1
     ) -> AsyncGenerator[BatchTask, None]:
         """Every batch task, newest first."""
-        check_per_page(per_page)
-        check_concurrency(concurrency)
         return self._iter("batch_tasks.list", BatchTask, per_page=per_page, concurrency=concurrency)
 
     async def get(self, task_id: str) -> BatchTask:
         """One batch task with its live progress."""
-        check_text("task_id", task_id)
-        return await self._call("batch_tasks.get", BatchTask, path={"id": task_id})
+        # A string id ("bt_…"), escaped so that no character of it can change the path.
+        path = {"id": quote(check_text("task_id", task_id), safe="")}
+        return await self._call("batch_tasks.get", BatchTask, path=path)
 
     async def wait(
         self,

@@ -19,7 +19,7 @@ from inro_async.models.automation import (
 from inro_async.pagination import Page
 from inro_async.resources._automation_rules import action_payloads, rule_payloads, time_param
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import one_identifier
+from inro_async.resources._validate import check_id, one_identifier
 
 __all__ = ["Campaigns"]
 
@@ -69,6 +69,7 @@ class Campaigns(Resource):
 
     async def get(self, campaign_id: int) -> Campaign:
         """One campaign with its actions and rules."""
+        check_id("campaign_id", campaign_id)
         return await self._call("campaigns.get", Campaign, path={"id": campaign_id})
 
     async def create(
@@ -101,6 +102,7 @@ class Campaigns(Resource):
         campaign_rules: Sequence[CampaignRule | Mapping[str, Any]] | None = None,
     ) -> Campaign:
         """Change a draft (other statuses get a 422); ``actions`` are authoritative."""
+        check_id("campaign_id", campaign_id)
         body = _body(title, actions, campaign_rules)
         if not body:
             raise InvalidArgumentError("update", "nothing to change: pass at least one field")
@@ -108,6 +110,7 @@ class Campaigns(Resource):
 
     async def send(self, campaign_id: int) -> CampaignSendResult:
         """Start a draft; follow the returned ``batch_task_id`` with ``inro.batch_tasks.wait``."""
+        check_id("campaign_id", campaign_id)
         return await self._call("campaigns.send", CampaignSendResult, path={"id": campaign_id})
 
     async def test(
@@ -119,6 +122,7 @@ class Campaigns(Resource):
         email: str | None = None,
     ) -> CampaignTestResult:
         """Really deliver the campaign to one contact, without starting it or counting it."""
+        check_id("campaign_id", campaign_id)
         contact = one_identifier(id=id, username=username, email=email)
         return await self._call(
             "campaigns.test",
@@ -135,6 +139,7 @@ class Campaigns(Resource):
         until: datetime | str | None = None,
     ) -> Performance:
         """The campaign's step-by-step funnel, with reason codes for drop-offs."""
+        check_id("campaign_id", campaign_id)
         return await self._call(
             "campaigns.performance",
             Performance,
@@ -144,6 +149,7 @@ class Campaigns(Resource):
 
     async def resend(self, campaign_id: int) -> ResendResult:
         """Push through sends paused by a broken connection or an exhausted activation quota."""
+        check_id("campaign_id", campaign_id)
         return await self._call("campaigns.resend", ResendResult, path={"id": campaign_id})
 
 

@@ -20,10 +20,8 @@ from inro_async.pagination import Page
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
 from inro_async.resources._validate import (
     check_choice,
-    check_concurrency,
     check_list,
     check_offset,
-    check_per_page,
     check_text,
 )
 
@@ -73,8 +71,6 @@ class ContactProperties(Resource):
         self, *, per_page: int = DEFAULT_ITER_PER_PAGE, concurrency: int = 1
     ) -> AsyncGenerator[ContactProperty, None]:
         """Every contact property."""
-        check_per_page(per_page)
-        check_concurrency(concurrency)
         return self._iter(
             "contact_properties.list",
             ContactProperty,
@@ -117,7 +113,10 @@ class ContactProperties(Resource):
         description: str | UnsetType | None = UNSET,
         agent_active: bool | UnsetType = UNSET,
     ) -> ContactProperty:
-        """Change only the fields passed; the slug stays the same even when the title changes."""
+        """Change only the fields passed; the slug stays the same even when the title changes.
+
+        Repeated after a lost answer or a 5xx: the slug it is addressed by never changes.
+        """
         path = {"slug": _slug(slug)}
         fields: dict[str, Any] = {}
         if title is not msgspec.UNSET:
@@ -141,5 +140,9 @@ class ContactProperties(Resource):
         )
 
     async def delete(self, slug: str) -> None:
-        """Delete a property and its value on every contact (irreversible)."""
+        """Delete a property and its value on every contact (irreversible).
+
+        Repeated after a lost answer or a 5xx; a repeat answered 404 means an earlier attempt
+        deleted it, and returns normally.
+        """
         await self._request("contact_properties.delete", path={"slug": _slug(slug)})

@@ -264,6 +264,7 @@ class Contacts(Resource):
 
         ``None`` clears a field; ``folder_ids`` replaces the contact's folders;
         ``custom_properties`` is merged by slug (``None`` clears one). Or pass ``contact=``.
+        Repeated after a lost answer or a 5xx: addressed by id, a repeat does the same again.
         """
         check_id("contact_id", contact_id)
         update = _update_object(
@@ -298,6 +299,11 @@ class Contacts(Resource):
 
         Here ``email=`` finds the contact; to change a contact's email pass
         ``contact={"email": ...}`` (or use ``update(contact_id, email=...)``).
+
+        Repeated after a lost answer or a 5xx like any PUT, except when it changes the email it
+        is addressed by: a repeat would look up the old email and find nobody. That call raises
+        instead (``APIConnectionError`` with ``may_have_been_processed``, or a 5xx saying the
+        outcome is unknown); ``get(email=new)`` tells whether it was applied.
         """
         identifier = one_identifier(id=id, username=username, email=email)
         update = _update_object(
@@ -309,8 +315,9 @@ class Contacts(Resource):
             folder_ids=folder_ids,
             custom_properties=custom_properties,
         )
+        entry = {**identifier, "contact": update}
         return await self._call(
-            "contacts.update_by", Contact, json={**identifier, "contact": update}
+            "contacts.update_by", Contact, json=entry, idempotent=not _readdresses([entry])
         )
 
     async def bulk_update(self, entries: Iterable[Mapping[str, Any]]) -> BulkUpdateResult:
@@ -320,9 +327,20 @@ class Contacts(Resource):
         ``ContactUpdate``). Unknown identifiers come back in ``not_found`` at once; follow the
         writes with ``inro.batch_tasks.wait(result.batch_task_id)``. For more than 1,000 (and
         resumable progress) use ``update_many``.
+
+        Repeated after a lost answer or a 5xx like any PUT, except when an entry writes an email
+        while some entry is addressed by email: a repeat could miss a contact whose address the
+        first attempt changed and report it in ``not_found``. That call raises instead
+        (``APIConnectionError`` with ``may_have_been_processed``, or a 5xx saying the outcome is
+        unknown).
         """
-        body = {"contacts": bulk_entries(entries)}
-        return await self._call("contacts.bulk_update", BulkUpdateResult, json=body)
+        checked = bulk_entries(entries)
+        return await self._call(
+            "contacts.bulk_update",
+            BulkUpdateResult,
+            json={"contacts": checked},
+            idempotent=not _readdresses(checked),
+        )
 
     # -- a contact's conversation ------------------------------------------------------------
 
@@ -417,6 +435,22 @@ class Contacts(Resource):
         return export_contacts(
             self._client, path, format=format, query=query, on_progress=on_progress, **extra
         )
+
+
+def _readdresses(entries: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a repeat of these updates might look a contact up by an email they changed.
+
+    ``entries`` have the bulk shape ``{"id"|"username"|"email": …, "contact": ContactUpdate}``.
+    Only the email is both writable and an address; rewriting an entry's own address to the same
+    string is harmless. An email written to a contact addressed by id or username counts too:
+    its old email may be another entry's address, and the SDK cannot know it.
+    """
+    if not any("email" in entry for entry in entries):
+        return False
+    return any(
+        entry["contact"].email is not UNSET and entry["contact"].email != entry.get("email")
+        for entry in entries
+    )
 
 
 def _update_object(

@@ -11,6 +11,7 @@ from inro_async.models.executions import Execution, ExecutionHealth
 from inro_async.pagination import Page
 from inro_async.resources._automation_rules import time_param
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
+from inro_async.resources._validate import check_id
 
 __all__ = ["Executions"]
 
@@ -109,7 +110,10 @@ class Executions(Resource):
         return await self._call(
             "executions.get",
             Execution,
-            path={"type": _check_type(execution_type), "id": execution_id},
+            path={
+                "type": _check_type(execution_type),
+                "id": check_id("execution_id", execution_id),
+            },
         )
 
     async def retry(self, execution_type: ExecutionType, execution_id: int) -> Execution:
@@ -117,7 +121,10 @@ class Executions(Resource):
         return await self._call(
             "executions.retry",
             Execution,
-            path={"type": _check_type(execution_type), "id": execution_id},
+            path={
+                "type": _check_type(execution_type),
+                "id": check_id("execution_id", execution_id),
+            },
         )
 
 

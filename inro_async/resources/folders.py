@@ -11,11 +11,9 @@ from inro_async.pagination import Page
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
 from inro_async.resources._validate import (
     check_choice,
-    check_concurrency,
     check_id,
     check_ids,
     check_offset,
-    check_per_page,
     check_text,
     contact_order,
 )
@@ -39,8 +37,6 @@ class Folders(Resource):
         self, *, per_page: int = DEFAULT_ITER_PER_PAGE, concurrency: int = 1
     ) -> AsyncGenerator[Folder, None]:
         """Every folder."""
-        check_per_page(per_page)
-        check_concurrency(concurrency)
         return self._iter("folders.list", Folder, per_page=per_page, concurrency=concurrency)
 
     async def create(self, name: str, *, color: FolderColor | None = None) -> Folder:
@@ -67,7 +63,11 @@ class Folders(Resource):
         return await self._call("folders.update", Folder, path={"id": folder_id}, json=body)
 
     async def delete(self, folder_id: int) -> None:
-        """Delete a folder; its contacts are kept."""
+        """Delete a folder; its contacts are kept.
+
+        Repeated after a lost answer or a 5xx; a repeat answered 404 means an earlier attempt
+        deleted it, and returns normally.
+        """
         check_id("folder_id", folder_id)
         await self._request("folders.delete", path={"id": folder_id})
 
@@ -104,8 +104,6 @@ class Folders(Resource):
     ) -> AsyncGenerator[Contact, None]:
         """Every contact in the folder."""
         check_id("folder_id", folder_id)
-        check_per_page(per_page)
-        check_concurrency(concurrency)
         params = contact_order(None, order_column, order_direction)
         return self._iter(
             "folders.contacts",
@@ -117,7 +115,12 @@ class Folders(Resource):
         )
 
     async def add_contacts(self, folder_id: int, contact_ids: Iterable[int]) -> MembershipResult:
-        """Put up to 1,000 contacts (by id) in the folder; unknown ids are in ``not_found``."""
+        """Put up to 1,000 contacts (by id) in the folder; unknown ids are in ``not_found``.
+
+        Not repeated once it may have reached the server (a repeat would count 0 added): an
+        ``APIConnectionError`` with ``may_have_been_processed``, or a 5xx, means the outcome is
+        unknown; ``iter_contacts`` shows the members.
+        """
         check_id("folder_id", folder_id)
         body = {"contact_ids": check_ids("contact_ids", contact_ids)}
         return await self._call(
@@ -125,7 +128,12 @@ class Folders(Resource):
         )
 
     async def remove_contacts(self, folder_id: int, contact_ids: Iterable[int]) -> MembershipResult:
-        """Take up to 1,000 contacts (by id) out of the folder; the contacts are kept."""
+        """Take up to 1,000 contacts (by id) out of the folder; the contacts are kept.
+
+        Not repeated once it may have reached the server, though removing twice is harmless: a
+        repeat would count 0 removed. An ``APIConnectionError`` with ``may_have_been_processed``,
+        or a 5xx, means the outcome is unknown; ``iter_contacts`` shows the members.
+        """
         check_id("folder_id", folder_id)
         body = {"contact_ids": check_ids("contact_ids", contact_ids)}
         return await self._call(

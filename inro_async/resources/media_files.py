@@ -10,9 +10,7 @@ from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
 from inro_async.resources._validate import (
     BinaryInput,
     check_choice,
-    check_concurrency,
     check_id,
-    check_per_page,
     check_url,
     file_input,
     multipart,
@@ -50,8 +48,6 @@ class MediaFiles(Resource):
     ) -> AsyncGenerator[MediaFile, None]:
         """Every media file, optionally of one ``media_type``."""
         check_choice("media_type", media_type, MEDIA_FILE_TYPES)
-        check_per_page(per_page)
-        check_concurrency(concurrency)
         return self._iter(
             "media_files.list",
             MediaFile,

@@ -7,7 +7,6 @@ from collections.abc import AsyncGenerator
 from inro_async.models.media import Media
 from inro_async.pagination import Page
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import check_concurrency, check_per_page
 
 __all__ = ["Medias"]
 
@@ -23,6 +22,4 @@ class Medias(Resource):
         self, *, per_page: int = DEFAULT_ITER_PER_PAGE, concurrency: int = 1
     ) -> AsyncGenerator[Media, None]:
         """Every post and Reel of the account."""
-        check_per_page(per_page)
-        check_concurrency(concurrency)
         return self._iter("medias.list", Media, per_page=per_page, concurrency=concurrency)

@@ -19,6 +19,7 @@ from inro_async.resources._automation_rules import (
     trigger_payloads,
 )
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
+from inro_async.resources._validate import check_id
 
 if TYPE_CHECKING:
     import os
@@ -52,18 +53,11 @@ def unwrap(response: APIResponse, key: str, type_: type[T]) -> T:
 class Scenarios(Resource):
     """``inro.scenarios``: list, get, create, update, trigger, performance."""
 
-    async def _page(  # type: ignore[override]
-        self, route: str, item_type: type[Scenario], **kwargs: Any
-    ) -> Page[Scenario]:
+    def _items(self, response: APIResponse, item_type: type[T]) -> list[T]:
         # GET /scenarios may come wrapped as {"scenarios": [...]} (see docs/wire.md).
-        page: int = kwargs.pop("page", 1)
-        per_page: int | None = kwargs.pop("per_page", None)
-        params = dict(kwargs.pop("params", None) or {})
-        params.update(page=page, per_page=per_page)
-        response = await self._request(route, params=params)
         decoded: list[Scenario] | _ScenarioList = response.parse(list[Scenario] | _ScenarioList)
-        items = decoded if isinstance(decoded, list) else decoded.scenarios
-        return Page.from_response(items, response, page=page, per_page=per_page or 20)
+        items: list[Any] = decoded if isinstance(decoded, list) else decoded.scenarios
+        return items
 
     async def list(self, *, page: int = 1, per_page: int | None = None) -> Page[Scenario]:
         """One page of scenarios."""
@@ -77,6 +71,7 @@ class Scenarios(Resource):
 
     async def get(self, scenario_id: int) -> Scenario:
         """One scenario with its triggers and actions."""
+        check_id("scenario_id", scenario_id)
         response = await self._request("scenarios.get", path={"id": scenario_id})
         return unwrap(response, "scenario", Scenario)
 
@@ -145,6 +140,7 @@ class Scenarios(Resource):
         creates one, and every existing action left out is deleted. The server applies all of
         it or nothing.
         """
+        check_id("scenario_id", scenario_id)
         body: dict[str, Any] = {}
         if title is not None:
             body["title"] = title
@@ -170,6 +166,7 @@ class Scenarios(Resource):
 
         Not retried once it may have reached the server: a repeat would run it twice.
         """
+        check_id("scenario_id", scenario_id)
         body: dict[str, Any] = {"contacts": contact_identifiers(contacts)}
         if data is not None:
             if not isinstance(data, Mapping):
@@ -187,6 +184,7 @@ class Scenarios(Resource):
         until: datetime | str | None = None,
     ) -> Performance:
         """The scenario's step-by-step funnel, with the reasons runs dropped out."""
+        check_id("scenario_id", scenario_id)
         return await self._call(
             "scenarios.performance",
             Performance,

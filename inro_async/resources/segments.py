@@ -12,6 +12,7 @@ from inro_async.models.filters import ContactFilter
 from inro_async.models.segments import Segment
 from inro_async.pagination import Page
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
+from inro_async.resources._validate import check_id
 
 __all__ = ["Segments", "filter_payloads"]
 
@@ -59,6 +60,7 @@ class Segments(Resource):
 
     async def get(self, segment_id: int) -> Segment:
         """One segment with its filters and contact count."""
+        check_id("segment_id", segment_id)
         return await self._call("segments.get", Segment, path={"id": segment_id})
 
     async def create(
@@ -91,6 +93,7 @@ class Segments(Resource):
         emoji: str | None = None,
     ) -> Segment:
         """Change a segment; ``contact_filters`` replaces the whole list."""
+        check_id("segment_id", segment_id)
         body: dict[str, Any] = {}
         if title is not None:
             body["title"] = title
@@ -105,5 +108,10 @@ class Segments(Resource):
         return await self._call("segments.update", Segment, path={"id": segment_id}, json=body)
 
     async def delete(self, segment_id: int) -> None:
-        """Delete a segment (its contacts are kept)."""
+        """Delete a segment (its contacts are kept).
+
+        Repeated after a lost answer or a 5xx; a repeat answered 404 means an earlier attempt
+        deleted it, and returns normally.
+        """
+        check_id("segment_id", segment_id)
         await self._request("segments.delete", path={"id": segment_id})

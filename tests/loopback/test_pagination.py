@@ -208,7 +208,7 @@ async def test_a_truncated_page_is_an_error_not_a_shorter_list(
 async def test_every_walk_refuses_a_concurrency_outside_1_to_64(
     inro_client: Client, inro_server: FakeInro, resource: str, concurrency: int
 ) -> None:
-    walk = getattr(inro_client, resource).iter(concurrency=concurrency)
+    # Raised when the walk is created, like every walk (not at its first page).
     with pytest.raises(InvalidArgumentError, match="concurrency"):
-        await anext(walk)
+        getattr(inro_client, resource).iter(concurrency=concurrency)
     assert inro_server.requests == []

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from inro_async import InvalidArgumentError
+from inro_async._routes import ROUTES
+from inro_async._transport import Transport
 from inro_async.client import Client
 
-from ._mock import MockAPI
+from ._mock import MockAPI, answer
 
 Call = Callable[[Client], Awaitable[Any]]
 
@@ -295,3 +297,158 @@ async def test_invalid_walks_raise_when_created_not_when_first_iterated(
 def test_the_error_names_the_argument_and_the_rule() -> None:
     error = InvalidArgumentError("per_page", "must be an integer from 1 to 1000, got 5000")
     assert str(error) == "per_page: must be an integer from 1 to 1000, got 5000"
+
+
+# -- every list's paging, every walk, every id in a URL path ---------------------------------
+
+LISTS: dict[str, Callable[..., Awaitable[Any]]] = {
+    "contacts.list": lambda c, **kw: c.contacts.list(**kw),
+    "contacts.search": lambda c, **kw: c.contacts.search("a", **kw),
+    "contacts.filter": lambda c, **kw: c.contacts.filter([{"filter_type": "status"}], **kw),
+    "contacts.messages": lambda c, **kw: c.contacts.messages(1, **kw),
+    "batch_tasks.list": lambda c, **kw: c.batch_tasks.list(**kw),
+    "folders.list": lambda c, **kw: c.folders.list(**kw),
+    "folders.contacts": lambda c, **kw: c.folders.contacts(1, **kw),
+    "contact_properties.list": lambda c, **kw: c.contact_properties.list(**kw),
+    "medias.list": lambda c, **kw: c.medias.list(**kw),
+    "media_files.list": lambda c, **kw: c.media_files.list(**kw),
+    "scenarios.list": lambda c, **kw: c.scenarios.list(**kw),
+    "campaigns.list": lambda c, **kw: c.campaigns.list(**kw),
+    "segments.list": lambda c, **kw: c.segments.list(**kw),
+    "executions.list": lambda c, **kw: c.executions.list(**kw),
+}
+BAD_PAGING = [
+    ("page", 0),
+    ("page", -1),
+    ("page", True),
+    ("page", "2"),
+    ("per_page", 0),
+    ("per_page", 1001),
+    ("per_page", 5000),
+    ("per_page", 2.5),
+]
+
+WALKS: dict[str, Callable[..., object]] = {
+    "contacts.iter": lambda c, **kw: c.contacts.iter(**kw),
+    "contacts.iter_pages": lambda c, **kw: c.contacts.iter_pages(**kw),
+    "contacts.iter_search": lambda c, **kw: c.contacts.iter_search("a", **kw),
+    "contacts.iter_filter": lambda c, **kw: c.contacts.iter_filter(
+        [{"filter_type": "status"}], **kw
+    ),
+    "contacts.iter_messages": lambda c, **kw: c.contacts.iter_messages(1, **kw),
+    "batch_tasks.iter": lambda c, **kw: c.batch_tasks.iter(**kw),
+    "folders.iter": lambda c, **kw: c.folders.iter(**kw),
+    "folders.iter_contacts": lambda c, **kw: c.folders.iter_contacts(1, **kw),
+    "contact_properties.iter": lambda c, **kw: c.contact_properties.iter(**kw),
+    "medias.iter": lambda c, **kw: c.medias.iter(**kw),
+    "media_files.iter": lambda c, **kw: c.media_files.iter(**kw),
+    "scenarios.iter": lambda c, **kw: c.scenarios.iter(**kw),
+    "campaigns.iter": lambda c, **kw: c.campaigns.iter(**kw),
+    "segments.iter": lambda c, **kw: c.segments.iter(**kw),
+    "executions.iter": lambda c, **kw: c.executions.iter(**kw),
+}
+BAD_WALKS = [("per_page", 0), ("per_page", 1001), ("concurrency", 0), ("concurrency", 65)]
+
+PATH_IDS: dict[str, tuple[str, Callable[[Client, Any], Awaitable[Any]]]] = {
+    "scenarios.get": ("scenario_id", lambda c, v: c.scenarios.get(v)),
+    "scenarios.update": ("scenario_id", lambda c, v: c.scenarios.update(v, title="t")),
+    "scenarios.trigger": (
+        "scenario_id",
+        lambda c, v: c.scenarios.trigger(v, contacts=[{"id": 1}]),
+    ),
+    "scenarios.performance": ("scenario_id", lambda c, v: c.scenarios.performance(v)),
+    "campaigns.get": ("campaign_id", lambda c, v: c.campaigns.get(v)),
+    "campaigns.update": ("campaign_id", lambda c, v: c.campaigns.update(v, title="t")),
+    "campaigns.send": ("campaign_id", lambda c, v: c.campaigns.send(v)),
+    "campaigns.test": ("campaign_id", lambda c, v: c.campaigns.test(v, id=1)),
+    "campaigns.performance": ("campaign_id", lambda c, v: c.campaigns.performance(v)),
+    "campaigns.resend": ("campaign_id", lambda c, v: c.campaigns.resend(v)),
+    "segments.get": ("segment_id", lambda c, v: c.segments.get(v)),
+    "segments.update": ("segment_id", lambda c, v: c.segments.update(v, title="t")),
+    "segments.delete": ("segment_id", lambda c, v: c.segments.delete(v)),
+    "executions.get": ("execution_id", lambda c, v: c.executions.get("scenario", v)),
+    "executions.retry": ("execution_id", lambda c, v: c.executions.retry("campaign", v)),
+    "contacts.update": ("contact_id", lambda c, v: c.contacts.update(v, notes="n")),
+    "contacts.messages": ("contact_id", lambda c, v: c.contacts.messages(v)),
+    "folders.update": ("folder_id", lambda c, v: c.folders.update(v, name="n")),
+    "folders.delete": ("folder_id", lambda c, v: c.folders.delete(v)),
+    "folders.contacts": ("folder_id", lambda c, v: c.folders.contacts(v)),
+    "folders.add_contacts": ("folder_id", lambda c, v: c.folders.add_contacts(v, [1])),
+    "folders.remove_contacts": ("folder_id", lambda c, v: c.folders.remove_contacts(v, [1])),
+    "media_files.get": ("media_file_id", lambda c, v: c.media_files.get(v)),
+}
+BAD_IDS = [None, 0, -3, True, "7", 1.5]
+BAD_TASK_IDS = [None, 7, "", "   ", b"bt_1"]
+
+
+@pytest.fixture
+def nothing_reaches_the_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any call that gets as far as the transport (whose first step takes a governor slot)."""
+
+    async def forbidden(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a request was attempted")
+
+    monkeypatch.setattr(Transport, "request", forbidden)
+
+
+@pytest.mark.usefixtures("nothing_reaches_the_transport")
+@pytest.mark.parametrize(("argument", "value"), BAD_PAGING)
+@pytest.mark.parametrize("method", sorted(LISTS))
+async def test_every_list_checks_its_paging_before_sending(
+    client: Client, method: str, argument: str, value: object
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        await LISTS[method](client, **{argument: value})
+    assert caught.value.argument == argument
+
+
+@pytest.mark.usefixtures("nothing_reaches_the_transport")
+@pytest.mark.parametrize(("argument", "value"), BAD_WALKS)
+@pytest.mark.parametrize("method", sorted(WALKS))
+async def test_every_walk_checks_its_paging_when_created(
+    client: Client, method: str, argument: str, value: object
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        WALKS[method](client, **{argument: value})
+    assert caught.value.argument == argument
+
+
+def test_every_list_and_walk_is_covered() -> None:
+    lists = {n for n, r in ROUTES.items() if r.method == "GET" and n.endswith(".list")}
+    assert lists <= set(LISTS)
+    assert {n.split(".")[0] for n in WALKS} >= {n.split(".")[0] for n in LISTS}
+
+
+@pytest.mark.usefixtures("nothing_reaches_the_transport")
+@pytest.mark.parametrize("value", BAD_IDS, ids=repr)
+@pytest.mark.parametrize("method", sorted(PATH_IDS))
+async def test_every_id_in_a_path_is_checked_before_sending(
+    client: Client, method: str, value: object
+) -> None:
+    argument, call = PATH_IDS[method]
+    with pytest.raises(InvalidArgumentError) as caught:
+        await call(client, value)
+    assert caught.value.argument == argument
+
+
+def test_every_route_with_an_id_in_its_path_is_covered() -> None:
+    with_ids = {n for n, r in ROUTES.items() if "{id}" in r.path}
+    assert with_ids - set(PATH_IDS) == {"batch_tasks.get"}  # a string id: tested below
+
+
+@pytest.mark.usefixtures("nothing_reaches_the_transport")
+@pytest.mark.parametrize("value", BAD_TASK_IDS, ids=repr)
+@pytest.mark.parametrize("method", ["get", "wait"])
+async def test_a_batch_task_id_is_checked_before_sending(
+    client: Client, method: str, value: object
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        await getattr(client.batch_tasks, method)(value)
+    assert caught.value.argument == "task_id"
+
+
+async def test_a_batch_task_id_is_escaped_in_the_path(api: MockAPI, client: Client) -> None:
+    api.on("GET", "/batch_tasks/bt%2F..%2Fme", answer(200, {"id": "bt/../me"}))
+    task = await client.batch_tasks.get("bt/../me")
+    assert task.id == "bt/../me"
+    assert api.requests[0].url.endswith("/batch_tasks/bt%2F..%2Fme")
