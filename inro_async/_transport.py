@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import msgspec
+import yarl
 from multidict import CIMultiDictProxy
 
 from inro_async._headers import parse_retry_after
@@ -39,6 +40,7 @@ from inro_async._http import (
     HTTPRequest,
     SendError,
 )
+from inro_async._routes import DEFAULT_BASE_URL
 from inro_async.errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -68,6 +70,18 @@ T = TypeVar("T")
 
 QueryValue = str | int | float | bool | Sequence[str | int] | None
 """A query parameter value; ``None`` is dropped and sequences repeat the key as ``key[]``."""
+
+
+def _checked_base_url(base_url: str) -> str:
+    """``base_url`` without a trailing slash, if it is an absolute http(s) URL without a query."""
+    base_url = base_url.strip()
+    url = yarl.URL(base_url)
+    if url.scheme not in ("http", "https") or not url.host or url.query_string or url.fragment:
+        raise InvalidArgumentError(
+            "base_url",
+            f"must be an http(s) URL like {DEFAULT_BASE_URL!r} (no query), got {base_url!r}",
+        )
+    return base_url.rstrip("/")
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,7 +313,7 @@ class Transport:
     ) -> Transport:
         """A transport; the token is kept only inside the per-request header mapping."""
         return cls(
-            base_url=base_url.rstrip("/"),
+            base_url=_checked_base_url(base_url),
             governor=governor,
             defaults=defaults,
             backend=backend or AiohttpBackend(),

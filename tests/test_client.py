@@ -93,6 +93,26 @@ def test_a_blank_token_is_a_missing_token(monkeypatch: pytest.MonkeyPatch, blank
 
 
 @pytest.mark.parametrize(
+    "base_url",
+    [
+        "api.inro.social/api/v1",
+        "ftp://api.inro.social/api/v1",
+        "https:///api/v1",
+        "http://h/v1?a=1",
+    ],
+)
+def test_a_base_url_that_is_not_an_http_url_is_refused_up_front(base_url: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="base_url: must be an http"):
+        Client("t", base_url=base_url)
+
+
+def test_a_base_url_keeps_its_spelling_less_a_trailing_slash() -> None:
+    assert Client("t", base_url=" http://127.0.0.1:8080/api/v1/ ").base_url == (
+        "http://127.0.0.1:8080/api/v1"
+    )
+
+
+@pytest.mark.parametrize(
     ("argument", "value"),
     [("max_retries", -1), ("timeout", -5), ("timeout", 0), ("max_wait", -1)],
 )

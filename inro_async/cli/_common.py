@@ -65,7 +65,7 @@ class Settings:
 
     def client(self, **kwargs: Any) -> Client:
         """A client for this invocation (token from --token or INRO_API_TOKEN)."""
-        if not (self.token or os.environ.get("INRO_API_TOKEN")):
+        if not (self.token or os.environ.get("INRO_API_TOKEN") or "").strip():
             raise click.UsageError(
                 "no API token: pass --token or set INRO_API_TOKEN "
                 "(Integrations & API → Private API in the Inrō dashboard)"

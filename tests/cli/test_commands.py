@@ -8,6 +8,7 @@ import json
 import socket
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cli._helpers import TOKEN, Invoke
@@ -55,9 +56,12 @@ def test_token_can_come_from_the_environment(fake: FakeInro) -> None:
     assert fake.requests[-1].token == TOKEN
 
 
-def test_missing_token_is_a_usage_error_before_any_request(fake: FakeInro) -> None:
+@pytest.mark.parametrize("env", [{}, {"INRO_API_TOKEN": " \n"}])
+def test_missing_token_is_a_usage_error_before_any_request(
+    fake: FakeInro, env: dict[str, str]
+) -> None:
     assert fake.base_url is not None
-    result = CliRunner().invoke(main, ["--base-url", fake.base_url, "me"])
+    result = CliRunner().invoke(main, ["--base-url", fake.base_url, "me"], env=env)
     assert result.exit_code == 2
     assert "no API token" in result.output
     assert fake.requests == []
