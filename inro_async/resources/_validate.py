@@ -92,6 +92,11 @@ def check_id(argument: str, value: object) -> int:
     return value
 
 
+def check_optional_id(argument: str, value: object) -> int | None:
+    """An object id used as a filter: ``None`` (no filter) or a positive integer."""
+    return None if value is None else check_id(argument, value)
+
+
 def check_text(argument: str, value: object) -> str:
     """A non-empty string."""
     if not isinstance(value, str) or not value.strip():

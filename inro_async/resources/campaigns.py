@@ -19,7 +19,7 @@ from inro_async.models.automation import (
 from inro_async.pagination import Page
 from inro_async.resources._automation_rules import action_payloads, rule_payloads, time_param
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import check_id, one_identifier
+from inro_async.resources._validate import check_id, check_optional_id, one_identifier
 
 __all__ = ["Campaigns"]
 
@@ -167,7 +167,7 @@ def _filters(
     return {
         "status": status,
         "search": search,
-        "campaign_folder_id": campaign_folder_id,
+        "campaign_folder_id": check_optional_id("campaign_folder_id", campaign_folder_id),
         "sort_by": sort_by,
         "sort_direction": sort_direction,
     }

@@ -11,7 +11,7 @@ from inro_async.models.executions import Execution, ExecutionHealth
 from inro_async.pagination import Page
 from inro_async.resources._automation_rules import time_param
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import check_id
+from inro_async.resources._validate import check_id, check_optional_id
 
 __all__ = ["Executions"]
 
@@ -141,9 +141,9 @@ def _filters(
     search: str | None,
 ) -> dict[str, str | int | bool | None]:
     return {
-        "scenario_id": scenario_id,
-        "campaign_id": campaign_id,
-        "contact_id": contact_id,
+        "scenario_id": check_optional_id("scenario_id", scenario_id),
+        "campaign_id": check_optional_id("campaign_id", campaign_id),
+        "contact_id": check_optional_id("contact_id", contact_id),
         "status": status,
         "reason_code": reason_code,
         "execution_type": None if execution_type is None else _check_type(execution_type),

@@ -431,6 +431,25 @@ async def test_every_id_in_a_path_is_checked_before_sending(
     assert caught.value.argument == argument
 
 
+FILTER_IDS: dict[str, Callable[..., Awaitable[Any]]] = {
+    "executions.list scenario_id": lambda c, v: c.executions.list(scenario_id=v),
+    "executions.list campaign_id": lambda c, v: c.executions.list(campaign_id=v),
+    "executions.list contact_id": lambda c, v: c.executions.list(contact_id=v),
+    "campaigns.list campaign_folder_id": lambda c, v: c.campaigns.list(campaign_folder_id=v),
+}
+
+
+@pytest.mark.usefixtures("nothing_reaches_the_transport")
+@pytest.mark.parametrize("value", [0, -3, True, "7", 1.5], ids=repr)
+@pytest.mark.parametrize("filter", sorted(FILTER_IDS))
+async def test_an_id_given_as_a_filter_is_checked_before_sending(
+    client: Client, filter: str, value: object
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        await FILTER_IDS[filter](client, value)
+    assert caught.value.argument == filter.split()[-1]
+
+
 def test_every_route_with_an_id_in_its_path_is_covered() -> None:
     with_ids = {n for n, r in ROUTES.items() if "{id}" in r.path}
     assert with_ids - set(PATH_IDS) == {"batch_tasks.get"}  # a string id: tested below
