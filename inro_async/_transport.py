@@ -53,6 +53,7 @@ from inro_async.errors import (
     status_error_class,
 )
 from inro_async.governor._base import Governor, Priority, TimedObserve, timed_observe
+from inro_async.models._lenient import LenientDecoder
 
 __all__ = [
     "APIResponse",
@@ -161,18 +162,19 @@ class RequestOptions:
         )
 
 
-_decoders: dict[Any, msgspec.json.Decoder[Any]] = {}
+_decoders: dict[Any, LenientDecoder[Any]] = {}
 
 
-def decoder_for(type_: Any) -> msgspec.json.Decoder[Any]:
+def decoder_for(type_: Any) -> LenientDecoder[Any]:
     """One typed, lenient decoder per type, built once (msgspec's performance advice).
 
-    ``strict=False`` accepts numbers and booleans that arrive as strings.
+    ``strict=False`` accepts numbers and booleans that arrive as strings; a body that still does
+    not fit gets a forgiving second pass (``inro_async.models._lenient``).
     """
     try:
         return _decoders[type_]
     except KeyError:
-        decoder = _decoders[type_] = msgspec.json.Decoder(type_, strict=False)
+        decoder = _decoders[type_] = LenientDecoder(type_)
         return decoder
 
 

@@ -6,12 +6,11 @@ build them as Structs or pass plain dicts, either is validated before a request 
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
 
-from inro_async.models._base import Model
+from inro_async.models._base import Model, Timestamp
 
 ListType = Literal["folder", "segment"]
 """What a campaign rule points at."""
@@ -71,8 +70,8 @@ class Scenario(Model, frozen=True):
     triggers: list[Trigger] = msgspec.field(default_factory=list)
     actions: list[Action] = msgspec.field(default_factory=list)
     metrics: ScenarioMetrics | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
 
 
 class TriggerResult(Model, frozen=True):
@@ -99,8 +98,8 @@ class Performance(Model, frozen=True):
 
     scenario_id: int | None = None
     campaign_id: int | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Timestamp = None
+    until: Timestamp = None
     steps: list[StepPerformance] = msgspec.field(default_factory=list)
 
 
@@ -122,8 +121,8 @@ class Campaign(Model, frozen=True):
     actions: list[Action] = msgspec.field(default_factory=list)
     campaign_rules: list[CampaignRule] = msgspec.field(default_factory=list)
     campaign_folder_id: int | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
 
 
 class CampaignSendResult(Model, frozen=True):

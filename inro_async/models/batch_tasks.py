@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import msgspec
 
-from inro_async.models._base import Model
+from inro_async.models._base import Model, Timestamp
 from inro_async.models.contacts import ContactIdentifier
 
 __all__ = ["TERMINAL_STATUSES", "BatchTask", "BatchTaskError"]
@@ -37,8 +35,8 @@ class BatchTask(Model, frozen=True):
     processed_count: int = 0
     failed_count: int = 0
     errors: list[BatchTaskError] = msgspec.field(default_factory=list)
-    created_at: datetime | None = None
-    completed_at: datetime | None = None
+    created_at: Timestamp = None
+    completed_at: Timestamp = None
 
     @property
     def done(self) -> bool:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
 
-from inro_async.models._base import Model, Payload
+from inro_async.models._base import Model, Payload, Timestamp
 
 __all__ = [
     "BulkUpdateResult",
@@ -40,7 +39,7 @@ class LastMessage(Model, frozen=True):
     """One of a contact's latest direct messages (at most 10 are embedded)."""
 
     content: str | None = None
-    received_at: datetime | None = None
+    received_at: Timestamp = None
     received: bool | None = None
     """True for a message the contact sent, False for one sent to them."""
 
@@ -49,14 +48,14 @@ class LastComment(Model, frozen=True):
     """One of a contact's latest comments on the account's posts."""
 
     text: str | None = None
-    received_at: datetime | None = None
+    received_at: Timestamp = None
 
 
 class LastMention(Model, frozen=True):
     """One of a contact's latest mentions of the account."""
 
     text: str | None = None
-    received_at: datetime | None = None
+    received_at: Timestamp = None
 
 
 class Contact(Model, frozen=True):
@@ -82,8 +81,8 @@ class Contact(Model, frozen=True):
     website: str | None = None
     instagram_url: str | None = None
     profile_picture: str | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
     custom_properties: dict[str, Any] = msgspec.field(default_factory=dict)
     """Custom property values by property slug."""
     folders: list[FolderRef] = msgspec.field(default_factory=list)
@@ -105,7 +104,7 @@ class ContactMessage(Model, frozen=True):
     message_type: str | None = None
     received: bool | None = None
     """True for a message the contact sent, False for one sent to them."""
-    received_at: datetime | None = None
+    received_at: Timestamp = None
 
 
 class ContactUpdate(Payload):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from inro_async.models._base import Model
+from inro_async.models._base import Model, Timestamp
 
 
 class ExecutionStep(Model, frozen=True):
@@ -32,15 +31,15 @@ class Execution(Model, frozen=True):
     status: str | None = None
     reason_code: str | None = None
     is_test: bool = False
-    created_at: datetime | None = None
+    created_at: Timestamp = None
     steps: list[ExecutionStep] = msgspec.field(default_factory=list)
 
 
 class ExecutionHealth(Model, frozen=True):
     """Runs per status over a period, the failure ratio, what fails most, and blockers."""
 
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Timestamp = None
+    until: Timestamp = None
     counts: dict[str, int] = msgspec.field(default_factory=dict)
     failure_ratio: float = 0.0
     top_failing: list[dict[str, Any]] = msgspec.field(default_factory=list)

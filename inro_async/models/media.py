@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from inro_async.models._base import Model
+from inro_async.models._base import Model, Timestamp
 
 __all__ = ["MEDIA_FILE_TYPES", "Media", "MediaFile", "MediaFileType"]
 
@@ -23,7 +22,7 @@ class Media(Model, frozen=True):
     """``IMAGE``, ``VIDEO``, ``CAROUSEL_ALBUM`` or ``REEL``."""
     caption: str | None = None
     permalink: str | None = None
-    timestamp: datetime | None = None
+    timestamp: Timestamp = None
 
 
 class MediaFile(Model, frozen=True):
@@ -37,4 +36,4 @@ class MediaFile(Model, frozen=True):
     filename: str | None = None
     size: int | None = None
     """Bytes."""
-    created_at: datetime | None = None
+    created_at: Timestamp = None

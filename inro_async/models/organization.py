@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from inro_async.models._base import Model
+from inro_async.models._base import Model, Timestamp
 
 
 class Organization(Model, frozen=True):
@@ -15,4 +13,4 @@ class Organization(Model, frozen=True):
     instagram_username: str | None = None
     plan: str | None = None
     """``pro``, ``trial`` or ``free`` (the API itself refuses Free plans with 403)."""
-    created_at: datetime | None = None
+    created_at: Timestamp = None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from inro_async._transport import APIResponse
+from inro_async._transport import APIResponse, decoder_for
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.automation import Action, Performance, Scenario, Trigger, TriggerResult
 from inro_async.pagination import Page
@@ -45,7 +45,8 @@ def unwrap(response: APIResponse, key: str, type_: type[T]) -> T:
     """
     fields: dict[str, msgspec.Raw] = response.parse(dict[str, msgspec.Raw])
     if key in fields and "id" not in fields:
-        return msgspec.json.decode(fields[key], type=type_, strict=False)
+        decoded: T = decoder_for(type_).decode(fields[key])
+        return decoded
     result: T = response.parse(type_)
     return result
 

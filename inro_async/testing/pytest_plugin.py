@@ -62,7 +62,10 @@ async def _server(options: dict[str, Any]) -> AsyncIterator[FakeInro]:
 async def _client(server: FakeInro) -> AsyncIterator[Client]:
     from inro_async.client import Client
 
-    async with Client(token=TOKEN, base_url=server.base_url) as client:
+    # Pace for the quotas the fake enforces (``inro_fake_options["quotas"]``), not production's:
+    # a client that mirrors other quotas than its server's earns 429s or runs needlessly slow.
+    quotas = server.organizations[TOKEN].limiter.quotas
+    async with Client(token=TOKEN, base_url=server.base_url, quotas=quotas) as client:
         yield client
 
 
@@ -76,6 +79,6 @@ if pytest_asyncio is not None:
 
     @pytest_asyncio.fixture
     async def inro_client(inro_server: FakeInro) -> AsyncIterator[Client]:
-        """An ``inro_async.Client`` pointed at ``inro_server``."""
+        """An ``inro_async.Client`` pointed at ``inro_server``, paced for the same quotas."""
         async for client in _client(inro_server):
             yield client

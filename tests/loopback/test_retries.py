@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -380,17 +380,24 @@ async def test_a_refused_connection_that_never_heals_says_nothing_was_processed(
 # -- 429: always repeated, after Retry-After ---------------------------------------------------
 
 TWO_PER_SECOND = {"contacts": 20, "seed": 11, "quotas": [Quota(2, 1.0)]}
-"""A server far stricter than the client's quotas (20/s), so the server answers 429."""
+"""A server far stricter than production's quotas (20/s), so the server answers 429."""
+
+
+@pytest.fixture
+async def production_paced(inro_server: FakeInro) -> AsyncIterator[Client]:
+    """A client paced for production's quotas, unlike ``inro_client`` (paced for the server's)."""
+    async with Client(token=TOKEN, base_url=inro_server.base_url) as client:
+        yield client
 
 
 @pytest.mark.parametrize("inro_fake_options", [TWO_PER_SECOND])
 async def test_a_throttled_send_is_repeated_after_retry_after_and_delivered_once(
-    inro_client: Client, inro_server: FakeInro, org: Organization
+    production_paced: Client, inro_server: FakeInro, org: Organization
 ) -> None:
     contact = active_contact(org)
-    await inro_client.me()
-    await inro_client.me()  # the server's two per second are spent
-    once = inro_client.with_options(max_retries=0)  # a 429 is not a "retry"
+    await production_paced.me()
+    await production_paced.me()  # the server's two per second are spent
+    once = production_paced.with_options(max_retries=0)  # a 429 is not a "retry"
     result = await once.messages.send(contact_id=contact["id"], text="hello")
     assert result.accepted_count == 1
     throttled, accepted = inro_server.requests_to("messages.send")
@@ -401,12 +408,12 @@ async def test_a_throttled_send_is_repeated_after_retry_after_and_delivered_once
 
 @pytest.mark.parametrize("inro_fake_options", [TWO_PER_SECOND])
 async def test_a_throttled_upload_is_repeated_with_the_whole_file(
-    inro_client: Client, inro_server: FakeInro, org: Organization
+    production_paced: Client, inro_server: FakeInro, org: Organization
 ) -> None:
     data = b"\x89PNG" + b"p" * 50_000
-    await inro_client.me()
-    await inro_client.me()
-    media_file = await inro_client.media_files.upload(data, media_type="image")
+    await production_paced.me()
+    await production_paced.me()
+    media_file = await production_paced.media_files.upload(data, media_type="image")
     assert media_file.size == len(data)
     assert [r.status for r in inro_server.requests_to("media_files.create")] == [429, 201]
     assert list(org.media_files) == [media_file.id]
@@ -414,10 +421,10 @@ async def test_a_throttled_upload_is_repeated_with_the_whole_file(
 
 @pytest.mark.parametrize("inro_fake_options", [TWO_PER_SECOND])
 async def test_a_burst_against_a_stricter_server_all_succeeds(
-    inro_client: Client, inro_server: FakeInro
+    production_paced: Client, inro_server: FakeInro
 ) -> None:
     started = time.monotonic()
-    contacts = await asyncio.gather(*(inro_client.contacts.get(id=n) for n in range(1, 6)))
+    contacts = await asyncio.gather(*(production_paced.contacts.get(id=n) for n in range(1, 6)))
     assert [c.id for c in contacts] == [1, 2, 3, 4, 5]
     answered = [r.status for r in inro_server.requests_to("contacts.get")]
     assert answered.count(200) == 5
@@ -427,11 +434,11 @@ async def test_a_burst_against_a_stricter_server_all_succeeds(
 
 @pytest.mark.parametrize("inro_fake_options", [TWO_PER_SECOND])
 async def test_when_429s_may_not_be_absorbed_the_error_carries_retry_after(
-    inro_client: Client, inro_server: FakeInro
+    production_paced: Client, inro_server: FakeInro
 ) -> None:
-    await inro_client.me()
-    await inro_client.me()
-    strict = inro_client.with_options(max_retries=Retries(max_throttled=0))
+    await production_paced.me()
+    await production_paced.me()
+    strict = production_paced.with_options(max_retries=Retries(max_throttled=0))
     with pytest.raises(RateLimitError) as caught:
         await strict.contacts.list()
     assert (caught.value.status, caught.value.retry_after) == (429, 1.0)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
-from inro_async import Client
+import pytest
+
+from inro_async import Client, Quota
 from inro_async.testing import FakeInro
 
 
@@ -29,6 +33,25 @@ async def test_inro_client_talks_to_inro_server(inro_server: FakeInro, inro_clie
     assert page.total == len(inro_server.org.contacts)
     await inro_client.messages.send(contact_id=page.items[0].id, text="Hi")
     assert [r.route for r in inro_server.requests] == ["contacts.list", "messages.send"]
+
+
+class TestTheClientPacesForTheFakesQuotas:
+    @pytest.fixture
+    def inro_fake_options(self) -> dict[str, Any]:
+        return {"contacts": 10, "quotas": [Quota(2, 1)]}
+
+    async def test_the_client_governor_has_the_servers_quotas(
+        self, inro_server: FakeInro, inro_client: Client
+    ) -> None:
+        assert tuple(inro_client.governor.quotas) == (Quota(2, 1),)
+        assert inro_server.org.limiter.quotas == (Quota(2, 1),)
+
+    async def test_a_burst_is_paced_without_earning_a_429(
+        self, inro_server: FakeInro, inro_client: Client
+    ) -> None:
+        await asyncio.gather(*(inro_client.contacts.get(id=i) for i in range(1, 6)))
+        assert len(inro_server.requests_to("contacts.get")) == 5
+        assert inro_server.throttled == 0
 
 
 USER_TESTS = """
