@@ -248,3 +248,28 @@ async def test_a_neighbour_spending_30_percent_costs_at_most_one_429_per_window_
         seconds = [math.floor(group[0].epoch) for group in resets]
         assert len(seconds) == len(set(seconds)), throttles
     print(f"{mode}: {len(throttles)} 429s, neighbour {statuses}")
+
+
+# -- two full-speed processes, no Redis: a share each -------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["sliding", "fixed"])
+async def test_two_full_speed_clients_with_half_the_quota_each_earn_no_429(mode: Mode) -> None:
+    # The README's advice for N processes without Redis: reserve=1 - 1/N. Two clients (two
+    # processes' governors in one loop) each send 20 at once against 10/s and 40/10s.
+    quotas = (Quota(10, 1), Quota(40, 10))
+    fake = FakeInro(mode=mode, quotas=quotas)
+    fake.add_organization(TOKEN, contacts=5, quotas=quotas)
+    base_url = await fake.start()
+
+    async def process() -> None:
+        governor = LocalGovernor(quotas, reserve=0.5, windows=mode)
+        async with Client(TOKEN, base_url=base_url, governor=governor) as inro:
+            await asyncio.gather(*(inro.me() for _ in range(20)))
+
+    try:
+        await asyncio.gather(process(), process())
+    finally:
+        await fake.close()
+    assert len(fake.requests) == 40
+    assert fake.throttled == 0
