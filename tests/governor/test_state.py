@@ -86,6 +86,20 @@ def test_a_governor_kept_until_the_interpreter_exits_loses_nothing(tmp_path: Pat
     assert used_after_restart(path) == 7
 
 
+def test_leaving_async_with_writes_the_state_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+
+    async def main() -> None:
+        async with LocalGovernor(QUOTAS, state_path=path) as governor:
+            for _ in range(5):
+                await governor.acquire()
+            assert saved(path) == 0  # still coalescing
+        assert saved(path) == 5
+
+    asyncio.run(main())
+    assert used_after_restart(path) == 5
+
+
 def test_a_collected_governor_saves_and_is_not_kept_alive(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
 
@@ -99,6 +113,20 @@ def test_a_collected_governor_saves_and_is_not_kept_alive(tmp_path: Path) -> Non
     gc.collect()
     assert ref() is None
     assert saved(path) == 4
+
+
+def test_saving_after_aclose_does_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite3"
+
+    async def main() -> None:
+        governor = LocalGovernor(QUOTAS, state_path=path)
+        await governor.acquire()
+        await governor.aclose()
+        await governor.aclose()
+        governor.save_state()
+
+    asyncio.run(main())
+    assert saved(path) == 1
 
 
 def test_a_second_event_loop_still_writes_within_the_flush_interval(
