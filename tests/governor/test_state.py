@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import inro_async
+from inro_async import Client
 from inro_async.governor import LocalGovernor, Quota
 from inro_async.governor import state as state_module
 
@@ -98,6 +99,24 @@ def test_leaving_async_with_writes_the_state_file(tmp_path: Path) -> None:
 
     asyncio.run(main())
     assert used_after_restart(path) == 5
+
+
+def test_closing_a_client_saves_its_governors_state_and_leaves_it_usable(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.sqlite3"
+
+    async def main() -> None:
+        async with LocalGovernor(QUOTAS, state_path=path) as governor:
+            async with Client("t", governor=governor) as inro:
+                assert inro.governor is governor
+                for _ in range(3):
+                    await governor.acquire()
+            assert saved(path) == 3
+            await governor.acquire()  # another client may still use it
+        assert saved(path) == 4
+
+    asyncio.run(main())
 
 
 def test_a_collected_governor_saves_and_is_not_kept_alive(tmp_path: Path) -> None:
