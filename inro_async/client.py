@@ -130,8 +130,14 @@ class Client:
         """Close the HTTP session if the client created it (a shared session is left open).
 
         The client (and its ``with_options`` copies) cannot send afterwards: a request raises
-        ``ClientClosedError``. Calling ``aclose`` again does nothing.
+        ``ClientClosedError``. Calling ``aclose`` again does nothing. A ``LocalGovernor`` with
+        ``state_path=`` gets its pending dispatches written, but is not closed: it may pace
+        other clients (its own ``aclose``, or ``async with`` it, closes it).
         """
+        from inro_async.governor.local import LocalGovernor
+
+        if isinstance(self._transport.governor, LocalGovernor):
+            self._transport.governor.save_state()
         await self._transport.aclose()
 
     @property

@@ -133,6 +133,25 @@ class LocalGovernor:
         """The quotas enforced, after the reserve."""
         return self._quotas
 
+    # -- lifecycle (the state file) ----------------------------------------------------------
+
+    async def __aenter__(self) -> LocalGovernor:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Leave ``async with LocalGovernor(...)``: ``aclose``, so the state file is written."""
+        await self.aclose()
+
+    def save_state(self) -> None:
+        """Write the dispatches not yet in the state file now (nothing without ``state_path``).
+
+        Pending dispatches are otherwise written a second after the first of them, by
+        ``aclose``, when the governor is garbage-collected, or at a normal interpreter exit;
+        ``Client.aclose`` calls this for its governor. Only a crash loses the last second.
+        """
+        if self._state is not None:
+            self._state.flush()
+
     async def acquire(
         self, *, priority: int = Priority.NORMAL, max_wait: float | None = None
     ) -> float:

@@ -673,3 +673,10 @@ class RedisGovernor:
         """Close the Redis connection if this governor opened it."""
         if self._owns_client and self._client is not None:
             await self._client.aclose()
+
+    async def __aenter__(self) -> RedisGovernor:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Leave ``async with RedisGovernor(...)``: ``aclose``."""
+        await self.aclose()

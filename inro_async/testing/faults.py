@@ -1,9 +1,10 @@
 """Faults on demand: seeded random ones (``Faults``) and exact one-shot ones (``fake.inject``).
 
-Kinds, in the order a request meets them:
+Kinds, in the order a request meets them; all but ``reset_before`` only once the rate limiter
+admitted it (a 429 meets no fault, and leaves an injected one for the next admitted request):
 
-* ``reset_before``: the connection is dropped before the request is processed (no effect, not
-  counted against any quota): a retry is harmless.
+* ``reset_before``: the connection is dropped before the request is processed or judged by the
+  rate limiter (no effect, not counted against any quota): a retry is harmless.
 * ``latency``: the response is delayed (``seconds=``).
 * ``status``: the request is answered 500/502/503 (``status=``) without being processed; it was
   counted against the quota.

@@ -1,9 +1,9 @@
 """``FakeInro``: the fake Inrō API on 127.0.0.1, with strict quotas, faults and inspection.
 
 Every request passes one middleware, in this order: it is recorded (with its arrival time on
-the server's clock), authenticated (unknown token 401, Free plan 403), given its faults
-(``reset_before`` drops it unprocessed), judged by the organization's rate limiter (429 with
-``Retry-After``), delayed (``latency``), failed (``status``: 5xx, counted against the quota but
+the server's clock), authenticated (unknown token 401, Free plan 403), dropped unprocessed
+(``reset_before``), judged by the organization's rate limiter (429 with ``Retry-After``, and no
+other fault), delayed (``latency``), failed (``status``: 5xx, counted against the quota but
 not processed) or handled; then its body may be damaged (``truncate``, ``malformed``), its
 paging headers dropped, or, after it took effect, its connection reset (``reset_after``). Every
 response of an authenticated request carries ``X-RateLimit-Limit``/``-Remaining``/``-Reset``.
@@ -62,6 +62,7 @@ class RecordedRequest:
     """The status answered; ``None`` when the connection was reset instead."""
     throttled: bool = False
     faults: tuple[str, ...] = ()
+    """The faults this request met (none when it was answered 429)."""
 
 
 def _aiohttp_path(path: str) -> str:
@@ -157,6 +158,10 @@ class FakeInro:
     def inject(self, kind: str, *, route: str | None = None, times: int = 1, **params: Any) -> None:
         """Make the next ``times`` requests (to ``route``, or any) meet fault ``kind``.
 
+        Only requests that get as far as the fault count: ``reset_before`` is met by the next
+        authenticated request, throttled or not (it is dropped before the rate limiter judges
+        it); every other kind by the next one the rate limiter admits, so a request answered
+        429 leaves the fault for the one after it.
         ``inject("reset_after", route="messages.send")``, ``inject("status", status=503)``,
         ``inject("latency", seconds=2.0)``.
         """
@@ -255,9 +260,16 @@ class FakeInro:
             )
         return app
 
-    def _faults_for(self, route: str | None) -> dict[str, Any]:
-        chosen = self.faults.draw(route) if self.faults is not None else {}
+    def _take_injected(self, route: str | None, *, before_limiter: bool) -> dict[str, Any]:
+        """Use up the injected faults met at this point by a request to ``route``.
+
+        ``reset_before`` is met before the rate limiter; every other kind only by a request the
+        limiter admits, so a 429 leaves them waiting for the next admitted one.
+        """
+        chosen: dict[str, Any] = {}
         for injected in list(self._injected):
+            if (injected.kind == "reset_before") != before_limiter:
+                continue
             if injected.route is None or injected.route == route:
                 chosen[injected.kind] = injected.value
                 injected.times -= 1
@@ -306,13 +318,16 @@ class FakeInro:
                 status=403,
             )
         request[ORG_KEY] = org
-        faults = self._faults_for(route)
-        record.faults = tuple(faults)
+        # Random faults are drawn for every request (a seed gives the same sequence whatever
+        # is throttled); injected ones wait for a request that gets as far as they act.
+        faults = self.faults.draw(route) if self.faults is not None else {}
+        faults.update(self._take_injected(route, before_limiter=True))
         if faults.get("reset_before"):
+            record.faults = ("reset_before",)
             return self._reset(request, record)
 
         verdict = org.limiter.check(now)
-        if not verdict.allowed:
+        if not verdict.allowed:  # a throttled request meets no fault
             record.status, record.throttled = 429, True
             quota = verdict.quota
             message = (
@@ -321,6 +336,8 @@ class FakeInro:
                 else "Rate limit exceeded"
             )
             return self._finish(json_response({"error": message}, status=429), verdict, record)
+        faults.update(self._take_injected(route, before_limiter=False))
+        record.faults = tuple(faults)
         if faults.get("latency"):
             await asyncio.sleep(float(faults["latency"]))
         if faults.get("status"):

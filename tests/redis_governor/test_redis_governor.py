@@ -224,3 +224,19 @@ async def test_local_waiters_are_served_by_priority(redis_url: str) -> None:
     await asyncio.gather(*low, high)
     assert order.index("interactive") <= 1
     await governor.aclose()
+
+
+async def test_leaving_async_with_closes_the_governor(redis_url: str) -> None:
+    closed: list[bool] = []
+
+    class Recording(RedisGovernor):
+        async def aclose(self) -> None:
+            await super().aclose()
+            closed.append(True)
+
+    governor = Recording(redis_url, key=f"test-{time.time_ns()}", quotas=[Quota(5, 1)])
+    async with governor as entered:
+        assert entered is governor
+        await governor.acquire()
+        assert not closed
+    assert closed == [True]

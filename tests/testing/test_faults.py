@@ -10,7 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from inro_async.testing import FakeInro, Faults
+from inro_async import Quota
+from inro_async.testing import FakeInro, Faults, ManualClock
 
 TOKEN = "faults-token"
 
@@ -166,3 +167,41 @@ async def test_faults_can_be_limited_to_routes(start: Callable[..., Any]) -> Non
     async with session.get(base_url + "/me") as response:
         assert response.status == 200
     assert await send(session, base_url, 1) in (500, 502, 503)
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [("status", {"status": 503}), ("latency", {"seconds": 0.01}), ("reset_after", {})],
+)
+async def test_an_injected_fault_waits_for_a_request_the_rate_limiter_admits(
+    start: Callable[..., Any], kind: str, params: dict[str, Any]
+) -> None:
+    clock = ManualClock()
+    server, session, base_url = await start(quotas=[Quota(1, 1)], clock=clock)
+    assert await send(session, base_url, 1) == 202
+    server.inject(kind, route="messages.send", **params)
+
+    assert await send(session, base_url, 2) == 429
+    assert server.requests[-1].faults == ()
+
+    clock.advance(1.5)
+    expected = {"status": 503, "latency": 202}.get(kind)
+    if expected is None:
+        with pytest.raises(aiohttp.ClientError):
+            await send(session, base_url, 3)
+    else:
+        assert await send(session, base_url, 3) == expected
+    assert server.requests[-1].faults == (kind,)
+    assert await send(session, base_url, 4) == 429  # and it was used up there
+
+
+async def test_reset_before_is_met_by_the_next_request_even_one_over_quota(
+    start: Callable[..., Any],
+) -> None:
+    server, session, base_url = await start(quotas=[Quota(1, 1)], clock=ManualClock())
+    assert await send(session, base_url, 1) == 202
+    server.inject("reset_before", route="messages.send")
+    with pytest.raises(aiohttp.ClientError):
+        await send(session, base_url, 2)
+    assert server.requests[-1].faults == ("reset_before",)
+    assert await send(session, base_url, 3) == 429
