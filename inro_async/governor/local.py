@@ -5,6 +5,12 @@ by (priority, arrival), one timer is armed for the moment the head may go, and e
 is woken per freed slot. Nothing polls, so 10,000 queued requests cost no CPU while they wait.
 The dispatch time recorded is the moment the woken task actually resumes, not the planned one.
 
+``max_wait`` bounds the time queued, not only the estimate on joining: each waiter with a bound
+also sits in a second heap ordered by deadline, and whenever the timer is set for the head,
+every waiter whose deadline is before that moment (a 429 pause, a correction, or requests of a
+higher priority that went first) fails with ``QuotaWaitTooLongError`` there and then. Checking
+costs one comparison per timer; the heap costs a push per bounded waiter.
+
 Cancellation is safe at every point: a waiter cancelled before it is woken is dropped; one
 cancelled after being woken but before resuming has recorded nothing and passes its wake-up on.
 
@@ -54,8 +60,10 @@ _DEFAULT_RETRY_AFTER = 1.0
 class _Waiter:
     sort_key: tuple[int, int]
     future: asyncio.Future[None] = field(compare=False)
+    max_wait: float | None = field(default=None, compare=False)
     dropped: bool = field(default=False, compare=False)
-    """No longer counted in ``_live``: cancelled before being woken, or left on a stopped loop."""
+    """No longer counted in ``_live``: cancelled before being woken, refused for waiting past
+    its ``max_wait``, or left on a stopped loop."""
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -107,6 +115,7 @@ class LocalGovernor:
         # Aligned windows are the server's epoch multiples; the loop's clock has no epoch.
         self._clock = clock if clock is not None or windows == "sliding" else time.time
         self._heap: list[_Waiter] = []
+        self._deadlines: list[tuple[float, int, _Waiter]] = []  # waiters with a max_wait
         self._live = 0  # waiters queued or woken, not cancelled, not yet dispatched
         self._woken = 0  # woken, not yet resumed
         self._seq = itertools.count()
@@ -156,6 +165,7 @@ class LocalGovernor:
         self._timer = None
         self._timer_at = math.inf
         stranded, self._heap = self._heap, []
+        self._deadlines = []
         self._live = self._woken = 0
         if old is not None and not old.is_closed():
             # Should that loop run again, its waiters fail rather than wait forever.
@@ -201,16 +211,22 @@ class LocalGovernor:
 
         started = now
         key = (-int(priority), next(self._seq))
+        # A hair of slack: admitted at exactly ``limit``, the same slot must not be refused.
+        deadline = started + limit + 1e-9 if limit is not None else math.inf
         while True:
-            waiter = _Waiter(key, loop.create_future())
+            waiter = _Waiter(key, loop.create_future(), limit)
             heapq.heappush(self._heap, waiter)
+            if limit is not None:
+                heapq.heappush(self._deadlines, (deadline, key[1], waiter))
             self._live += 1
             self._arm()
             try:
                 await waiter.future
             except asyncio.CancelledError:
                 if waiter.dropped:
-                    raise  # no longer counted (its loop stopped and another took over)
+                    if waiter.future.done() and not waiter.future.cancelled():
+                        waiter.future.exception()  # refused, then cancelled: nothing to log
+                    raise  # no longer counted
                 self._live -= 1
                 if waiter.future.done() and not waiter.future.cancelled():
                     # Woken, then cancelled before resuming: hand the wake-up on.
@@ -306,6 +322,8 @@ class LocalGovernor:
         """Wake the head if it may go now, else make sure one timer is set for when it may."""
         if self._live - self._woken <= 0 or self._woken > 0:
             # Nobody waiting, or a woken task will re-arm when it resumes.
+            if self._live == 0 and self._deadlines:
+                self._deadlines.clear()  # every one served or gone
             return
         now = self._now()
         at = self._core.next_free(now)
@@ -313,12 +331,38 @@ class LocalGovernor:
             self._disarm()
             self._wake_head()
             return
+        if self._deadlines and self._deadlines[0][0] < at:
+            self._refuse_late(at, now)
+            if self._live - self._woken <= 0:
+                self._disarm()
+                return
         if self._timer is not None and self._timer_at == at:
             return
         self._disarm()
         loop = self._bind()
         self._timer = loop.call_at(loop.time() + (at - now), self._on_timer)
         self._timer_at = at
+
+    def _refuse_late(self, at: float, now: float) -> None:
+        """Fail every waiter whose ``max_wait`` runs out before ``at``, when the head may go."""
+        decision = self._core.decide(now)
+        quota: object = "a 429 pause" if decision.paused else decision.quota
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] < at:
+            waiter = heapq.heappop(deadlines)[2]
+            if waiter.dropped or waiter.future.done():
+                continue  # served, cancelled, or queued again under a fresh waiter
+            waiter.dropped = True
+            self._live -= 1
+            assert waiter.max_wait is not None
+            waiter.future.set_exception(
+                QuotaWaitTooLongError(
+                    wait=at - now,
+                    available_at=self._epoch(at),
+                    quota=quota,
+                    max_wait=waiter.max_wait,
+                )
+            )
 
     def _on_timer(self) -> None:
         self._timer = None
