@@ -49,14 +49,23 @@ class ClientClosedError(InroError, RuntimeError):
 class EventLoopMismatchError(InroError, RuntimeError):
     """The Client is used from another event loop than the one it first sent requests in.
 
-    Its HTTP session and governor belong to that loop (one ``asyncio.run`` per Client).
+    Its HTTP session belongs to that loop (one ``asyncio.run`` per Client).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, message: str | None = None) -> None:
         super().__init__(
-            "this Client belongs to the event loop it first sent a request in, and is used "
+            message
+            or "this Client belongs to the event loop it first sent a request in, and is used "
             "from another one (e.g. a second asyncio.run); create a Client inside each loop"
         )
+
+
+class GovernorLoopError(EventLoopMismatchError):
+    """A governor is used from an event loop while another loop, in another thread, uses it.
+
+    A governor serves one event loop at a time: successive loops (one ``asyncio.run`` after
+    another) may share it, concurrent ones may not; the message says what to do instead.
+    """
 
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

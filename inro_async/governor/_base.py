@@ -92,7 +92,8 @@ class Governor(Protocol):
         """Wait until a request may be dispatched and record it; return the seconds spent queued.
 
         Raises ``QuotaWaitTooLongError`` at once, without queueing, when the wait would exceed
-        ``max_wait``. A caller cancelled while waiting holds no slot.
+        ``max_wait``, and, once queued, as soon as a 429 pause or a correction makes it exceed
+        it. A caller cancelled while waiting holds no slot.
         """
         ...
 

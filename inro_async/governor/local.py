@@ -5,8 +5,22 @@ by (priority, arrival), one timer is armed for the moment the head may go, and e
 is woken per freed slot. Nothing polls, so 10,000 queued requests cost no CPU while they wait.
 The dispatch time recorded is the moment the woken task actually resumes, not the planned one.
 
+``max_wait`` bounds the time queued, not only the estimate on joining: each waiter with a bound
+also sits in a second heap ordered by deadline, and whenever the timer is set for the head,
+every waiter whose deadline is before that moment (a 429 pause, a correction, or requests of a
+higher priority that went first) fails with ``QuotaWaitTooLongError`` there and then. Checking
+costs one comparison per timer; the heap costs a push per bounded waiter.
+
 Cancellation is safe at every point: a waiter cancelled before it is woken is dropped; one
 cancelled after being woken but before resuming has recorded nothing and passes its wake-up on.
+
+**One event loop at a time.** Waiters' futures and the timer belong to the loop they were made
+in. Successive loops share a governor (a worker that runs ``asyncio.run`` per job): the first
+call from a new loop, once the previous one has stopped, drops what was tied to it and keeps
+the log, so what that loop spent still counts. A loop running in another thread at the same
+time is refused with ``GovernorLoopError``: the log is not guarded against two threads, and a
+waiter woken from the wrong thread would hang. Two threads each get their own governor with a
+share of the quota (``reserve=``), or share one through ``RedisGovernor``.
 """
 
 from __future__ import annotations
@@ -21,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inro_async._headers import parse_retry_after
-from inro_async.errors import QuotaWaitTooLongError
+from inro_async.errors import GovernorLoopError, QuotaWaitTooLongError
 from inro_async.governor._base import INRO_QUOTAS, Priority, Quota, QuotaUsage
 from inro_async.governor._core import GovernorCore, Windows, effective_quotas
 
@@ -46,7 +60,10 @@ _DEFAULT_RETRY_AFTER = 1.0
 class _Waiter:
     sort_key: tuple[int, int]
     future: asyncio.Future[None] = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
+    max_wait: float | None = field(default=None, compare=False)
+    dropped: bool = field(default=False, compare=False)
+    """No longer counted in ``_live``: cancelled before being woken, refused for waiting past
+    its ``max_wait``, or left on a stopped loop."""
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -98,11 +115,13 @@ class LocalGovernor:
         # Aligned windows are the server's epoch multiples; the loop's clock has no epoch.
         self._clock = clock if clock is not None or windows == "sliding" else time.time
         self._heap: list[_Waiter] = []
+        self._deadlines: list[tuple[float, int, _Waiter]] = []  # waiters with a max_wait
         self._live = 0  # waiters queued or woken, not cancelled, not yet dispatched
         self._woken = 0  # woken, not yet resumed
         self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
+        self._loop: asyncio.AbstractEventLoop | None = None  # the waiters' and timer's loop
         self.dispatched = 0
         """Requests dispatched through this governor (all time)."""
         self.wakeups = 0
@@ -122,6 +141,39 @@ class LocalGovernor:
         if self._clock is not None:
             return self._clock()
         return asyncio.get_running_loop().time()
+
+    def _bind(self) -> asyncio.AbstractEventLoop:
+        """The running loop, once it is this governor's (see "One event loop at a time")."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._adopt(loop)
+        return loop
+
+    def _adopt(self, loop: asyncio.AbstractEventLoop) -> None:
+        old = self._loop
+        if old is not None and old.is_running() and not old.is_closed():
+            raise GovernorLoopError(
+                "this LocalGovernor is in use by an event loop running in another thread; it "
+                "serves one loop at a time (successive asyncio.run calls may share it). Give "
+                "each thread its own governor with a share of the quota (e.g. reserve=0.5 for "
+                "two), or share one quota across threads and processes with RedisGovernor"
+            )
+        # The previous loop has stopped: its timer will never fire and its waiters never wake
+        # here. The log is kept; what that loop spent still counts.
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = None
+        self._timer_at = math.inf
+        stranded, self._heap = self._heap, []
+        self._deadlines = []
+        self._live = self._woken = 0
+        if old is not None and not old.is_closed():
+            # Should that loop run again, its waiters fail rather than wait forever.
+            for waiter in stranded:
+                waiter.dropped = True
+                if not waiter.future.done():
+                    waiter.future.set_exception(_stranded())
+        self._loop = loop
 
     def _epoch(self, t: float) -> float:
         return time.time() + (t - self._now())
@@ -156,7 +208,10 @@ class LocalGovernor:
         self, *, priority: int = Priority.NORMAL, max_wait: float | None = None
     ) -> float:
         """Wait for a slot and record the dispatch; return the seconds spent queued."""
-        now = self._now()
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._adopt(loop)
+        now = self._clock() if self._clock is not None else loop.time()
         if self._live == 0 and self._core.next_free(now) <= now:
             self._dispatch(now)
             return 0.0
@@ -174,24 +229,33 @@ class LocalGovernor:
                 )
 
         started = now
-        loop = asyncio.get_running_loop()
         key = (-int(priority), next(self._seq))
+        # A hair of slack: admitted at exactly ``limit``, the same slot must not be refused.
+        deadline = started + limit + 1e-9 if limit is not None else math.inf
         while True:
-            waiter = _Waiter(key, loop.create_future())
+            waiter = _Waiter(key, loop.create_future(), limit)
             heapq.heappush(self._heap, waiter)
+            if limit is not None:
+                heapq.heappush(self._deadlines, (deadline, key[1], waiter))
             self._live += 1
             self._arm()
             try:
                 await waiter.future
             except asyncio.CancelledError:
+                if waiter.dropped:
+                    if waiter.future.done() and not waiter.future.cancelled():
+                        waiter.future.exception()  # refused, then cancelled: nothing to log
+                    raise  # no longer counted
                 self._live -= 1
                 if waiter.future.done() and not waiter.future.cancelled():
                     # Woken, then cancelled before resuming: hand the wake-up on.
                     self._woken -= 1
                     self._arm()
                 else:
-                    waiter.cancelled = True
+                    waiter.dropped = True
                 raise
+            if waiter.dropped:
+                raise _stranded()  # woken, but its loop stopped before it resumed
             self._woken -= 1
             self._live -= 1
             now = self._now()
@@ -209,6 +273,7 @@ class LocalGovernor:
         ``elapsed`` is the seconds from dispatch to this response: with it, the correction
         compares the server's count with what this process had in the window the server saw.
         """
+        self._bind()
         now = self._now()
         sent_at = now - elapsed if elapsed is not None else None
         changed = self._core.heard(sent_at, now)
@@ -232,16 +297,19 @@ class LocalGovernor:
 
     async def snapshot(self) -> list[QuotaUsage]:
         """Per quota: used, limit and seconds until a slot frees."""
+        self._bind()
         return self._core.usage(self._now())
 
     async def estimate(self, n: int) -> float:
         """Seconds from now until ``n`` more requests, after those already waiting, have gone."""
+        self._bind()
         now = self._now()
         total = max(0, n) + self._live
         return self._core.estimate(total, now) - now if total > 0 else 0.0
 
     async def aclose(self) -> None:
         """Cancel the timer and write the state file, if any."""
+        self._bind()
         self._disarm()
         if self._state is not None:
             self._state.save(self._core, self._now(), time.time())
@@ -273,6 +341,8 @@ class LocalGovernor:
         """Wake the head if it may go now, else make sure one timer is set for when it may."""
         if self._live - self._woken <= 0 or self._woken > 0:
             # Nobody waiting, or a woken task will re-arm when it resumes.
+            if self._live == 0 and self._deadlines:
+                self._deadlines.clear()  # every one served or gone
             return
         now = self._now()
         at = self._core.next_free(now)
@@ -280,12 +350,38 @@ class LocalGovernor:
             self._disarm()
             self._wake_head()
             return
+        if self._deadlines and self._deadlines[0][0] < at:
+            self._refuse_late(at, now)
+            if self._live - self._woken <= 0:
+                self._disarm()
+                return
         if self._timer is not None and self._timer_at == at:
             return
         self._disarm()
-        loop = asyncio.get_running_loop()
+        loop = self._bind()
         self._timer = loop.call_at(loop.time() + (at - now), self._on_timer)
         self._timer_at = at
+
+    def _refuse_late(self, at: float, now: float) -> None:
+        """Fail every waiter whose ``max_wait`` runs out before ``at``, when the head may go."""
+        decision = self._core.decide(now)
+        quota: object = "a 429 pause" if decision.paused else decision.quota
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][0] < at:
+            waiter = heapq.heappop(deadlines)[2]
+            if waiter.dropped or waiter.future.done():
+                continue  # served, cancelled, or queued again under a fresh waiter
+            waiter.dropped = True
+            self._live -= 1
+            assert waiter.max_wait is not None
+            waiter.future.set_exception(
+                QuotaWaitTooLongError(
+                    wait=at - now,
+                    available_at=self._epoch(at),
+                    quota=quota,
+                    max_wait=waiter.max_wait,
+                )
+            )
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -296,11 +392,19 @@ class LocalGovernor:
     def _wake_head(self) -> None:
         while self._heap:
             waiter = heapq.heappop(self._heap)
-            if waiter.cancelled or waiter.future.done():
+            if waiter.dropped or waiter.future.done():
                 continue
             waiter.future.set_result(None)
             self._woken += 1
             return
+
+
+def _stranded() -> GovernorLoopError:
+    return GovernorLoopError(
+        "this request was waiting for the governor on an event loop that stopped, and another "
+        "event loop has used the governor since; finish or cancel one loop's requests before "
+        "using the governor from the next"
+    )
 
 
 def _loop_running() -> bool:

@@ -33,11 +33,18 @@ A 429 seen by any worker pauses all of them (the pause lives in Redis), and ``X-
 corrections are shared the same way. If Redis cannot be reached, ``acquire`` raises
 ``GovernorUnavailableError``, or, with ``fallback_share=`` set, paces locally at that share of
 each quota (never an unpaced burst).
+
+Like ``LocalGovernor``, one governor serves one event loop at a time: successive loops may
+share it (each gets its own connection when the governor opened it from ``url=``; a client
+passed as ``client=`` belongs to the loop it was first used in), and a loop running in another
+thread meanwhile is refused with ``GovernorLoopError``: give each thread its own RedisGovernor
+with the same key, and they share the quota through Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import math
@@ -50,7 +57,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from inro_async._headers import parse_retry_after
-from inro_async.errors import InroError, QuotaWaitTooLongError
+from inro_async.errors import GovernorLoopError, InroError, QuotaWaitTooLongError
 from inro_async.governor._base import INRO_QUOTAS, Priority, Quota, QuotaUsage
 from inro_async.governor._core import RESOLUTION, GovernorCore, effective_quotas
 from inro_async.governor.local import DEFAULT_MARGIN, LocalGovernor
@@ -405,6 +412,7 @@ class RedisGovernor:
         self._local_pause = -math.inf
         self._fallback: LocalGovernor | None = None
         self._releasing: set[asyncio.Future[list[Any] | None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the one the client and waiters use
         self.round_trips = 0
         """Script calls made: one per burst of local waiters, plus rare corrections."""
         self.corrections = 0
@@ -418,6 +426,52 @@ class RedisGovernor:
     def quotas(self) -> Sequence[Quota]:
         """The quotas enforced, after the reserve."""
         return self._quotas
+
+    # -- event loops -------------------------------------------------------------------------
+
+    def _bind(self) -> asyncio.AbstractEventLoop:
+        """The running loop, once it is this governor's (see the module docstring)."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._adopt(loop)
+        return loop
+
+    def _adopt(self, loop: asyncio.AbstractEventLoop) -> None:
+        old = self._loop
+        if old is None:
+            self._loop = loop
+            return
+        if old.is_running() and not old.is_closed():
+            raise GovernorLoopError(
+                "this RedisGovernor is in use by an event loop running in another thread; it "
+                "serves one loop at a time. Create one RedisGovernor per thread with the same "
+                "key: they share the quota through Redis"
+            )
+        if not self._owns_client and self._script is not None:
+            raise GovernorLoopError(
+                "the Redis client passed as client= belongs to the event loop the governor "
+                "first used it in, which has stopped; pass url= instead (the governor then "
+                "opens a connection per loop), or create the client and governor in each loop"
+            )
+        # The previous loop has stopped: its connections and waiters cannot be used from this
+        # one. Redis keeps the log; only this process's local queue starts afresh.
+        if self._owns_client and self._client is not None:
+            _abandon(self._client)
+            self._client = None
+            self._script = None
+        stranded, self._heap = self._heap, []
+        self._head_busy = False
+        self._releasing = set()
+        if not old.is_closed():
+            for waiter in stranded:  # should that loop run again, they fail, not hang
+                if not waiter.future.done():
+                    waiter.future.set_exception(
+                        GovernorLoopError(
+                            "this request was waiting for the governor on an event loop that "
+                            "stopped, and another event loop has used the governor since"
+                        )
+                    )
+        self._loop = loop
 
     # -- redis -------------------------------------------------------------------------------
 
@@ -464,7 +518,7 @@ class RedisGovernor:
         self, *, priority: int = Priority.NORMAL, max_wait: float | None = None
     ) -> float:
         """Queue locally, reserve a slot in Redis, sleep until it; return seconds queued."""
-        loop = asyncio.get_running_loop()
+        loop = self._bind()
         started = loop.time()
         limit = max_wait if max_wait is not None else self.max_wait
         waiter = _Waiter((-int(priority), next(self._seq)), loop.create_future())
@@ -586,6 +640,7 @@ class RedisGovernor:
         response) before now, else now. It costs no round trip when the count Redis returned
         with that slot already covers the server's.
         """
+        self._bind()
         dispatched = _DISPATCHED.get()
         slot = dispatched[1] if dispatched is not None and dispatched[0] == self._id else None
         if slot is not None:
@@ -632,6 +687,7 @@ class RedisGovernor:
 
     async def snapshot(self) -> list[QuotaUsage]:
         """Per quota, as Redis sees it across every process: used and time to a free slot."""
+        self._bind()
         result = await self._guarded("peek")
         if result is None:
             assert self._fallback is not None
@@ -664,15 +720,18 @@ class RedisGovernor:
 
     async def reset(self) -> None:
         """Forget everything recorded under this key (tests, or a regenerated token)."""
+        self._bind()
         if self._client is None:
             await self._guarded("peek")
         assert self._client is not None
         await self._client.delete(*self._keys)
 
     async def aclose(self) -> None:
-        """Close the Redis connection if this governor opened it."""
+        """Close the Redis connection if this governor opened it (the next call opens another)."""
+        self._bind()
         if self._owns_client and self._client is not None:
-            await self._client.aclose()
+            client, self._client, self._script = self._client, None, None
+            await client.aclose()
 
     async def __aenter__(self) -> RedisGovernor:
         return self
@@ -680,3 +739,24 @@ class RedisGovernor:
     async def __aexit__(self, *exc_info: object) -> None:
         """Leave ``async with RedisGovernor(...)``: ``aclose``."""
         await self.aclose()
+
+
+def _abandon(client: aioredis.Redis) -> None:
+    """Drop a client whose event loop has stopped: its connections cannot be closed from here.
+
+    Each connection's transport is marked closing (a closed loop refuses the callback that
+    would finish the job) and forgotten, so nothing tries to use or close it through a dead
+    loop later; the socket is closed when the transport is collected. ``aclose()`` at the end
+    of each loop avoids all this.
+    """
+    pool = client.connection_pool
+    for connection in [
+        *getattr(pool, "_available_connections", ()),
+        *getattr(pool, "_in_use_connections", ()),
+    ]:
+        writer = getattr(connection, "_writer", None)
+        if writer is None:
+            continue
+        with contextlib.suppress(RuntimeError):
+            writer.transport.close()
+        connection._writer = connection._reader = None

@@ -310,6 +310,91 @@ def test_a_governor_wide_max_wait_applies_to_every_call() -> None:
     run_virtual(main)
 
 
+def test_a_queued_request_fails_at_once_when_a_pause_puts_its_slot_past_max_wait() -> None:
+    async def main() -> tuple[QuotaWaitTooLongError, float]:
+        governor = LocalGovernor([Quota(1, 1)], margin=0, max_wait=2)
+        await governor.acquire()
+        waiter = asyncio.create_task(governor.acquire())  # its slot is 1 s away: it queues
+        await asyncio.sleep(0.1)
+        await governor.observe(429, {"Retry-After": "30"})
+        with pytest.raises(QuotaWaitTooLongError) as caught:
+            await waiter
+        return caught.value, now()
+
+    error, failed_at = run_virtual(main)
+    assert failed_at == pytest.approx(0.1)  # as soon as the pause was known, not 30 s later
+    assert error.wait == pytest.approx(30)
+    assert error.quota == "a 429 pause"
+    assert error.max_wait == 2
+
+
+def test_a_correction_that_moves_the_next_slot_past_max_wait_fails_the_queued() -> None:
+    async def main() -> tuple[QuotaWaitTooLongError, float, int]:
+        governor = LocalGovernor([Quota(2, 1), Quota(3, 10)], margin=0, max_wait=2)
+        await governor.acquire()
+        await governor.acquire()
+        waiter = asyncio.create_task(governor.acquire())  # 1 s away: it queues
+        await asyncio.sleep(0.5)
+        # Someone else spent the third request of the 10-s window.
+        await governor.observe(
+            200, {"X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "0"}, elapsed=0.5
+        )
+        with pytest.raises(QuotaWaitTooLongError) as caught:
+            await waiter
+        return caught.value, now(), governor._live
+
+    error, failed_at, live = run_virtual(main)
+    assert failed_at == pytest.approx(0.5)
+    assert error.quota == Quota(3, 10)
+    assert error.wait == pytest.approx(9.5)  # when our own first two leave the 10-s window
+    assert live == 0
+
+
+def test_a_pause_fails_only_the_queued_requests_it_makes_wait_too_long() -> None:
+    async def main() -> list[str]:
+        governor = LocalGovernor([Quota(1, 1)], margin=0)
+        await governor.acquire()
+        outcomes: list[str] = []
+
+        async def call(max_wait: float) -> None:
+            try:
+                await governor.acquire(max_wait=max_wait)
+                outcomes.append(f"{max_wait:g} went at {now():g}")
+            except QuotaWaitTooLongError:
+                outcomes.append(f"{max_wait:g} refused at {now():g}")
+
+        calls = [asyncio.create_task(call(w)) for w in (2, 60)]
+        await asyncio.sleep(0.5)
+        await governor.observe(429, {"Retry-After": "10"})
+        await asyncio.gather(*calls)
+        return outcomes
+
+    assert run_virtual(main) == ["2 refused at 0.5", "60 went at 10.5"]
+
+
+def test_requests_that_jump_the_queue_cannot_stretch_a_wait_past_max_wait() -> None:
+    async def main() -> list[str]:
+        governor = LocalGovernor([Quota(1, 1)], margin=0)
+        await governor.acquire()
+        outcomes: list[str] = []
+
+        async def call(name: str, priority: Priority, max_wait: float | None) -> None:
+            try:
+                await governor.acquire(priority=priority, max_wait=max_wait)
+                outcomes.append(f"{name} went at {now():g}")
+            except QuotaWaitTooLongError:
+                outcomes.append(f"{name} refused at {now():g}")
+
+        bulk = asyncio.create_task(call("bulk", Priority.BULK, 1.5))  # 1 s away: it queues
+        await asyncio.sleep(0)
+        urgent = asyncio.create_task(call("urgent", Priority.INTERACTIVE, None))
+        await asyncio.gather(bulk, urgent)
+        return outcomes
+
+    # Once the urgent request has taken the 1-s slot, the next is at 2 s: past 1.5, known at 1.
+    assert run_virtual(main) == ["urgent went at 1", "bulk refused at 1"]
+
+
 def test_a_reserve_leaves_part_of_the_quota_unused() -> None:
     async def main() -> float:
         governor = LocalGovernor([Quota(10, 1)], reserve=0.3, margin=0)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 
 import pytest
 
-from inro_async import QuotaWaitTooLongError
+from inro_async import GovernorLoopError, QuotaWaitTooLongError
 from inro_async.governor import Quota
 from inro_async.governor.redis import GovernorUnavailableError, RedisGovernor
 
@@ -240,3 +241,55 @@ async def test_leaving_async_with_closes_the_governor(redis_url: str) -> None:
         await governor.acquire()
         assert not closed
     assert closed == [True]
+
+
+def test_successive_event_loops_share_one_governor(redis_url: str) -> None:
+    # A worker that runs asyncio.run per job keeps one governor; the first job gives up on a
+    # queued request. The next job's requests must go, and both jobs' dispatches count.
+    (governor,) = governors(redis_url, 1, [Quota(2, 1)])
+
+    async def first() -> None:
+        await asyncio.gather(governor.acquire(), governor.acquire())
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(governor.acquire(), 0.2)
+
+    async def second() -> list[int]:
+        await asyncio.wait_for(asyncio.gather(*(governor.acquire() for _ in range(2))), 5)
+        return [usage.used for usage in await governor.snapshot()]
+
+    asyncio.run(first())
+    assert asyncio.run(second()) == [2]  # in the window that started after the first job's
+    asyncio.run(governor.aclose())
+
+
+def test_a_loop_running_in_another_thread_is_refused_with_the_fix_named(redis_url: str) -> None:
+    (governor,) = governors(redis_url, 1, [Quota(50, 1)])
+    holding = threading.Event()
+    release = threading.Event()
+
+    async def hold() -> None:
+        await governor.acquire()
+        holding.set()
+        await asyncio.to_thread(release.wait, 5)
+
+    thread = threading.Thread(target=asyncio.run, args=(hold(),))
+    thread.start()
+    try:
+        assert holding.wait(5)
+        with pytest.raises(GovernorLoopError, match="one RedisGovernor per thread"):
+            asyncio.run(governor.acquire())
+    finally:
+        release.set()
+        thread.join(5)
+    asyncio.run(governor.acquire())  # that loop has ended: this one takes over
+    asyncio.run(governor.aclose())
+
+
+def test_a_redis_client_passed_in_is_not_used_from_another_loop(redis_url: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(redis_url)
+    governor = RedisGovernor(client=client, key=f"test-{time.time_ns()}", quotas=[Quota(5, 1)])
+    asyncio.run(governor.acquire())
+    with pytest.raises(GovernorLoopError, match="url="):
+        asyncio.run(governor.acquire())
