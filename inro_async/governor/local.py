@@ -85,8 +85,10 @@ class LocalGovernor:
     ``state_path`` keeps the log in a SQLite file so a restarted process remembers what it spent;
     ``windows="fixed"`` paces for a server that counts in epoch-aligned windows (it then reads
     the wall clock, which must agree with the server's); ``shared=True`` says other processes
-    or people spend from the same token, so every burst after a silence starts with one request
-    whose response tells what they spent; ``clock`` replaces the event loop's clock (tests).
+    or people spend from the same token now and then, so every burst after a silence starts with
+    one request whose response tells what they spent (it cannot stop two processes that both
+    send at full speed from racing for the same slots: give each ``reserve=1 - 1/N``, or use
+    ``RedisGovernor``); ``clock`` replaces the event loop's clock (tests).
     """
 
     def __init__(
