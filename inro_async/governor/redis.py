@@ -70,6 +70,9 @@ __all__ = ["GovernorUnavailableError", "RedisGovernor"]
 DEFAULT_HORIZON = 0.02
 """Seconds ahead a process may reserve slots: all a killed process can strand."""
 
+SLOW_MEMORY = 10.0
+"""Seconds a slow answer keeps widening the margin (``RedisGovernor._margin_now``)."""
+
 _DEFAULT_RETRY_AFTER = 1.0
 _BATCH = 1000
 """Most slots one round trip reserves."""
@@ -402,7 +405,8 @@ class RedisGovernor:
                 f"{tag}:{quota.limit}/{quota.period:g}:n",
             ]
         self._keys.append(f"{tag}:askers")
-        self._static_args: list[str | float | int] = [str(margin), str(horizon), len(self._quotas)]
+        self._slow = (0.0, -math.inf)  # (round trip, loop time): the slowest answer lately
+        self._static_args: list[str | float | int] = [str(horizon), len(self._quotas)]
         for quota, server_limit in zip(self._quotas, self._server_limits, strict=True):
             self._static_args += [quota.limit, repr(float(quota.period)), server_limit]
         self._static_args.append(RESOLUTION)
@@ -484,7 +488,7 @@ class RedisGovernor:
             self._script = self._client.register_script(_SCRIPT)
         self.round_trips += 1
         # ARGV: op, margin, horizon, n, per-quota (limit, period, server limit)…, resolution, extra
-        args = [op, *self._static_args, *extra]
+        args = [op, repr(self._margin_now()), *self._static_args, *extra]
         result: list[Any] = await self._script(keys=self._keys, args=args)
         return result
 
@@ -630,6 +634,22 @@ class RedisGovernor:
         if self._heap and not self._head_busy and not self._heap[0].future.done():
             self._heap[0].future.set_result(None)
 
+    def _margin_now(self) -> float:
+        """``margin``, or the slowest round trip of the last ``SLOW_MEMORY`` seconds if longer.
+
+        Redis logs dispatches, not answers, so an entry frees W + margin after its dispatch. A
+        request may be counted by the server as late as its answer: when answers take longer
+        than the margin (a loaded server queues requests before counting them), one counted late
+        could still be in the server's window when that slot is reused. Widening by the slowest
+        recent round trip keeps the guarantee then, and costs nothing while answers are fast.
+        """
+        slowest, at = self._slow
+        if slowest <= self.margin:
+            return self.margin
+        if asyncio.get_running_loop().time() - at > SLOW_MEMORY:
+            return self.margin
+        return slowest
+
     async def observe(
         self, status: int, headers: Mapping[str, str], *, elapsed: float | None = None
     ) -> None:
@@ -638,9 +658,15 @@ class RedisGovernor:
         A correction compares the server's count with the log as it was when the request
         went: at the slot this task last acquired, else ``elapsed`` seconds (dispatch to
         response) before now, else now. It costs no round trip when the count Redis returned
-        with that slot already covers the server's.
+        with that slot already covers the server's. ``elapsed`` also widens the margin while
+        answers are slower than it (``_margin_now``).
         """
         self._bind()
+        if elapsed is not None:
+            now = asyncio.get_running_loop().time()
+            slowest, at = self._slow
+            if elapsed >= slowest or now - at > SLOW_MEMORY:
+                self._slow = (elapsed, now)
         dispatched = _DISPATCHED.get()
         slot = dispatched[1] if dispatched is not None and dispatched[0] == self._id else None
         if slot is not None:

@@ -121,7 +121,9 @@ async def test_a_response_without_its_slot_is_judged_elapsed_seconds_back(
     headers = {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0"}
     await governor.observe(200, headers, elapsed=1.2)
     (usage,) = await governor.snapshot()
-    assert usage.used == 0  # the 5 the server counted are the 5 sent 1.2 s ago
+    # The 5 the server counted are the 5 sent 1.2 s ago, not 5 more (that would read 10). They
+    # are still held: an answer 1.2 s late widens the margin to 1.2 s (``_margin_now``).
+    assert usage.used == 5
     await governor.aclose()
 
 
@@ -293,3 +295,27 @@ def test_a_redis_client_passed_in_is_not_used_from_another_loop(redis_url: str) 
     asyncio.run(governor.acquire())
     with pytest.raises(GovernorLoopError, match="url="):
         asyncio.run(governor.acquire())
+
+
+async def test_answers_slower_than_the_margin_widen_it_for_every_slot(redis_url: str) -> None:
+    # Redis logs dispatches; a request may be counted as late as its answer. Two slots of a
+    # 2/s quota go at once and are answered 0.3 s later: their slots free at dispatch + 1.3 s
+    # (the slowest recent answer), not + 1.0 s, or a server that counted them late would 429.
+    (governor,) = governors(redis_url, 1, [Quota(2, 1)])
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await governor.acquire()
+    await governor.acquire()
+    await governor.observe(200, {}, elapsed=0.3)
+    await governor.acquire()
+    assert loop.time() - started >= 1.29
+    # Fast answers leave the margin as configured (0 here): the next window reopens on time.
+    await governor.aclose()
+    (fast,) = governors(redis_url, 1, [Quota(2, 1)])
+    started = loop.time()
+    for _ in range(2):
+        await fast.acquire()
+    await fast.observe(200, {}, elapsed=0.001)
+    await fast.acquire()
+    assert loop.time() - started == pytest.approx(1.0, abs=0.1)
+    await fast.aclose()
