@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import fanout  # the sibling benchmark: same server, tokens and tasks
 from _child import child_server
 
-from inro_async.governor import LocalGovernor
+from inro_async.governor import LocalGovernor, Permit
 
 
 class RecordingGovernor(LocalGovernor):
@@ -40,12 +40,17 @@ class RecordingGovernor(LocalGovernor):
         super()._dispatch(now)
 
     async def observe(
-        self, status: int, headers: Mapping[str, str], *, elapsed: float | None = None
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        permit: Permit | None = None,
+        elapsed: float | None = None,
     ) -> None:
         now = self._now()
-        if elapsed is not None:
-            self.answers.append((now - elapsed, now))
-        await super().observe(status, headers, elapsed=elapsed)
+        if permit is not None:
+            self.answers.append((permit.granted_at, now))
+        await super().observe(status, headers, permit=permit, elapsed=elapsed)
 
 
 async def run(task: str, base_url: str, contacts: int, concurrency: int | None) -> None:

@@ -37,6 +37,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from inro_async.governor import Permit
+
 QUOTAS: tuple[tuple[int, float], ...] = ((20, 1.0), (100, 6.0), (250, 18.0))
 PROBE = "probe-token"
 GOVERNORS = ("RedisGovernor", "pyrate-limiter RedisBucket")
@@ -138,14 +140,22 @@ class PyrateGovernor:
         bucket = await RedisBucket.init(rates, self._redis, self._key)
         self._limiter = Limiter(bucket)
 
-    async def acquire(self, *, priority: int = 0, max_wait: float | None = None) -> float:
+    async def acquire(self, *, priority: int = 0, max_wait: float | None = None) -> Permit:
         if self._limiter is None:
             await self.start()
-        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         await self._limiter.try_acquire_async(self._key)
-        return time.perf_counter() - started
+        return Permit(loop.time(), loop.time() - started)
 
-    async def observe(self, status: int, headers: Mapping[str, str]) -> None:
+    async def observe(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        permit: Permit | None = None,
+        elapsed: float | None = None,
+    ) -> None:
         return None
 
     async def snapshot(self) -> list[Any]:

@@ -29,11 +29,12 @@ async def raw_get(
     session: aiohttp.ClientSession, governor: LocalGovernor, path: str
 ) -> tuple[int, float]:
     """One request paced by the governor; returns (status, seconds queued)."""
-    queued = await governor.acquire()  # waits for a slot under every quota, then records it
+    permit = await governor.acquire()  # waits for a slot under every quota, then records it
     async with session.get(BASE_URL + path) as response:
         await response.read()
-        await governor.observe(response.status, response.headers)  # learns from 429/X-RateLimit
-        return response.status, queued
+        # Learns from 429 and X-RateLimit-*; the permit says when this request went.
+        await governor.observe(response.status, response.headers, permit=permit)
+        return response.status, permit.queued
 
 
 async def main() -> None:

@@ -21,12 +21,13 @@ deleted it, and "the resource is gone" is what the caller asked for.
 from __future__ import annotations
 
 import asyncio
+import enum
 import hashlib
 import logging
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import msgspec
 import yarl
@@ -52,16 +53,20 @@ from inro_async.errors import (
     RateLimitError,
     status_error_class,
 )
-from inro_async.governor._base import Governor, Priority, TimedObserve, timed_observe
+from inro_async.governor._base import Governor, Priority
 from inro_async.models._lenient import LenientDecoder
 
 __all__ = [
+    "NO_OVERRIDES",
+    "USE_CLIENT_DEFAULT",
     "APIResponse",
     "BodyFactory",
+    "DispatchHook",
     "QueryValue",
     "RequestOptions",
     "Retries",
     "Transport",
+    "UseClientDefault",
     "token_fingerprint",
 ]
 
@@ -124,42 +129,91 @@ class Retries:
         return rng.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
 
 
+class UseClientDefault(enum.Enum):
+    """The type of ``USE_CLIENT_DEFAULT``."""
+
+    USE_CLIENT_DEFAULT = "USE_CLIENT_DEFAULT"
+
+    def __repr__(self) -> str:
+        return "USE_CLIENT_DEFAULT"
+
+
+USE_CLIENT_DEFAULT: Final = UseClientDefault.USE_CLIENT_DEFAULT
+""""Inherit the client's setting", distinct from ``None`` (which means "none": no timeout)."""
+
+DispatchHook = Callable[[], None]
+"""Called the moment the governor grants a request its slot, before any byte is written.
+
+Called once per attempt (a retry is another dispatch). An exception it raises stops the request
+before it is sent (the slot stays spent): the job engine journals a chunk as in flight here.
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class RequestOptions:
-    """Per-call settings; ``None`` means "use the client's default".
+    """Per-call settings; ``USE_CLIENT_DEFAULT`` (the default) means "use the client's".
 
-    ``timeout`` bounds the HTTP exchange only: time spent queued in the governor is bounded by
-    ``max_wait`` instead.
+    ``timeout`` bounds the HTTP exchange only (``None``: no timeout); time spent queued in the
+    governor is bounded by ``max_wait`` instead (``None``: wait as long as it takes).
+    ``on_dispatch`` is called when the governor grants each attempt its slot (``DispatchHook``).
     """
 
-    timeout: float | None = None
-    retries: Retries | None = None
-    priority: int | None = None
-    max_wait: float | None = None
+    timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
+    retries: Retries | UseClientDefault | None = USE_CLIENT_DEFAULT
+    priority: int | UseClientDefault | None = USE_CLIENT_DEFAULT
+    max_wait: float | UseClientDefault | None = USE_CLIENT_DEFAULT
+    on_dispatch: DispatchHook | UseClientDefault | None = USE_CLIENT_DEFAULT
 
     def __post_init__(self) -> None:
         # aiohttp reads a timeout of 0 as "no timeout"; None says that explicitly.
-        if self.timeout is not None and not self.timeout > 0:
+        timeout, max_wait = self.timeout, self.max_wait
+        if isinstance(timeout, bool) or not (
+            timeout is None
+            or timeout is USE_CLIENT_DEFAULT
+            or (isinstance(timeout, int | float) and timeout > 0)
+        ):
             raise InvalidArgumentError("timeout", "must be > 0 seconds, or None for no timeout")
-        if self.max_wait is not None and not self.max_wait >= 0:
+        if isinstance(max_wait, bool) or not (
+            max_wait is None
+            or max_wait is USE_CLIENT_DEFAULT
+            or (isinstance(max_wait, int | float) and max_wait >= 0)
+        ):
             raise InvalidArgumentError("max_wait", "must be >= 0 seconds, or None to wait")
 
     def merged(self, override: RequestOptions) -> RequestOptions:
-        """These options with every non-None field of ``override`` taking precedence."""
-        if (
-            override.timeout is None
-            and override.retries is None
-            and override.priority is None
-            and override.max_wait is None
-        ):
+        """These options with every field that ``override`` sets taking precedence."""
+        if override is NO_OVERRIDES or override == NO_OVERRIDES:
             return self  # the common case, on every request: no copy
-        return replace(
-            self,
-            timeout=override.timeout if override.timeout is not None else self.timeout,
-            retries=override.retries if override.retries is not None else self.retries,
-            priority=override.priority if override.priority is not None else self.priority,
-            max_wait=override.max_wait if override.max_wait is not None else self.max_wait,
-        )
+        changes = {
+            name: value
+            for name in _FIELDS
+            if (value := getattr(override, name)) is not USE_CLIENT_DEFAULT
+        }
+        return replace(self, **changes)
+
+    def resolved(self) -> ResolvedOptions:
+        """The settings a request is sent with (every ``USE_CLIENT_DEFAULT`` read as ``None``)."""
+        return ResolvedOptions(*(_resolve(getattr(self, name)) for name in _FIELDS))
+
+
+def _resolve(value: Any) -> Any:
+    return None if value is USE_CLIENT_DEFAULT else value
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedOptions:
+    """``RequestOptions`` after merging with the client's: plain values, ``None`` for unset."""
+
+    timeout: float | None
+    retries: Retries | None
+    priority: int | None
+    max_wait: float | None
+    on_dispatch: DispatchHook | None
+
+
+_FIELDS = ("timeout", "retries", "priority", "max_wait", "on_dispatch")
+NO_OVERRIDES: Final = RequestOptions()
+"""Options that override nothing (a client's own, before ``with_options``)."""
 
 
 _decoders: dict[Any, LenientDecoder[Any]] = {}
@@ -293,14 +347,20 @@ class Transport:
     """``token_fingerprint(token)``: tells tokens apart (job journals) without holding one."""
     _rng: random.Random = field(default_factory=random.Random)
     _encoder: msgspec.json.Encoder = field(default_factory=msgspec.json.Encoder)
-    _observe_timed: TimedObserve | None = field(init=False, default=None)
+    _resolved: ResolvedOptions = field(init=False)
     _closed: bool = field(init=False, default=False)
     # The loop of the first request: the session and the governor's waiters belong to it.
     _loop: asyncio.AbstractEventLoop | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        # Looked up once: governors predating ``observe(..., elapsed=)`` are called without it.
-        self._observe_timed = timed_observe(self.governor)
+        self._resolved = self.defaults.resolved()  # most requests override nothing
+
+    def options_for(self, options: RequestOptions | None) -> ResolvedOptions:
+        """The settings for a request: the client's defaults with ``options`` taking precedence."""
+        if options is None or options is NO_OVERRIDES:
+            return self._resolved
+        merged = self.defaults.merged(options)
+        return self._resolved if merged is self.defaults else merged.resolved()
 
     @classmethod
     def create(
@@ -374,8 +434,9 @@ class Transport:
         ``APITimeoutError`` when no response arrived, ``QuotaWaitTooLongError`` from the governor.
         """
         self.check_usable()
-        opts = self.defaults if options is None else self.defaults.merged(options)
+        opts = self.options_for(options)
         retries = opts.retries or Retries()
+        on_dispatch = opts.on_dispatch
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD", "OPTIONS")
         url = self.base_url + path
@@ -395,7 +456,10 @@ class Transport:
         queued = 0.0
         maybe_processed = False  # an earlier attempt may have taken effect
         while True:
-            queued += await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
+            permit = await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
+            queued += permit.queued
+            if on_dispatch is not None:
+                on_dispatch()  # journal before wire: may stop the request here
             loop = asyncio.get_running_loop()
             # One clock for everything timed here: the loop's, which the governor and the jobs
             # read too (a test's simulated clock included).
@@ -428,10 +492,7 @@ class Transport:
             status, resp_headers, content = result.status, result.headers, result.content
 
             elapsed = loop.time() - sent_at
-            if self._observe_timed is not None:
-                await self._observe_timed(status, resp_headers, elapsed=elapsed)
-            else:
-                await self.governor.observe(status, resp_headers)
+            await self.governor.observe(status, resp_headers, permit=permit)
 
             if status < 400 or (status == 404 and gone_is_done and maybe_processed):
                 self._log(method, path, status, elapsed, attempt + throttled, queued)

@@ -14,12 +14,16 @@ import aiohttp
 from inro_async import _routes
 from inro_async._http import AiohttpBackend, HTTPBackend
 from inro_async._transport import (
+    NO_OVERRIDES,
+    USE_CLIENT_DEFAULT,
     APIResponse,
     BodyFactory,
+    DispatchHook,
     QueryValue,
     RequestOptions,
     Retries,
     Transport,
+    UseClientDefault,
 )
 from inro_async.errors import ClientClosedError, InroError, InvalidArgumentError
 from inro_async.governor._base import INRO_QUOTAS, Governor, Quota
@@ -114,7 +118,7 @@ class Client:
                 f"python/{platform.python_version()}"
             ),
         )
-        self._options = RequestOptions()
+        self._options = NO_OVERRIDES
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -163,20 +167,30 @@ class Client:
     def with_options(
         self,
         *,
-        timeout: float | None = None,
-        max_retries: int | Retries | None = None,
-        priority: int | None = None,
-        max_wait: float | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_retries: int | Retries | UseClientDefault = USE_CLIENT_DEFAULT,
+        priority: int | UseClientDefault = USE_CLIENT_DEFAULT,
+        max_wait: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        on_dispatch: DispatchHook | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Client:
         """A copy for a few calls with other settings; it shares the session and governor.
 
-        ``inro.with_options(timeout=5, max_retries=0).contacts.get(id=1)``
+        ``inro.with_options(timeout=5, max_retries=0).contacts.get(id=1)``. An argument left out
+        keeps this client's setting; ``timeout=None`` turns the timeout off and
+        ``max_wait=None`` waits as long as the quota needs. ``on_dispatch`` is called each time
+        the governor grants one of the copy's requests its slot, before it is sent.
         """
         copy = object.__new__(Client)
         copy._transport = self._transport
         retries = Retries(max_retries) if isinstance(max_retries, int) else max_retries
         copy._options = self._options.merged(
-            RequestOptions(timeout=timeout, retries=retries, priority=priority, max_wait=max_wait)
+            RequestOptions(
+                timeout=timeout,
+                retries=retries,
+                priority=priority,
+                max_wait=max_wait,
+                on_dispatch=on_dispatch,
+            )
         )
         return copy
 

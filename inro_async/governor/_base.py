@@ -1,25 +1,27 @@
 """What every governor offers the transport: quotas, priorities and the ``Governor`` protocol.
 
-The transport talks to a governor through exactly two calls per attempt: ``acquire`` before the
-request is sent (it returns when the request may go, and the moment it returns is recorded as the
-dispatch time) and ``observe`` with the response's status and headers (429 pauses, X-RateLimit-*
-corrections). The in-process governor (``local.py``) and the Redis one (``redis.py``) both
-implement it, and so can anyone else's.
+The transport talks to a governor through exactly two calls per attempt:
 
-A governor whose ``observe`` also accepts the keyword ``elapsed`` (seconds from dispatch to the
-response, on the event loop's clock) is given it: the server counted the request at its arrival,
-somewhere in that interval, and a correction judged at response time alone mistakes this
-process's own requests that left the window meanwhile for someone else's. The keyword is not in
-the protocol, so governors written before it still type-check and still work.
+* ``permit = await governor.acquire(...)`` before the request is sent. It returns when the request
+  may go; the ``Permit`` says when the slot was granted (the dispatch time, on the governor's
+  clock), how long the request queued, and what the governor reserved for it.
+* ``await governor.observe(status, headers, permit=permit)`` with the response: 429 pauses,
+  ``X-RateLimit-*`` corrections. The permit tells the governor which dispatch the answer speaks
+  of: the server counted the request at its arrival, somewhere between the grant and the answer,
+  and a correction judged at response time alone would mistake this process's own requests that
+  left the window meanwhile for someone else's.
+
+``aclose`` releases what the governor holds (timers, connections, a state file). The in-process
+governor (``local.py``) and the Redis one (``redis.py``) implement the protocol, and so can
+anyone else's: nothing is passed implicitly (no context variables, no signature sniffing).
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Protocol, cast, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,21 @@ class QuotaUsage:
         return max(0, self.quota.limit - self.used)
 
 
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """A granted slot: when it was granted, how long the request queued, what was reserved.
+
+    Returned by ``Governor.acquire`` and handed back to ``Governor.observe`` with the answer.
+    """
+
+    granted_at: float
+    """When the slot was granted (the dispatch time), on the governor's own clock."""
+    queued: float = 0.0
+    """Seconds the request waited in the governor before the grant."""
+    reservation: object = None
+    """What the governor reserved for this dispatch (its own business; e.g. a Redis slot)."""
+
+
 @runtime_checkable
 class Governor(Protocol):
     """Paces requests under a set of quotas; shared by every request of one organization."""
@@ -88,8 +105,8 @@ class Governor(Protocol):
 
     async def acquire(
         self, *, priority: int = Priority.NORMAL, max_wait: float | None = None
-    ) -> float:
-        """Wait until a request may be dispatched and record it; return the seconds spent queued.
+    ) -> Permit:
+        """Wait until a request may be dispatched and record it; return its ``Permit``.
 
         Raises ``QuotaWaitTooLongError`` at once, without queueing, when the wait would exceed
         ``max_wait``, and, once queued, as soon as a 429 pause or a correction makes it exceed
@@ -97,11 +114,20 @@ class Governor(Protocol):
         """
         ...
 
-    async def observe(self, status: int, headers: Mapping[str, str]) -> None:
+    async def observe(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        permit: Permit | None = None,
+        elapsed: float | None = None,
+    ) -> None:
         """Learn from a response's status and headers.
 
         A 429 pauses every request until ``Retry-After`` has passed; ``X-RateLimit-*`` headers
-        correct the local count upward (never downward).
+        correct the local count upward (never downward). ``permit`` is the one ``acquire``
+        returned for this request; without it (a request paced elsewhere), ``elapsed`` may say
+        how many seconds before now the request went.
         """
         ...
 
@@ -113,26 +139,6 @@ class Governor(Protocol):
         """Seconds from now until ``n`` more requests, after those already waiting, have gone."""
         ...
 
-
-class TimedObserve(Protocol):
-    """An ``observe`` that also takes the seconds from dispatch to response."""
-
-    def __call__(
-        self, status: int, headers: Mapping[str, str], *, elapsed: float | None = None
-    ) -> Awaitable[None]:
-        """Learn from a response that took ``elapsed`` seconds after its dispatch."""
+    async def aclose(self) -> None:
+        """Release what the governor holds: timers, connections, pending state-file writes."""
         ...
-
-
-def timed_observe(governor: Governor) -> TimedObserve | None:
-    """``governor.observe`` when it accepts ``elapsed=``, else None (a governor predating it)."""
-    observe = governor.observe
-    try:
-        parameters = inspect.signature(observe).parameters
-    except (TypeError, ValueError):
-        return None
-    if "elapsed" in parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
-    ):
-        return cast(TimedObserve, observe)
-    return None

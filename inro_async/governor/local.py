@@ -36,7 +36,7 @@ from pathlib import Path
 
 from inro_async._headers import parse_retry_after
 from inro_async.errors import GovernorLoopError, QuotaWaitTooLongError
-from inro_async.governor._base import INRO_QUOTAS, Priority, Quota, QuotaUsage
+from inro_async.governor._base import INRO_QUOTAS, Permit, Priority, Quota, QuotaUsage
 from inro_async.governor._core import GovernorCore, Windows, effective_quotas
 
 __all__ = ["DEFAULT_MARGIN", "LocalGovernor"]
@@ -208,15 +208,15 @@ class LocalGovernor:
 
     async def acquire(
         self, *, priority: int = Priority.NORMAL, max_wait: float | None = None
-    ) -> float:
-        """Wait for a slot and record the dispatch; return the seconds spent queued."""
+    ) -> Permit:
+        """Wait for a slot and record the dispatch; return its ``Permit``."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._adopt(loop)
         now = self._clock() if self._clock is not None else loop.time()
         if self._live == 0 and self._core.next_free(now) <= now:
             self._dispatch(now)
-            return 0.0
+            return Permit(now)
 
         limit = max_wait if max_wait is not None else self.max_wait
         if limit is not None:
@@ -264,20 +264,29 @@ class LocalGovernor:
             if self._core.next_free(now) <= now:
                 self._dispatch(now)
                 self._arm()
-                return now - started
+                return Permit(now, now - started)
             # The slot went elsewhere (a pause began meanwhile): queue again, same place.
 
     async def observe(
-        self, status: int, headers: Mapping[str, str], *, elapsed: float | None = None
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        permit: Permit | None = None,
+        elapsed: float | None = None,
     ) -> None:
         """Learn from a response: 429 pauses everyone; X-RateLimit-* corrects the count.
 
-        ``elapsed`` is the seconds from dispatch to this response: with it, the correction
-        compares the server's count with what this process had in the window the server saw.
+        ``permit`` (or, for a request paced elsewhere, ``elapsed`` seconds before now) says when
+        the request went: the correction compares the server's count with what this process had
+        in the window the server saw.
         """
         self._bind()
         now = self._now()
-        sent_at = now - elapsed if elapsed is not None else None
+        if permit is not None:
+            sent_at: float | None = permit.granted_at
+        else:
+            sent_at = now - elapsed if elapsed is not None else None
         changed = self._core.heard(sent_at, now)
         limit = _int_header(headers, "X-RateLimit-Limit")
         remaining = _int_header(headers, "X-RateLimit-Remaining")

@@ -23,7 +23,7 @@ at most a fair share of the smallest quota (its limit over the processes that as
 
 **Corrections compare like with like.** ``X-RateLimit-Remaining`` counts the window ending when
 the request *arrived*, so the script compares it with the log as it was at the request's
-dispatch (its slot, known from the task that acquired it), not at the response: comparing with
+dispatch (its slot, carried by the request's ``Permit``), not at the response: comparing with
 a log that expired entries while the request was in flight reads the difference as requests
 made by someone else, and the phantom requests it adds hold slots for a whole window. The
 reservation also returns each quota's count, so a response the count already covers costs no
@@ -52,13 +52,12 @@ import os
 import socket
 import time
 from collections.abc import Mapping, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from inro_async._headers import parse_retry_after
 from inro_async.errors import GovernorLoopError, InroError, QuotaWaitTooLongError
-from inro_async.governor._base import INRO_QUOTAS, Priority, Quota, QuotaUsage
+from inro_async.governor._base import INRO_QUOTAS, Permit, Priority, Quota, QuotaUsage
 from inro_async.governor._core import RESOLUTION, GovernorCore, effective_quotas
 from inro_async.governor.local import DEFAULT_MARGIN, LocalGovernor
 
@@ -337,12 +336,6 @@ class _Slot:
     """Per quota, requests in the window at ``counted``, this reservation's included."""
 
 
-_DISPATCHED: ContextVar[tuple[int, _Slot] | None] = ContextVar("inro_redis_dispatch", default=None)
-"""The slot the current task last dispatched on, per governor: what its response speaks of.
-
-The transport calls ``acquire`` then ``observe`` in the same task, so the protocol needs no
-extra argument for ``observe`` to know when its request went."""
-
 _ids = itertools.count(1)
 
 
@@ -520,8 +513,8 @@ class RedisGovernor:
 
     async def acquire(
         self, *, priority: int = Priority.NORMAL, max_wait: float | None = None
-    ) -> float:
-        """Queue locally, reserve a slot in Redis, sleep until it; return seconds queued."""
+    ) -> Permit:
+        """Queue locally, reserve a slot in Redis, sleep until it; the permit carries the slot."""
         loop = self._bind()
         started = loop.time()
         limit = max_wait if max_wait is not None else self.max_wait
@@ -546,8 +539,8 @@ class RedisGovernor:
                 heapq.heapify(self._heap)
             self._wake_head()
             raise
-        _DISPATCHED.set((self._id, slot))
-        return loop.time() - started
+        now = loop.time()
+        return Permit(now, now - started, slot)
 
     async def _serve_head(self, waiter: _Waiter, limit: float | None, started: float) -> None:
         """Reserve for the head of the local queue and, when slots are near, for those behind.
@@ -651,26 +644,32 @@ class RedisGovernor:
         return slowest
 
     async def observe(
-        self, status: int, headers: Mapping[str, str], *, elapsed: float | None = None
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        permit: Permit | None = None,
+        elapsed: float | None = None,
     ) -> None:
         """Share a 429 pause and ``X-RateLimit-*`` corrections with every process.
 
         A correction compares the server's count with the log as it was when the request
-        went: at the slot this task last acquired, else ``elapsed`` seconds (dispatch to
+        went: at the slot the ``permit`` carries, else ``elapsed`` seconds (dispatch to
         response) before now, else now. It costs no round trip when the count Redis returned
-        with that slot already covers the server's. ``elapsed`` also widens the margin while
+        with that slot already covers the server's. The round trip also widens the margin while
         answers are slower than it (``_margin_now``).
         """
         self._bind()
+        slot = permit.reservation if permit is not None else None
+        if not isinstance(slot, _Slot):
+            slot = None
+        if permit is not None and elapsed is None:
+            elapsed = asyncio.get_running_loop().time() - permit.granted_at
         if elapsed is not None:
             now = asyncio.get_running_loop().time()
             slowest, at = self._slow
             if elapsed >= slowest or now - at > SLOW_MEMORY:
                 self._slow = (elapsed, now)
-        dispatched = _DISPATCHED.get()
-        slot = dispatched[1] if dispatched is not None and dispatched[0] == self._id else None
-        if slot is not None:
-            _DISPATCHED.set(None)  # one response per dispatch
         if status == 429:
             delay = parse_retry_after(headers.get("Retry-After"))
             delay = _DEFAULT_RETRY_AFTER if delay is None else delay
@@ -696,7 +695,7 @@ class RedisGovernor:
             await self._guarded(
                 "correct", server_limit, left, repr(slot.at), repr(slot.counted), *slot.counts
             )
-        else:  # not acquired in this task: when it went, relative to Redis's clock, if known
+        else:  # no permit of ours: when it went, relative to Redis's clock, if known
             ago = repr(-max(0.0, elapsed)) if elapsed is not None else "0"
             await self._guarded("correct", server_limit, left, ago, "0", *[-1] * len(self._quotas))
 

@@ -5,10 +5,10 @@ contacts…); this module knows everything else:
 
 * **Bounded concurrency.** ``concurrency`` workers pull chunk numbers from one list: at most that
   many chunks are in flight, and no task is created per item.
-* **Journal before wire.** The job's client carries a governor wrapper that commits the chunk
-  (found through a context variable: each chunk runs in its own task) as ``in_flight`` at the
-  moment the governor grants the slot, right before the request is written. Waiting for quota
-  therefore never makes a chunk "unknown".
+* **Journal before wire.** Each chunk's client carries an ``on_dispatch`` hook (a request
+  option, passed openly) that commits the chunk as ``in_flight`` at the moment the governor
+  grants the slot, right before the request is written. Waiting for quota therefore never makes
+  a chunk "unknown".
 * **Quota waits.** Requests ask the governor with ``max_wait``; a longer wait comes back as
   ``QuotaWaitTooLongError``, which becomes a ``waiting`` event and a sleep until the quota frees
   (or, past ``stop_when_blocked_over``, a ``paused`` report). The chunk is retried at exactly the
@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
-import dataclasses
 import hashlib
 import math
 import os
@@ -42,7 +40,7 @@ from inro_async.errors import (
     QuotaWaitTooLongError,
     RateLimitError,
 )
-from inro_async.governor._base import Governor, Priority, Quota, QuotaUsage, timed_observe
+from inro_async.governor._base import Priority
 from inro_async.jobs._items import ItemStatus, Outcome, Unique
 from inro_async.jobs._journal import (
     ChunkRecord,
@@ -59,7 +57,6 @@ from inro_async.jobs._progress import EventKind, ProgressCallback, ProgressEvent
 from inro_async.jobs._report import JobReport, JobStatus, Tally
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
 
     from inro_async.client import Client
 
@@ -151,68 +148,9 @@ def may_have_been_processed(error: BaseException) -> bool:
     return not isinstance(error, InvalidArgumentError | QuotaWaitTooLongError)
 
 
-_CURRENT_CHUNK: contextvars.ContextVar[ChunkContext] = contextvars.ContextVar("inro_chunk")
-"""The chunk a task is sending for; each chunk runs in its own task, so its own context."""
-
-
-class _DispatchSignal:
-    """A governor that tells the current chunk the moment a slot is granted (journal hook)."""
-
-    def __init__(self, inner: Governor) -> None:
-        self._inner = inner
-        self._observe_timed = timed_observe(inner)
-        self.waiting = 0
-        """Requests of this job queued in the wrapped governor right now."""
-        self.last_dispatch = -math.inf
-        """Loop time at which this job's latest request was let go."""
-
-    def __repr__(self) -> str:
-        return f"<_DispatchSignal over {self._inner!r}>"
-
-    @property
-    def quotas(self) -> Sequence[Quota]:
-        """The wrapped governor's quotas."""
-        return self._inner.quotas
-
-    async def acquire(
-        self, *, priority: int = Priority.NORMAL, max_wait: float | None = None
-    ) -> float:
-        """Wait for a slot, then record the dispatch before the caller sends."""
-        self.waiting += 1
-        try:
-            queued = await self._inner.acquire(priority=priority, max_wait=max_wait)
-        finally:
-            self.waiting -= 1
-        self.last_dispatch = asyncio.get_running_loop().time()
-        chunk = _CURRENT_CHUNK.get(None)
-        if chunk is not None:
-            chunk.dispatched_now()
-        return queued
-
-    async def observe(
-        self, status: int, headers: Mapping[str, str], *, elapsed: float | None = None
-    ) -> None:
-        """Pass the response (and its round trip, if the wrapped governor wants it) on."""
-        if self._observe_timed is not None:
-            await self._observe_timed(status, headers, elapsed=elapsed)
-        else:
-            await self._inner.observe(status, headers)
-
-    async def snapshot(self) -> list[QuotaUsage]:
-        """The wrapped governor's snapshot."""
-        return await self._inner.snapshot()
-
-    async def estimate(self, n: int) -> float:
-        """The wrapped governor's estimate."""
-        return await self._inner.estimate(n)
-
-
-def _paced_client(client: Client, governor: Governor, max_wait: float) -> Client:
-    """A copy of ``client`` whose requests go at bulk priority through ``governor``."""
-    copy = client.with_options(priority=Priority.BULK, max_wait=max_wait)
-    # The copy shares session, auth and defaults; only the governor it talks to is wrapped.
-    copy._transport = dataclasses.replace(client._transport, governor=governor)
-    return copy
+def paced_client(client: Client, max_wait: float) -> Client:
+    """A copy of ``client`` whose requests go at bulk priority and report long quota waits."""
+    return client.with_options(priority=Priority.BULK, max_wait=max_wait)
 
 
 class ChunkContext:
@@ -227,10 +165,12 @@ class ChunkContext:
         on_request: Callable[[], None],
     ) -> None:
         self.index = index
-        self.client = client
+        self.client = client.with_options(on_dispatch=self.dispatched_now)
         """The client to send with: bulk priority, dispatches journaled for this chunk."""
         self.checkpoint = checkpoint
         """What ``accept`` stored in an earlier attempt (e.g. a batch task id), if anything."""
+        self.running = False
+        """Whether the attempt's task has begun (its first request then waits in the governor)."""
         self.dispatched = False
         """Whether a request of this attempt got past the governor."""
         self.sent_at: float | None = None
@@ -423,8 +363,7 @@ class _FanOut(Generic[T]):
         self.max_wait = NOTICE_AFTER
         if options.stop_when_blocked_over is not None:
             self.max_wait = min(self.max_wait, options.stop_when_blocked_over)
-        self._signal = _DispatchSignal(client.governor)
-        self.paced = _paced_client(client, self._signal, self.max_wait)
+        self.paced = paced_client(client, self.max_wait)
         self._halt_status: JobStatus | None = None
         self._halted = asyncio.Event()
         self._fatal: BaseException | None = None
@@ -552,11 +491,7 @@ class _FanOut(Generic[T]):
                 items: Sequence[T] = self.items[sending.start : sending.stop]
             else:
                 items = [self.items[position] for position in sending]
-            token = _CURRENT_CHUNK.set(ctx)
-            try:  # the task copies the context: its requests report to this chunk
-                task = asyncio.ensure_future(self.op.run_chunk(ctx, items))
-            finally:
-                _CURRENT_CHUNK.reset(token)
+            task = asyncio.ensure_future(self._attempt(ctx, items))
             self._active[index] = (task, ctx)
             try:
                 await asyncio.wait({task})
@@ -571,6 +506,12 @@ class _FanOut(Generic[T]):
                 return
             if not await self._wait_out(blocked):
                 return
+
+    async def _attempt(self, ctx: ChunkContext, items: Sequence[T]) -> list[Outcome]:
+        # Until its first await the operation only prepares: a task that has begun and not
+        # dispatched is waiting in the governor, whose estimate counts it already.
+        ctx.running = True
+        return await self.op.run_chunk(ctx, items)
 
     async def _grace(self, task: asyncio.Future[list[Outcome]], ctx: ChunkContext) -> None:
         """The job is being cancelled: let a sent request answer briefly, then settle."""
@@ -742,7 +683,8 @@ class _FanOut(Generic[T]):
         # counts its own waiters first.
         not_sent = len(self._todo) - self._next
         not_sent += sum(1 for _, ctx in self._active.values() if not ctx.dispatched)
-        requests = max(0, round(not_sent * per_chunk) - self._signal.waiting)
+        queued = sum(1 for _, c in self._active.values() if c.running and not c.dispatched)
+        requests = max(0, round(not_sent * per_chunk) - queued)
         try:
             dispatched_in = await self.client.governor.estimate(requests)
         except Exception:  # an estimate is a nicety; never let it stop the job

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import csv
 import io
+import math
 import os
 import secrets
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
@@ -37,8 +38,7 @@ from inro_async.jobs._runner import (
     EXPORT_CONCURRENCY,
     NOTICE_AFTER,
     Job,
-    _DispatchSignal,
-    _paced_client,
+    paced_client,
 )
 from inro_async.pagination import MAX_PER_PAGE, Page, iter_pages
 from inro_async.resources._base import Resource
@@ -196,8 +196,11 @@ class _Export:
         concurrency: int,
         hub: ProgressHub,
     ) -> None:
-        self.signal = _DispatchSignal(client.governor)  # when each page actually went
-        self.client = _paced_client(client, self.signal, NOTICE_AFTER)
+        self.governor = client.governor
+        self.last_dispatch = -math.inf  # loop time at which the latest page went
+        self.client = paced_client(client, NOTICE_AFTER).with_options(
+            on_dispatch=self._dispatched
+        )
         self.path = path
         self.format = format
         self.query = query
@@ -244,6 +247,10 @@ class _Export:
         if isinstance(body, Mapping):  # tolerate {"contact_properties": [...]}
             body = next((v for v in body.values() if isinstance(v, list)), [])
         return [p["slug"] for p in body or () if isinstance(p, Mapping) and "slug" in p]
+
+    def _dispatched(self) -> None:
+        """A page's request was granted its slot: the ETA's last stretch counts from here."""
+        self.last_dispatch = self.loop.time()
 
     async def run(self) -> ExportReport:
         await self._emit("started")
@@ -307,11 +314,11 @@ class _Export:
                 # ... unless the lookahead window, not the quota, sets the pace.
                 windowed = (self.total_pages - self.pages) * took / self.concurrency
                 with contextlib.suppress(Exception):
-                    wait = await self.signal.estimate(not_started)
+                    wait = await self.governor.estimate(not_started)
                     if not_started or wait > 0:
                         eta = max(wait + took, windowed)
                     else:  # every page is on its way: what is left of the last one's trip
-                        eta = max(0.0, self.signal.last_dispatch + took - self.loop.time())
+                        eta = max(0.0, self.last_dispatch + took - self.loop.time())
         await self.hub.emit(
             ProgressEvent(
                 kind=kind,

@@ -9,7 +9,7 @@ import pytest
 from virtual_time import VirtualClockLoop, run_virtual
 
 from inro_async import EventLoopMismatchError, GovernorLoopError
-from inro_async.governor import LocalGovernor, Quota
+from inro_async.governor import LocalGovernor, Permit, Quota
 
 
 def now() -> float:
@@ -54,7 +54,7 @@ def test_a_request_left_waiting_on_a_stopped_loop_fails_instead_of_hanging() -> 
     old = VirtualClockLoop()
     try:
 
-        async def leave_one_waiting() -> asyncio.Task[float]:
+        async def leave_one_waiting() -> asyncio.Task[Permit]:
             await governor.acquire()
             task = asyncio.create_task(governor.acquire())
             await asyncio.sleep(0)
@@ -63,7 +63,7 @@ def test_a_request_left_waiting_on_a_stopped_loop_fails_instead_of_hanging() -> 
         stranded = old.run_until_complete(leave_one_waiting())  # stopped, not closed
 
         async def elsewhere() -> float:
-            return await governor.acquire()
+            return (await governor.acquire()).queued
 
         assert run_virtual(elsewhere, start=1.0) == 0.0
         with pytest.raises(GovernorLoopError, match="another event loop"):
@@ -98,7 +98,7 @@ def test_a_loop_running_in_another_thread_is_refused_with_the_fix_named() -> Non
         thread.join(5)
 
     async def afterwards() -> float:
-        return await governor.acquire()
+        return (await governor.acquire()).queued
 
     assert asyncio.run(afterwards()) == 0.0  # that loop has ended: this one takes over
     assert governor.dispatched == 2

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from inro_async import Client, Quota
-from inro_async.governor import LocalGovernor
+from inro_async.governor import LocalGovernor, Permit
 from inro_async.testing import FakeInro
 from inro_async.testing._ratelimit import Mode
 
@@ -112,13 +112,17 @@ def recording(governor: LocalGovernor) -> list[Throttle]:
     observe = governor.observe
 
     async def observe_and_record(
-        status: int, headers: Mapping[str, str], *, elapsed: float | None = None
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        permit: Permit | None = None,
+        elapsed: float | None = None,
     ) -> None:
         if status == 429:
             now = asyncio.get_running_loop().time()
-            sent = now - (elapsed or 0.0)
+            sent = permit.granted_at if permit is not None else now - (elapsed or 0.0)
             seen.append(Throttle(now, time.time(), float(headers["Retry-After"]), sent))
-        await observe(status, headers, elapsed=elapsed)
+        await observe(status, headers, permit=permit, elapsed=elapsed)
 
     governor.observe = observe_and_record  # type: ignore[method-assign]
     return seen

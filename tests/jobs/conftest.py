@@ -10,7 +10,7 @@ import msgspec
 
 from inro_async._http import HTTPRequest, HTTPResult, MockBackend
 from inro_async.errors import QuotaWaitTooLongError
-from inro_async.governor._base import INRO_QUOTAS, Quota, QuotaUsage
+from inro_async.governor._base import INRO_QUOTAS, Permit, Quota, QuotaUsage
 
 
 class StubGovernor:
@@ -28,7 +28,7 @@ class StubGovernor:
     def quotas(self) -> Sequence[Quota]:
         return INRO_QUOTAS
 
-    async def acquire(self, *, priority: int = 0, max_wait: float | None = None) -> float:
+    async def acquire(self, *, priority: int = 0, max_wait: float | None = None) -> Permit:
         self.acquires += 1
         self.priorities.append(priority)
         self.max_waits.append(max_wait)
@@ -41,9 +41,16 @@ class StubGovernor:
                 max_wait=max_wait or 0.0,
             )
         await self.hold.wait()
-        return 0.0
+        return Permit(asyncio.get_running_loop().time())
 
-    async def observe(self, status: int, headers: Mapping[str, str]) -> None:
+    async def observe(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        *,
+        permit: Permit | None = None,
+        elapsed: float | None = None,
+    ) -> None:
         return None
 
     async def snapshot(self) -> list[QuotaUsage]:

@@ -16,7 +16,7 @@ import pytest
 from inro_async._http import HTTPRequest, HTTPResult, MockBackend, SendError
 from inro_async.client import Client
 from inro_async.errors import AuthenticationError
-from inro_async.governor._base import Priority
+from inro_async.governor._base import Permit, Priority
 from inro_async.jobs._items import (
     Identifier,
     ItemStatus,
@@ -382,7 +382,7 @@ async def test_same_job_name_with_another_message_refuses_to_resume(tmp_path: Pa
 class BrokenGovernor(StubGovernor):
     """A governor whose backend is gone: every acquire raises before anything is sent."""
 
-    async def acquire(self, *, priority: int = 0, max_wait: float | None = None) -> float:
+    async def acquire(self, *, priority: int = 0, max_wait: float | None = None) -> Permit:
         self.acquires += 1
         raise RuntimeError("the shared governor's Redis is unreachable")
 
