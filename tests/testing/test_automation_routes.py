@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from inro_async._routes import ROUTES
-from inro_async.testing import FakeInro, handlers_automation
+from inro_async.testing import FakeInro
+from inro_async.testing._handlers import campaigns, discovery, executions, scenarios, segments
 
 from .conftest import Http
 
@@ -115,7 +116,8 @@ COVERED = {
 
 
 def test_this_file_covers_every_automation_route() -> None:
-    assert set(handlers_automation.HANDLERS) == COVERED
+    modules = (scenarios, campaigns, segments, executions, discovery)
+    assert {name for module in modules for name in module.HANDLERS} == COVERED
     assert set(ROUTES) >= COVERED
 
 
