@@ -173,6 +173,11 @@ def int_path(request: web.Request, name: str = "id") -> int:
     return int(request.match_info[name])
 
 
+def _describe(identifier: Mapping[str, Any]) -> str:
+    """``{"username": "ana"}`` as people write it: ``username ana`` (no Python repr)."""
+    return ", ".join(f"{key} {value}" for key, value in identifier.items())
+
+
 def found(table: Mapping[K, T], key: K, what: str, *, prefix: str = "id ") -> T:
     """``table[key]``, or a 404 ``"<what> not found: id <key>"``."""
     value = table.get(key)
@@ -185,7 +190,7 @@ def find_contact(org: Organization, identifier: Mapping[str, Any]) -> dict[str, 
     """The contact named by ``{"id"|"username"|"email": …}``, or a 404 naming it."""
     contact = org.find(identifier)
     if contact is None:
-        raise ApiError(404, f"Contact not found: {identifier}")
+        raise ApiError(404, f"Contact not found: {_describe(identifier)}")
     return contact
 
 

@@ -803,6 +803,14 @@ async def test_a_test_send_reaches_one_contact_and_leaves_the_campaign_a_draft(
     assert (await http.get(f"/campaigns/{campaign['id']}")).body["status"] == "draft"
 
 
+async def test_a_test_send_to_a_missing_contact_is_a_404_naming_it(http: Http) -> None:
+    campaign = await create_campaign(http)
+    body = {"contact": {"username": "nobody"}}
+    reply = await http.post(f"/campaigns/{campaign['id']}/test", body)
+    assert reply.status == 404
+    assert reply.body == {"error": "Contact not found: username nobody"}
+
+
 async def test_a_test_send_is_kept_out_of_statistics(fake: FakeInro, http: Http) -> None:
     campaign = await create_campaign(http)
     await http.post(f"/campaigns/{campaign['id']}/test", {"contact": {"id": 1}})

@@ -24,6 +24,7 @@ from inro_async.testing._http import (
     Handler,
     body,
     fake_of,
+    find_contact,
     found,
     identifier_of,
     int_path,
@@ -204,9 +205,7 @@ async def campaigns_test(request: web.Request) -> web.StreamResponse:
     payload = await body(request)
     if not isinstance(payload.get("contact"), dict):
         raise ApiError(400, "'contact' must be an object with one of id, username, email")
-    contact = org.find(identifier_of(payload["contact"], where="contact"))
-    if contact is None:
-        raise ApiError(404, "Contact not found")
+    contact = find_contact(org, identifier_of(payload["contact"], where="contact"))
     record_run(
         org,
         contact,
