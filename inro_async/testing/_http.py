@@ -1,13 +1,20 @@
-"""Request and response helpers shared by the fake server's handlers."""
+"""What the fake server's handlers share over HTTP: request parsing, checks, errors, pages.
+
+Errors are Grape-style ``{"error": message}`` bodies raised as ``ApiError``; lists are bare
+JSON arrays with the four ``X-*`` paging headers.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import msgspec
 from aiohttp import web
+
+from inro_async.testing.store import ORDER_COLUMNS
 
 if TYPE_CHECKING:
     from inro_async.testing.server import FakeInro
@@ -17,16 +24,30 @@ __all__ = [
     "FAKE_KEY",
     "ORG_KEY",
     "ApiError",
+    "Handler",
+    "TimeWindow",
     "body",
+    "contact_page",
     "fake_of",
+    "find_contact",
+    "found",
     "identifier_of",
+    "int_path",
     "json_response",
+    "optional_text",
+    "order",
     "org_of",
     "paginate",
     "pagination",
+    "require_text",
+    "time_window",
 ]
 
 T = TypeVar("T")
+K = TypeVar("K")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+"""An aiohttp handler of one route."""
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
@@ -150,3 +171,100 @@ def identifier_of(
 def int_path(request: web.Request, name: str = "id") -> int:
     """An integer path parameter (the route's regex already checked the digits)."""
     return int(request.match_info[name])
+
+
+def _describe(identifier: Mapping[str, Any]) -> str:
+    """``{"username": "ana"}`` as people write it: ``username ana`` (no Python repr)."""
+    return ", ".join(f"{key} {value}" for key, value in identifier.items())
+
+
+def found(table: Mapping[K, T], key: K, what: str, *, prefix: str = "id ") -> T:
+    """``table[key]``, or a 404 ``"<what> not found: id <key>"``."""
+    value = table.get(key)
+    if value is None:
+        raise ApiError(404, f"{what} not found: {prefix}{key}")
+    return value
+
+
+def find_contact(org: Organization, identifier: Mapping[str, Any]) -> dict[str, Any]:
+    """The contact named by ``{"id"|"username"|"email": …}``, or a 404 naming it."""
+    contact = org.find(identifier)
+    if contact is None:
+        raise ApiError(404, f"Contact not found: {_describe(identifier)}")
+    return contact
+
+
+def require_text(payload: Mapping[str, Any], name: str) -> str:
+    """A required non-empty string field (``name is required``)."""
+    value = payload.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, f"{name} is required", field=name)
+    return value
+
+
+def optional_text(payload: Mapping[str, Any], name: str) -> str | None:
+    """A non-empty string field when given (``name must be a non-empty string``), else None."""
+    if name not in payload:
+        return None
+    value = payload[name]
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, f"{name} must be a non-empty string", field=name)
+    return value
+
+
+def order(request: web.Request) -> tuple[str, str]:
+    """The contact lists' ``order_column`` and ``order_direction`` (default ``id``, ``asc``)."""
+    column = request.query.get("order_column", "id")
+    direction = request.query.get("order_direction", "asc")
+    if column not in ORDER_COLUMNS:
+        raise ApiError(
+            400, f"order_column must be one of {', '.join(ORDER_COLUMNS)}", field="order_column"
+        )
+    if direction not in ("asc", "desc"):
+        raise ApiError(400, "order_direction must be asc or desc", field="order_direction")
+    return column, direction
+
+
+def contact_page(request: web.Request, org: Organization, ids: Sequence[int]) -> web.Response:
+    """One page of contacts (given by id), joined from their cached JSON."""
+    return paginate(request, ids, org.encoded)
+
+
+class TimeWindow(NamedTuple):
+    """A request's ``since``/``until`` (ISO-8601, both inclusive): as given, and as moments.
+
+    The reference names the two parameters on executions and performance but not their format;
+    ISO-8601 (a date, or a time with ``Z`` or an offset; naive means UTC) is our guess.
+    """
+
+    since: str | None
+    until: str | None
+    start: datetime | None
+    end: datetime | None
+
+    def holds(self, run: Mapping[str, Any]) -> bool:
+        """Whether a run (an execution) was created within the window."""
+        at = datetime.fromisoformat(run["created_at"])
+        return (self.start is None or at >= self.start) and (self.end is None or at <= self.end)
+
+    def echo(self) -> dict[str, str | None]:
+        """``since`` and ``until`` as the answer repeats them."""
+        return {"since": self.since, "until": self.until}
+
+
+def time_window(request: web.Request) -> TimeWindow:
+    """The request's ``since``/``until``; 400 when either is not ISO-8601."""
+    bounds: list[datetime | None] = []
+    for name in ("since", "until"):
+        raw = request.query.get(name)
+        if not raw:
+            bounds.append(None)
+            continue
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            raise ApiError(
+                400, f"{name} must be an ISO-8601 date or time, got {raw!r}", field=name
+            ) from None
+        bounds.append(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    return TimeWindow(request.query.get("since"), request.query.get("until"), *bounds)

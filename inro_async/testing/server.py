@@ -24,7 +24,7 @@ from aiohttp import web
 
 from inro_async._routes import ROUTES
 from inro_async.governor._base import INRO_QUOTAS, Quota
-from inro_async.testing import handlers_automation, handlers_contacts, handlers_messaging
+from inro_async.testing._handlers import HANDLERS
 from inro_async.testing._http import FAKE_KEY, ORG_KEY, ApiError, json_response
 from inro_async.testing._ratelimit import Mode, Verdict
 from inro_async.testing.faults import FAULT_KINDS, Faults, Injected
@@ -34,11 +34,6 @@ __all__ = ["FakeInro", "RecordedRequest"]
 
 API_PREFIX = "/api/v1"
 _PAGING_HEADERS = ("X-Total", "X-Total-Pages", "X-Page", "X-Per-Page")
-_HANDLERS = {
-    **handlers_contacts.HANDLERS,
-    **handlers_messaging.HANDLERS,
-    **handlers_automation.HANDLERS,
-}
 _decode = msgspec.json.Decoder().decode
 
 
@@ -256,7 +251,7 @@ class FakeInro:
         app[FAKE_KEY] = self
         for name, route in ROUTES.items():
             app.router.add_route(
-                route.method, API_PREFIX + _aiohttp_path(route.path), _HANDLERS[name], name=name
+                route.method, API_PREFIX + _aiohttp_path(route.path), HANDLERS[name], name=name
             )
         return app
 

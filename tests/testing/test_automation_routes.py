@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from inro_async._routes import ROUTES
-from inro_async.testing import FakeInro, handlers_automation
+from inro_async.testing import FakeInro
+from inro_async.testing._handlers import campaigns, discovery, executions, scenarios, segments
 
 from .conftest import Http
 
@@ -115,7 +116,8 @@ COVERED = {
 
 
 def test_this_file_covers_every_automation_route() -> None:
-    assert set(handlers_automation.HANDLERS) == COVERED
+    modules = (scenarios, campaigns, segments, executions, discovery)
+    assert {name for module in modules for name in module.HANDLERS} == COVERED
     assert set(ROUTES) >= COVERED
 
 
@@ -799,6 +801,14 @@ async def test_a_test_send_reaches_one_contact_and_leaves_the_campaign_a_draft(
     (delivery,) = fake.org.deliveries
     assert (delivery.contact_id, delivery.source) == (contact["id"], "campaign_test")
     assert (await http.get(f"/campaigns/{campaign['id']}")).body["status"] == "draft"
+
+
+async def test_a_test_send_to_a_missing_contact_is_a_404_naming_it(http: Http) -> None:
+    campaign = await create_campaign(http)
+    body = {"contact": {"username": "nobody"}}
+    reply = await http.post(f"/campaigns/{campaign['id']}/test", body)
+    assert reply.status == 404
+    assert reply.body == {"error": "Contact not found: username nobody"}
 
 
 async def test_a_test_send_is_kept_out_of_statistics(fake: FakeInro, http: Http) -> None:

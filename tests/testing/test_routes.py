@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
+import pytest
 
 from inro_async._routes import ROUTES
 from inro_async.testing import FakeInro
@@ -129,6 +131,28 @@ async def test_get_contact_needs_exactly_one_identifier(fake: FakeInro, http: Ht
     assert (await http.get("/contact")).status == 400
     assert (await http.get("/contact", id=3, username=username)).status == 400
     assert (await http.get("/contact", email="nobody@nowhere.test")).status == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "message"),
+    [
+        ("GET", "/contact", {"username": "nobody"}, "Contact not found: username nobody"),
+        ("GET", "/contact", {"email": "no@where.test"}, "Contact not found: email no@where.test"),
+        ("GET", "/contact", {"id": 99999}, "Contact not found: id 99999"),
+        (
+            "PUT",
+            "/contact",
+            {"json": {"username": "nobody", "contact": {"phone": "1"}}},
+            "Contact not found: username nobody",
+        ),
+    ],
+)
+async def test_a_missing_contact_is_a_404_naming_it_in_words(
+    http: Http, method: str, path: str, kwargs: dict[str, Any], message: str
+) -> None:
+    reply = await http.call(method, path, **kwargs)
+    assert reply.status == 404
+    assert reply.body == {"error": message}  # no Python repr such as {'username': 'nobody'}
 
 
 async def test_put_contact_updates_by_identifier(http: Http) -> None:
