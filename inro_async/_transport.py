@@ -35,9 +35,9 @@ from multidict import CIMultiDictProxy
 from inro_async._headers import parse_retry_after
 from inro_async._http import (
     AiohttpBackend,
-    BodyFactory,
     HTTPBackend,
     HTTPRequest,
+    Multipart,
     SendError,
 )
 from inro_async._routes import DEFAULT_BASE_URL
@@ -57,7 +57,7 @@ from inro_async.models._lenient import LenientDecoder
 
 __all__ = [
     "APIResponse",
-    "BodyFactory",
+    "Multipart",
     "QueryValue",
     "RequestOptions",
     "Retries",
@@ -361,7 +361,7 @@ class Transport:
         *,
         params: Mapping[str, QueryValue] | None = None,
         json: Any = None,
-        form: BodyFactory | None = None,
+        form: Multipart | None = None,
         idempotent: bool | None = None,
         gone_is_done: bool = False,
         options: RequestOptions | None = None,
