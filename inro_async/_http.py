@@ -43,8 +43,7 @@ class FilePart:
 
     def __repr__(self) -> str:
         return (
-            f"<FilePart {self.name} {self.filename!r} {self.content_type} "
-            f"{len(self.data):,} bytes>"
+            f"<FilePart {self.name} {self.filename!r} {self.content_type} {len(self.data):,} bytes>"
         )
 
 
@@ -150,9 +149,7 @@ def _form_data(form: Multipart) -> aiohttp.FormData:
     for name, value in form.fields:
         data.add_field(name, value)
     for part in form.files:
-        data.add_field(
-            part.name, part.data, filename=part.filename, content_type=part.content_type
-        )
+        data.add_field(part.name, part.data, filename=part.filename, content_type=part.content_type)
     return data
 
 
