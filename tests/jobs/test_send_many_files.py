@@ -18,7 +18,9 @@ import pytest
 from inro_async import InroError
 from inro_async.client import Client
 from inro_async.jobs import JobMismatchError, _items, send_many
+from inro_async.jobs.messages import SendMessages
 from inro_async.resources import _validate
+from inro_async.resources.messages import prepare_message
 from inro_async.testing import FakeInro
 from inro_async.testing.store import Organization
 
@@ -195,3 +197,29 @@ async def test_a_file_to_one_full_chunk_is_uploaded_rather_than_sent_as_1000_for
     assert len(inro_server.requests_to("media_files.create")) == 1
     (send,) = inro_server.requests_to("messages.send")
     assert send.body["contact_ids"] == ids
+
+
+@pytest.mark.parametrize(
+    ("message", "fingerprint"),
+    [
+        ({"text": "Hi"}, "a3fe74afabcd45766766da9156bf6e25"),
+        ({"image": "path", "text": "c"}, "3e560d37e9a68753af15a679aaff3e0f"),
+        ({"image": b"PNGDATA"}, "3b1d6eac6a6367e5390eb948662b27eb"),
+        (
+            {"image": "https://x.test/a.png", "message_type": "image"},
+            "32e0e386ebbee8f7ca44d0e5c0fb9ac4",
+        ),
+        ({"media_id": 7}, "c6386e63db68492ffa09db876f7775bb"),
+    ],
+)
+def test_a_message_fingerprints_as_earlier_versions_journaled_it(
+    message: dict[str, Any], fingerprint: str, tmp_path: Path
+) -> None:
+    # Values computed by 60a7893 (check_message + payload_fingerprint), a path's file holding
+    # b"PNGDATA": a journal it wrote resumes after the upgrade; a file goes by its content.
+    if message.get("image") == "path":
+        message["image"] = tmp_path / "any-name.png"
+        message["image"].write_bytes(b"PNGDATA")
+    fields = {k: message.get(k) for k in ("text", "image", "video", "audio", "media_id")}
+    prepared = prepare_message(**fields, message_type=message.get("message_type"))
+    assert SendMessages(prepared).payload_fingerprint() == fingerprint
