@@ -14,6 +14,7 @@ from inro_async.errors import (
     APIStatusError,
     InroError,
     InvalidArgumentError,
+    QuotaWaitTooLongError,
 )
 from inro_async.governor._base import Priority
 from inro_async.jobs._items import (
@@ -30,6 +31,7 @@ from inro_async.jobs._progress import ProgressCallback
 from inro_async.jobs._report import JobReport
 from inro_async.jobs._runner import (
     DEFAULT_CONCURRENCY,
+    NOTICE_AFTER,
     ChunkContext,
     Job,
     JobOptions,
@@ -67,8 +69,12 @@ class UploadOnce:
     of recipients. A failed upload is kept and raised to every chunk, which sends nothing.
     """
 
-    def __init__(self, client: Client, message: PreparedMessage, chunks: int) -> None:
-        self._client = client.with_options(priority=Priority.BULK)
+    def __init__(
+        self, client: Client, message: PreparedMessage, chunks: int, *, max_wait: float
+    ) -> None:
+        # Not the chunk's client: the upload is not the chunk's send, so it is never journaled
+        # as putting the chunk in flight. Paced like the job's own requests.
+        self._client = client.with_options(priority=Priority.BULK, max_wait=max_wait)
         self._message = message
         self._chunks = chunks
         self._lock = asyncio.Lock()
@@ -87,6 +93,8 @@ class UploadOnce:
             if self._uploaded is None:
                 try:
                     self._uploaded = await self._upload()
+                except QuotaWaitTooLongError:
+                    raise  # nothing was sent: the chunk waits for the quota (or pauses), as any
                 except InroError as exc:
                     file = self._message.file
                     exc.add_note(
@@ -205,5 +213,9 @@ def send_many(
     if message.file is not None:
         parts = len(ranges[0]) + len(message.fields) + 1
         if len(ranges) > 1 or parts > MULTIPART_MAX_PARTS:
-            upload = UploadOnce(client, message, len(ranges))
+            # The job's quota-wait rule (jobs._runner): announce, wait or pause past it.
+            max_wait = NOTICE_AFTER
+            if options.stop_when_blocked_over is not None:
+                max_wait = min(max_wait, options.stop_when_blocked_over)
+            upload = UploadOnce(client, message, len(ranges), max_wait=max_wait)
     return run_fanout(client, SendMessages(message, upload), unique, ranges, options)

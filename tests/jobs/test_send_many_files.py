@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from inro_async import InroError
+from inro_async import InroError, Quota
 from inro_async.client import Client
-from inro_async.jobs import JobMismatchError, _items, send_many
+from inro_async.jobs import JobMismatchError, JobStatus, _items, send_many
 from inro_async.jobs.messages import SendMessages
 from inro_async.resources import _validate
 from inro_async.resources.messages import prepare_message
@@ -223,3 +223,23 @@ def test_a_message_fingerprints_as_earlier_versions_journaled_it(
     fields = {k: message.get(k) for k in ("text", "image", "video", "audio", "media_id")}
     prepared = prepare_message(**fields, message_type=message.get("message_type"))
     assert SendMessages(prepared).payload_fingerprint() == fingerprint
+
+
+async def test_a_quota_spent_before_the_upload_pauses_the_job_with_nothing_sent(
+    promo: Path,
+) -> None:
+    server = FakeInro(quotas=[Quota(2, 30)])
+    org = server.add_organization("paused-token", contacts=3_000, seed=5)
+    base_url = await server.start()
+    try:
+        async with Client("paused-token", base_url=base_url, quotas=[Quota(2, 30)]) as inro:
+            await inro.me()
+            await inro.me()  # the quota is spent for the next 30 s
+            ids = [c["id"] for c in active(org, 2_000)]
+            report = await send_many(inro, ids, image=promo, stop_when_blocked_over=1)
+    finally:
+        await server.close()
+    assert report.status is JobStatus.PAUSED
+    assert report.pending == 2_000
+    assert server.requests_to("media_files.create") == []
+    assert org.deliveries == []
