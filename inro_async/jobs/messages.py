@@ -94,7 +94,7 @@ class UploadOnce:
                 try:
                     self._uploaded = await self._upload()
                 except QuotaWaitTooLongError:
-                    raise  # nothing was sent: the chunk waits for the quota (or pauses), as any
+                    raise  # nothing was sent: the chunk waits (or pauses) as on any quota wait
                 except InroError as exc:
                     file = self._message.file
                     exc.add_note(
