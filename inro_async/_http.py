@@ -22,15 +22,45 @@ from inro_async.errors import ClientClosedError
 
 __all__ = [
     "AiohttpBackend",
+    "FilePart",
     "HTTPBackend",
     "HTTPRequest",
     "HTTPResult",
     "MockBackend",
+    "Multipart",
     "SendError",
 ]
 
-BodyFactory = Callable[[], aiohttp.FormData]
-"""Builds a fresh multipart body: aiohttp's FormData cannot be sent twice."""
+
+@dataclass(frozen=True, slots=True, repr=False)
+class FilePart:
+    """One file of a multipart body: the part's ``name``, the file's name, type and bytes."""
+
+    name: str
+    filename: str
+    content_type: str
+    data: bytes
+
+    def __repr__(self) -> str:
+        return (
+            f"<FilePart {self.name} {self.filename!r} {self.content_type} {len(self.data):,} bytes>"
+        )
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Multipart:
+    """A ``multipart/form-data`` body as plain values: text ``fields`` in order, then ``files``.
+
+    Immutable and library-neutral: the backend encodes it afresh for every attempt, so a
+    request repeated after a 429 sends the same bytes again. The repr shows counts only (the
+    fields can hold email addresses).
+    """
+
+    fields: tuple[tuple[str, str], ...] = ()
+    files: tuple[FilePart, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"<Multipart {len(self.fields):,} fields, {len(self.files)} files>"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -42,7 +72,7 @@ class HTTPRequest:
     params: Sequence[tuple[str, str]] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes | None = None
-    form: BodyFactory | None = None
+    form: Multipart | None = None
     timeout: float | None = None
 
     def __repr__(self) -> str:
@@ -113,6 +143,16 @@ def _client_timeout(total: float | None) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=total)
 
 
+def _form_data(form: Multipart) -> aiohttp.FormData:
+    """``form`` as a fresh aiohttp body (a ``FormData`` can be sent only once)."""
+    data = aiohttp.FormData(quote_fields=False, default_to_multipart=True)
+    for name, value in form.fields:
+        data.add_field(name, value)
+    for part in form.files:
+        data.add_field(part.name, part.data, filename=part.filename, content_type=part.content_type)
+    return data
+
+
 class AiohttpBackend:
     """The real backend: an aiohttp session, created lazily inside the running loop."""
 
@@ -152,7 +192,7 @@ class AiohttpBackend:
                 request.method,
                 request.url,
                 params=request.params,
-                data=request.form() if request.form is not None else request.body,
+                data=_form_data(request.form) if request.form is not None else request.body,
                 headers=request.headers,
                 timeout=_client_timeout(request.timeout),
                 # A shared session may raise on 4xx/5xx by default; the transport maps statuses.

@@ -36,9 +36,9 @@ from multidict import CIMultiDictProxy
 from inro_async._headers import parse_retry_after
 from inro_async._http import (
     AiohttpBackend,
-    BodyFactory,
     HTTPBackend,
     HTTPRequest,
+    Multipart,
     SendError,
 )
 from inro_async._routes import DEFAULT_BASE_URL
@@ -60,8 +60,8 @@ __all__ = [
     "NO_OVERRIDES",
     "USE_CLIENT_DEFAULT",
     "APIResponse",
-    "BodyFactory",
     "DispatchHook",
+    "Multipart",
     "QueryValue",
     "RequestOptions",
     "Retries",
@@ -421,7 +421,7 @@ class Transport:
         *,
         params: Mapping[str, QueryValue] | None = None,
         json: Any = None,
-        form: BodyFactory | None = None,
+        form: Multipart | None = None,
         idempotent: bool | None = None,
         gone_is_done: bool = False,
         options: RequestOptions | None = None,

@@ -5,20 +5,20 @@ from __future__ import annotations
 import os
 import platform
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from inro_async import _routes
-from inro_async._http import AiohttpBackend, HTTPBackend
+from inro_async._http import AiohttpBackend, FilePart, HTTPBackend
 from inro_async._transport import (
     NO_OVERRIDES,
     USE_CLIENT_DEFAULT,
     APIResponse,
-    BodyFactory,
     DispatchHook,
+    Multipart,
     QueryValue,
     RequestOptions,
     Retries,
@@ -209,15 +209,19 @@ class Client:
         *,
         params: Mapping[str, QueryValue] | None = None,
         json: Any = None,
-        form: BodyFactory | None = None,
+        form: Multipart | Callable[[], aiohttp.FormData] | None = None,
     ) -> APIResponse:
         """Call any endpoint, wrapped or not, through the same auth, governor, retries and errors.
 
         ``path`` is relative to the base URL (``"/contacts"``). The response gives the status,
         headers and bytes; ``.json()`` or ``.parse(Model)`` decodes it. POST and PATCH are not
-        retried once they may have reached the server.
+        retried once they may have reached the server. ``form`` is a multipart body: a
+        ``Multipart`` (``inro_async._http``), or (deprecated) a function returning an
+        ``aiohttp.FormData``, which is built once and sent as ``multipart/form-data``.
         """
         method = method.upper()
+        if form is not None and not isinstance(form, Multipart):
+            form = await _multipart_of(form)
         return await self._transport.request(
             method, path, params=params, json=json, form=form, options=self._options
         )
@@ -308,3 +312,30 @@ class Client:
         from inro_async.resources.discovery import Discovery
 
         return Discovery(self)
+
+
+async def _multipart_of(factory: Callable[[], aiohttp.FormData]) -> Multipart:
+    """The deprecated ``form=`` (a ``FormData`` factory) read back into a ``Multipart``."""
+    import email  # only this deprecated path needs a MIME parser: not paid at import
+    import email.policy
+    import urllib.parse
+
+    payload = factory()()
+    data = await payload.as_bytes()
+    if not payload.content_type.startswith("multipart/"):  # url-encoded: text fields only
+        pairs = urllib.parse.parse_qsl(data.decode(), keep_blank_values=True)
+        return Multipart(fields=tuple(pairs))
+    head = f"Content-Type: {payload.content_type}\r\n\r\n".encode()
+    message = email.message_from_bytes(head + data, policy=email.policy.HTTP)
+    fields: list[tuple[str, str]] = []
+    files: list[FilePart] = []
+    for part in message.iter_parts():
+        name = str(part.get_param("name", header="content-disposition") or "")
+        payload_bytes = part.get_payload(decode=True)
+        content = payload_bytes if isinstance(payload_bytes, bytes) else b""
+        filename = part.get_filename()
+        if filename is None:
+            fields.append((name, content.decode(part.get_content_charset() or "utf-8")))
+        else:
+            files.append(FilePart(name, filename, part.get_content_type(), content))
+    return Multipart(tuple(fields), tuple(files))

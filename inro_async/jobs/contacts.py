@@ -285,7 +285,9 @@ class UpdateContacts:
             if not sent:
                 return [Outcome(ItemStatus.FAILED, excluded[p]) for p in range(len(items))]
             try:
-                result = await ctx.client.contacts.bulk_update([items[p].as_entry() for p in sent])
+                # Checked once, when the job was built (normalize_updates): sent as they are.
+                entries = [items[p].as_entry() for p in sent]
+                result = await ctx.client.contacts._bulk_update_checked(entries)
             except BadRequestError as exc:
                 # "each entry exactly one identifier (else 400, naming the entry's index; the
                 # whole request is refused)": drop that entry and send the others again.

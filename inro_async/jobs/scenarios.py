@@ -52,10 +52,15 @@ class TriggerScenario:
         return identifier_keys_text(items)
 
     async def run_chunk(self, ctx: ChunkContext, items: Sequence[Identifier]) -> list[Outcome]:
-        """Trigger the scenario for this chunk's contacts in one call."""
-        result = await ctx.client.scenarios.trigger(
-            self.scenario_id, contacts=[item.as_dict() for item in items], data=self.data
-        )
+        """Trigger the scenario for this chunk's contacts in one call.
+
+        The scenario id, the data and the contacts were checked once, when the job was built:
+        the body goes as it is.
+        """
+        body: dict[str, Any] = {"contacts": [item.as_dict() for item in items]}
+        if self.data is not None:
+            body["data"] = self.data
+        result = await ctx.client.scenarios._trigger_checked(self.scenario_id, body)
         return _outcomes(items, not_found=result.not_found)
 
     def is_fatal(self, error: BaseException) -> bool:

@@ -7,24 +7,43 @@ transport.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from inro_async._http import FilePart
 from inro_async._routes import ROUTES
-from inro_async._transport import APIResponse, BodyFactory, QueryValue
+from inro_async._transport import APIResponse, Multipart, QueryValue
 from inro_async.pagination import MAX_PER_PAGE, Page, iter_pages
 from inro_async.resources._validate import check_concurrency, check_page, check_per_page
 
 if TYPE_CHECKING:
     from inro_async.client import Client
 
-__all__ = ["Resource"]
+__all__ = ["Resource", "multipart"]
 
 T = TypeVar("T")
 
 DEFAULT_ITER_PER_PAGE = MAX_PER_PAGE
 """Walks default to the largest page: 50 times fewer requests than the API's default of 20."""
+
+
+def multipart(fields: Mapping[str, object], files: Sequence[FilePart] = ()) -> Multipart:
+    """A multipart body of the API's form: scalars as text, lists as repeated ``name[]`` fields.
+
+    (docs/wire.md, Messages.) Booleans are ``true``/``false``; ``None`` values are left out.
+    """
+    parts: list[tuple[str, str]] = []
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            parts.extend((f"{name}[]", str(item)) for item in value)
+        elif isinstance(value, bool):
+            parts.append((name, "true" if value else "false"))
+        else:
+            parts.append((name, str(value)))
+    return Multipart(tuple(parts), tuple(files))
 
 
 class Resource:
@@ -43,7 +62,7 @@ class Resource:
         path: Mapping[str, object] | None = None,
         params: Mapping[str, QueryValue] | None = None,
         json: Any = None,
-        form: BodyFactory | None = None,
+        form: Multipart | None = None,
         idempotent: bool | None = None,
     ) -> APIResponse:
         """Send the named route through the client's transport (governor, retries, errors).
@@ -71,7 +90,7 @@ class Resource:
         path: Mapping[str, object] | None = None,
         params: Mapping[str, QueryValue] | None = None,
         json: Any = None,
-        form: BodyFactory | None = None,
+        form: Multipart | None = None,
         idempotent: bool | None = None,
     ) -> T:
         """Send the named route and decode the body into ``type_``."""

@@ -6,13 +6,12 @@ Each check raises ``InvalidArgumentError`` naming the argument and the rule it b
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
+from collections.abc import Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any, BinaryIO, get_args
 
-import aiohttp
 import msgspec
 
 from inro_async.errors import InvalidArgumentError
@@ -323,33 +322,6 @@ def media_input(argument: str, value: object) -> str | FileInput:
     if isinstance(value, str):
         return check_url(argument, value)
     return file_input(argument, value, default_name=argument)
-
-
-def multipart(
-    fields: Mapping[str, object], files: Mapping[str, FileInput]
-) -> Callable[[], aiohttp.FormData]:
-    """A factory of identical multipart bodies (aiohttp's ``FormData`` can be sent only once).
-
-    Scalars become text fields; lists repeat ``name[]`` once per item (docs/wire.md, Messages).
-    """
-
-    def build() -> aiohttp.FormData:
-        form = aiohttp.FormData(quote_fields=False)
-        for name, value in fields.items():
-            if isinstance(value, list | tuple):
-                for item in value:
-                    form.add_field(f"{name}[]", str(item))
-            elif isinstance(value, bool):
-                form.add_field(name, "true" if value else "false")
-            else:
-                form.add_field(name, str(value))
-        for name, file in files.items():
-            form.add_field(
-                name, file.content, filename=file.filename, content_type=file.content_type
-            )
-        return form
-
-    return build
 
 
 CONTACT_STATUSES = ("active", "optout")

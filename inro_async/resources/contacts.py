@@ -334,12 +334,15 @@ class Contacts(Resource):
         (``APIConnectionError`` with ``may_have_been_processed``, or a 5xx saying the outcome is
         unknown).
         """
-        checked = bulk_entries(entries)
+        return await self._bulk_update_checked(bulk_entries(entries))
+
+    async def _bulk_update_checked(self, entries: Sequence[Mapping[str, Any]]) -> BulkUpdateResult:
+        """Send bulk entries already checked (``update_many``'s chunks) without checking again."""
         return await self._call(
             "contacts.bulk_update",
             BulkUpdateResult,
-            json={"contacts": checked},
-            idempotent=not _readdresses(checked),
+            json={"contacts": entries},
+            idempotent=not _readdresses(entries),
         )
 
     # -- a contact's conversation ------------------------------------------------------------
@@ -440,7 +443,8 @@ class Contacts(Resource):
 def _readdresses(entries: Sequence[Mapping[str, Any]]) -> bool:
     """Whether a repeat of these updates might look a contact up by an email they changed.
 
-    ``entries`` have the bulk shape ``{"id"|"username"|"email": …, "contact": ContactUpdate}``.
+    ``entries`` have the bulk shape ``{"id"|"username"|"email": …, "contact": …}``, the change
+    a ``ContactUpdate`` or its plain-dict form.
     Only the email is both writable and an address; rewriting an entry's own address to the same
     string is harmless. An email written to a contact addressed by id or username counts too:
     its old email may be another entry's address, and the SDK cannot know it.
@@ -448,9 +452,12 @@ def _readdresses(entries: Sequence[Mapping[str, Any]]) -> bool:
     if not any("email" in entry for entry in entries):
         return False
     return any(
-        entry["contact"].email is not UNSET and entry["contact"].email != entry.get("email")
-        for entry in entries
+        _written_email(entry["contact"]) not in (UNSET, entry.get("email")) for entry in entries
     )
+
+
+def _written_email(change: Any) -> Any:
+    return change.get("email", UNSET) if isinstance(change, Mapping) else change.email
 
 
 def _update_object(

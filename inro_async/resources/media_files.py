@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
+from inro_async._http import FilePart
 from inro_async.models.media import MEDIA_FILE_TYPES, MediaFile, MediaFileType
 from inro_async.pagination import Page
-from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
+from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource, multipart
 from inro_async.resources._validate import (
     BinaryInput,
     check_choice,
     check_id,
     check_url,
     file_input,
-    multipart,
 )
 
 __all__ = ["MediaFiles"]
@@ -74,14 +74,20 @@ class MediaFiles(Resource):
         """
         check_choice("media_type", media_type, MEDIA_FILE_TYPES)
         upload = file_input("file", file, default_name="upload")
-        fields = {
-            key: value
-            for key, value in (("caption", caption), ("media_type", media_type))
-            if value is not None
-        }
-        return await self._call(
-            "media_files.create", MediaFile, form=multipart(fields, {"file": upload})
-        )
+        part = FilePart("file", upload.filename, upload.content_type, upload.content)
+        return await self._upload_part(part, caption=caption, media_type=media_type)
+
+    async def _upload_part(
+        self, part: FilePart, *, caption: str | None = None, media_type: str | None = None
+    ) -> MediaFile:
+        """Upload a file already read (and checked): ``part`` is sent as the ``file`` part.
+
+        The SDK's own path for a file it holds in memory (``send_many`` uploads a message's
+        file once this way), so the file is not read or checked a second time.
+        """
+        part = FilePart("file", part.filename, part.content_type, part.data)
+        fields = {"caption": caption, "media_type": media_type}
+        return await self._call("media_files.create", MediaFile, form=multipart(fields, [part]))
 
     async def create_from_url(self, file_url: str, *, caption: str | None = None) -> MediaFile:
         """Have Inrō download and store the file at ``file_url`` (type from its extension)."""

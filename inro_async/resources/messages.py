@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from inro_async._http import FilePart
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.messaging import (
     MEDIA_MESSAGE_TYPES,
@@ -13,7 +17,7 @@ from inro_async.models.messaging import (
     MessageType,
     SendResult,
 )
-from inro_async.resources._base import Resource
+from inro_async.resources._base import Resource, multipart
 from inro_async.resources._validate import (
     BinaryInput,
     FileInput,
@@ -22,21 +26,53 @@ from inro_async.resources._validate import (
     check_text,
     media_input,
     message_recipients,
-    multipart,
 )
 
 if TYPE_CHECKING:
-    import os
-
     from inro_async.jobs import Job, JobReport, ProgressCallback
 
-__all__ = ["MediaInput", "Messages"]
+__all__ = ["MediaInput", "Messages", "PreparedMessage", "prepare_message"]
 
 MediaInput = str | BinaryInput
 """A message's media: an ``http(s)`` URL, or bytes / a ``pathlib.Path`` / a binary file."""
 
 
-def _message(
+@dataclass(frozen=True, slots=True, repr=False)
+class PreparedMessage:
+    """A message checked once and its file read once: what every send of it carries.
+
+    ``fields`` are the body's fields after the recipients (``message_type``, ``content``,
+    ``media_id``, a media URL), in order; ``file`` is the media file to send as multipart.
+    ``identity`` describes the message as it was given, files by their content's hash: equal
+    messages have equal identities (a job's journal compares them to recognize a rerun).
+    """
+
+    fields: tuple[tuple[str, Any], ...]
+    file: FilePart | None = None
+    identity: tuple[tuple[str, Any], ...] = ()
+
+    def __repr__(self) -> str:
+        kind = dict(self.fields).get("message_type")
+        return f"<PreparedMessage {kind} file={self.file!r}>"
+
+    def by_reference(self, url: str) -> PreparedMessage:
+        """The same message with its file given by ``url`` (where an uploaded copy is)."""
+        if self.file is None:
+            return self
+        return replace(self, fields=(*self.fields, (self.file.name, url)), file=None)
+
+    def body(self, recipients: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``POST /messages`` fields for ``recipients`` (the recipient fields, checked)."""
+        return {**recipients, **dict(self.fields)}
+
+
+def _content_hash(value: object, data: bytes) -> dict[str, str]:
+    # The shapes jobs have always journaled: a path by its file's hash, other bytes by theirs.
+    key = "file_sha256" if isinstance(value, os.PathLike) else "sha256"
+    return {key: hashlib.sha256(data).hexdigest()}
+
+
+def prepare_message(
     *,
     text: str | None,
     image: MediaInput | None,
@@ -44,8 +80,8 @@ def _message(
     audio: MediaInput | None,
     media_id: int | None,
     message_type: str | None,
-) -> tuple[dict[str, Any], dict[str, FileInput]]:
-    """The message's fields and files, checked: the type is inferred from the media given."""
+) -> PreparedMessage:
+    """The message checked, its file read: the type is inferred from the media given."""
     check_choice("message_type", message_type, MESSAGE_TYPES)
     media = {
         name: value
@@ -76,18 +112,26 @@ def _message(
         raise InvalidArgumentError("text", f"must be a string, got {type(text).__name__}")
 
     fields: dict[str, Any] = {"message_type": kind}
-    files: dict[str, FileInput] = {}
     if text is not None:
         fields["content"] = text
     if media_id is not None:
         fields["media_id"] = check_id("media_id", media_id)
-    for name, value in media.items():
+    identity: dict[str, Any] = {
+        "text": text,
+        "media_id": media_id,
+        "message_type": message_type,
+        **media,
+    }
+    file: FilePart | None = None
+    for name, value in media.items():  # at most one
         checked = media_input(name, value)
         if isinstance(checked, FileInput):
-            files[name] = checked
+            file = FilePart(name, checked.filename, checked.content_type, checked.content)
+            identity[name] = _content_hash(value, checked.content)
         else:
             fields[name] = checked
-    return fields, files
+    described = tuple(sorted((k, v) for k, v in identity.items() if v is not None))
+    return PreparedMessage(tuple(fields.items()), file, described)
 
 
 class Messages(Resource):
@@ -125,7 +169,7 @@ class Messages(Resource):
             contact_usernames=contact_usernames,
             contact_emails=contact_emails,
         )
-        fields, files = _message(
+        message = prepare_message(
             text=text,
             image=image,
             video=video,
@@ -133,9 +177,21 @@ class Messages(Resource):
             media_id=media_id,
             message_type=message_type,
         )
-        body = {**recipients, **fields}
-        if files:
-            return await self._call("messages.send", SendResult, form=multipart(body, files))
+        return await self._send_prepared(message, recipients)
+
+    async def _send_prepared(
+        self, message: PreparedMessage, recipients: Mapping[str, Any]
+    ) -> SendResult:
+        """Send ``message`` to ``recipients`` without checking either again.
+
+        The SDK's own path (``send_many`` sends every chunk this way): ``recipients`` are the
+        recipient fields already checked (``message_recipients``, or a job's normalized
+        identifiers as ``recipient_lists``). A message with a file goes as multipart.
+        """
+        body = message.body(recipients)
+        if message.file is not None:
+            form = multipart(body, [message.file])
+            return await self._call("messages.send", SendResult, form=form)
         return await self._call("messages.send", SendResult, json=body)
 
     def send_many(

@@ -173,6 +173,10 @@ class Scenarios(Resource):
             if not isinstance(data, Mapping):
                 raise InvalidArgumentError("data", f"must be a mapping, got {type(data).__name__}")
             body["data"] = dict(data)
+        return await self._trigger_checked(scenario_id, body)
+
+    async def _trigger_checked(self, scenario_id: int, body: Mapping[str, Any]) -> TriggerResult:
+        """Send a trigger body already checked (``trigger_many``'s chunks), as it is."""
         return await self._call(
             "scenarios.trigger", TriggerResult, path={"id": scenario_id}, json=body
         )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from inro_async._http import HTTPRequest, HTTPResult
 from inro_async.errors import InvalidArgumentError, UnprocessableEntityError
-from inro_async.jobs import JobStatus, trigger_many
+from inro_async.jobs import JobStatus, _items, trigger_many
+from inro_async.resources import _automation_rules
 
 from .conftest import body_of, json_result
 from .test_runner import make_client
@@ -45,3 +50,29 @@ async def test_an_inactive_scenario_stops_the_job_after_the_first_refusal() -> N
 def test_data_must_be_json() -> None:
     with pytest.raises(InvalidArgumentError, match="data"):
         trigger_many(None, 1, [1], data={"when": object()})  # type: ignore[arg-type]
+
+
+async def test_each_contact_is_checked_once_not_again_by_its_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checked: Counter[object] = Counter()
+
+    def counting(check: Callable[..., Any], value_of: Callable[..., object]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            checked[value_of(*args, **kwargs)] += 1
+            return check(*args, **kwargs)
+
+        return wrapper
+
+    # The job's rule for a contact, and the resource's (which a chunk must not apply again).
+    monkeypatch.setattr(_items, "_check_text", counting(_items._check_text, lambda k, v, *_: v))
+    monkeypatch.setattr(
+        _automation_rules,
+        "one_identifier",
+        counting(_automation_rules.one_identifier, lambda **kw: next(v for v in kw.values() if v)),
+    )
+    usernames = [f"user{i}" for i in range(2_500)]
+    ok = json_result(202, {"status": "queued"})
+    report = await trigger_many(make_client(lambda request: ok), 42, usernames, data={"a": 1})
+    assert report.done == 2_500
+    assert checked == Counter(usernames)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ import pytest
 
 from inro_async._http import HTTPRequest, HTTPResult, SendError
 from inro_async.jobs import ItemStatus, JobStatus, update_many
+from inro_async.jobs import contacts as jobs_contacts
+from inro_async.resources import _validate
 
 from .conftest import body_of, json_result
 from .test_runner import chunk_statuses, make_client
@@ -157,3 +160,24 @@ async def test_a_refused_token_aborts_update_many(status: int) -> None:
         await job
     assert job.report is not None
     assert job.report.status is JobStatus.ABORTED
+
+
+async def test_each_update_is_checked_once_not_again_by_its_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checked: list[str] = []
+
+    def counting(check: Callable[[str, object], Any]) -> Callable[[str, object], Any]:
+        def wrapper(argument: str, value: object) -> Any:
+            checked.append(argument)
+            return check(argument, value)
+
+        return wrapper
+
+    # The job's rule for a change, and the resource's (which a chunk must not apply again).
+    monkeypatch.setattr(jobs_contacts, "contact_update", counting(_validate.contact_update))
+    monkeypatch.setattr(_validate, "contact_update", counting(_validate.contact_update))
+    report = await update_many(make_client(BulkServer(known=2_500)), entries(range(1, 2_501)))
+    assert report.done == 2_500
+    assert len(checked) == 2_500
+    assert checked[-1] == "updates[2499].contact"

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
 
 from inro_async import (
     APIResponse,
     APITimeoutError,
+    BadRequestError,
     ClientClosedError,
     EventLoopMismatchError,
     InternalServerError,
     Organization,
 )
-from inro_async._http import AiohttpBackend
+from inro_async._http import AiohttpBackend, FilePart, Multipart
 from inro_async.cli._embedded import serve_in_thread
 from inro_async.client import Client
 from inro_async.testing import FakeInro
@@ -59,6 +61,44 @@ async def test_request_sends_json_and_decodes_into_a_model(
     assert response.json()["name"] == "Raw"
     (recorded,) = inro_server.requests_to("folders.create")
     assert recorded.body == {"name": "Raw", "color": "red"}
+
+
+async def test_request_sends_a_multipart_value_and_can_send_it_again(
+    inro_client: Client, inro_server: FakeInro
+) -> None:
+    form = Multipart(
+        fields=(("caption", "Raw"),), files=(FilePart("file", "a.png", "image/png", b"PNG!"),)
+    )
+    for _ in range(2):  # a plain value: encoded afresh for each request
+        response = await inro_client.request("POST", "/media_files", form=form)
+        assert response.status == 201
+        assert (response.json()["caption"], response.json()["size"]) == ("Raw", 4)
+    assert len(inro_server.org.media_files) == 2
+
+
+async def test_request_still_takes_a_formdata_factory_url_encoded_or_multipart(
+    inro_client: Client, inro_server: FakeInro
+) -> None:
+    def with_file() -> aiohttp.FormData:
+        form = aiohttp.FormData()
+        form.add_field("caption", "Old style")
+        form.add_field("file", b"PNG!", filename="a.png", content_type="image/png")
+        return form
+
+    response = await inro_client.request("POST", "/media_files", form=with_file)
+    assert (response.status, response.json()["caption"]) == (201, "Old style")
+    text_only = aiohttp.FormData({"name": "Raw folder"})  # url-encoded by aiohttp
+    with pytest.raises(BadRequestError, match="multipart uploads need a 'file' part"):
+        await inro_client.request("POST", "/media_files", form=lambda: text_only)
+
+
+def test_a_multipart_repr_shows_counts_not_values() -> None:
+    form = Multipart(
+        fields=(("contact_emails[]", "ana@example.com"),),
+        files=(FilePart("image", "a.png", "image/png", b"PNG!"),),
+    )
+    assert "ana@" not in repr(form)
+    assert repr(form) == "<Multipart 1 fields, 1 files>"
 
 
 async def test_a_204_has_an_empty_body(inro_client: Client) -> None:

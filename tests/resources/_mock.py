@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from inro_async import Quota
-from inro_async._http import HTTPRequest, HTTPResult, MockBackend
+from inro_async._http import HTTPRequest, HTTPResult, MockBackend, _form_data
 from inro_async._transport import Retries
 from inro_async.client import Client
 
@@ -95,7 +95,7 @@ async def multipart_parts(request: HTTPRequest) -> list[tuple[str, str | None, b
     import email.policy
 
     assert request.form is not None, "not a multipart request"
-    payload = request.form()()
+    payload = _form_data(request.form)()  # encoded as the real backend encodes it
     sink = _Sink()
     await payload.write(sink)  # type: ignore[arg-type]
     raw = f"Content-Type: {payload.content_type}\r\n\r\n".encode() + bytes(sink.data)
