@@ -7,8 +7,9 @@ here. Each returns a ``Job``: ``report = await job``, or ``async for event in jo
 
 from typing import TYPE_CHECKING, Any
 
+from inro_async.errors import JobLockedError, JobMismatchError
 from inro_async.jobs._items import Identifier, ItemStatus, Outcome
-from inro_async.jobs._journal import JobLockedError, JobMismatchError, journal_path
+from inro_async.jobs._journal import journal_path
 from inro_async.jobs._progress import ProgressCallback, ProgressEvent
 from inro_async.jobs._report import ExportReport, JobReport, JobStatus
 from inro_async.jobs._runner import Job
