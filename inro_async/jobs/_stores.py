@@ -243,14 +243,38 @@ class SqliteStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file = self._lock(path)
         try:
-            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per save.
-            self._db = sqlite3.connect(path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            self._db = self._open(path)
         except BaseException:
             self._lock_file.close()
             raise
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        """Connect, refusing a file that exists but is not a journal.
+
+        Such a file is neither taken for a new job (which would resend what it had recorded)
+        nor given a journal's tables.
+        """
+        if path.exists() and path.stat().st_size == 0:
+            raise _unreadable(path, "the file is empty: truncated, or never written")
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per save.
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+            if tables and not {"meta", "chunks"} <= tables:
+                raise _unreadable(path, "an SQLite file without the journal's tables")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            if isinstance(exc, sqlite3.OperationalError):  # locked, read-only, disk full
+                raise
+            raise _unreadable(path, f"SQLite says: {exc}") from None
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def __repr__(self) -> str:
         return f"<SqliteStore {str(self.path)!r}>"
@@ -290,7 +314,12 @@ class SqliteStore:
 
     def load(self) -> tuple[JournalMeta, list[ChunkRecord]] | None:
         """The stored meta and chunks, or ``None`` for a new file."""
-        return _read(self.path, self._db)
+        try:
+            return _read(self.path, self._db)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise
+            raise _unreadable(self.path, f"SQLite says: {exc}") from None
 
     def create(self, meta: JournalMeta, records: Sequence[ChunkRecord]) -> None:
         """Write the meta and every chunk in one transaction."""

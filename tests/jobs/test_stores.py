@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,59 @@ def test_a_journal_is_read_while_its_job_holds_the_lock(tmp_path: Path) -> None:
         running.close()
     assert meta == META
     assert [r.status for r in records] == [ChunkStatus.IN_FLIGHT, ChunkStatus.PENDING]
+
+
+def _truncated(path: Path) -> None:
+    store = SqliteStore(path)
+    book = ChunkBook.from_ranges([range(i, i + 1_000) for i in range(0, 50_000, 1_000)])
+    store.create(replace(META, total=50_000), list(book))
+    store.close()
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size // 2)
+
+
+def _foreign(path: Path) -> None:
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("CREATE TABLE recipes (name TEXT)")
+    db.close()
+
+
+def open_and_load(path: Path) -> None:
+    """What a run does first with its journal."""
+    store = SqliteStore(path)
+    try:
+        store.load()
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("damage", "fragment"),
+    [
+        (lambda p: p.write_bytes(b""), "the file is empty"),
+        (lambda p: p.write_bytes(b"id,username\n1,ana\n" * 100), "file is not a database"),
+        (_truncated, "malformed"),
+        (_foreign, "without the journal's tables"),
+    ],
+    ids=["empty", "not-sqlite", "truncated", "foreign"],
+)
+def test_a_file_that_is_not_a_journal_is_refused_and_left_as_it_was(
+    tmp_path: Path, damage: Callable[[Path], None], fragment: str
+) -> None:
+    path = tmp_path / "job.sqlite3"
+    damage(path)
+    before = path.read_bytes()
+    for _ in range(2):  # refused each time: the first refusal released the lock
+        with pytest.raises(JournalUnreadableError, match=fragment):
+            open_and_load(path)
+    assert path.read_bytes() == before
+
+
+def test_a_journal_created_but_never_written_is_a_new_one(tmp_path: Path) -> None:
+    """Killed between creating the tables and the first record: nothing was sent yet."""
+    path = tmp_path / "job.sqlite3"
+    SqliteStore(path).close()
+    store = SqliteStore(path)
+    assert store.load() is None
+    store.close()
