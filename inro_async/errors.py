@@ -202,6 +202,22 @@ class QuotaWaitTooLongError(InroError):
         )
 
 
+class JobMismatchError(InroError):
+    """A journal exists under this job name for different work; it will not be resumed."""
+
+
+class JobLockedError(InroError):
+    """Another process is running this job right now."""
+
+
+class JournalUnreadableError(JobMismatchError):
+    """A file is not a job journal this version can read; it is neither resumed nor overwritten.
+
+    Missing, empty (truncated to 0 bytes), corrupt, another program's file, or a journal
+    format this version does not know; the message names the file and what is wrong with it.
+    """
+
+
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -25,9 +23,15 @@ from inro_async.cli._common import (
     run,
 )
 from inro_async.cli._input import InputFileError, read_recipients, read_updates
-from inro_async.errors import InvalidArgumentError
-from inro_async.jobs import export_contacts, journal_path
-from inro_async.jobs._journal import decode_outcomes
+from inro_async.errors import InvalidArgumentError, JournalUnreadableError
+from inro_async.jobs import (
+    JournalSummary,
+    export_contacts,
+    find_journals,
+    jobs_directory,
+    journal_path,
+    read_journal,
+)
 from inro_async.jobs.export import ExportFormat
 
 __all__ = ["main"]
@@ -363,8 +367,11 @@ def jobs() -> None:
     """List and resume named jobs."""
 
 
-def _sidecar(job: str) -> Path:
-    path = journal_path(job)
+def _sidecar(job: str, param_hint: str = "--job") -> Path:
+    try:
+        path = journal_path(job)
+    except InvalidArgumentError as exc:
+        raise click.BadParameter(exc.rule, param_hint=param_hint) from None
     return path.with_name(path.name.removesuffix(".sqlite3") + ".cli.json")
 
 
@@ -377,34 +384,37 @@ def _remember(job: str | None, argv: list[str]) -> None:
     sidecar.write_text(json.dumps({"argv": [*argv, "--job", job]}), encoding="utf-8")
 
 
-def _summary(path: Path) -> dict[str, Any]:
-    """A journal's kind and item counts, read without taking its lock."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        meta = dict(db.execute("SELECT key, value FROM meta"))
-        counts: Counter[str] = Counter()
-        chunks: Counter[str] = Counter()
-        for status, start, stop, outcomes, reasons in db.execute(
-            "SELECT status, start, stop, outcomes, reasons FROM chunks"
-        ):
-            chunks[status] += 1
-            if outcomes:
-                for outcome in decode_outcomes(outcomes, reasons):
-                    counts[outcome.status.name.lower()] += 1
-            elif status == "unknown":
-                counts["unknown"] += stop - start
-            else:
-                counts["pending"] += stop - start
-    finally:
-        db.close()
-    created = float(meta.get("created_at", "0") or 0)
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+
+
+def _row(summary: JournalSummary) -> dict[str, Any]:
+    """One named job for ``jobs list``: its kind, item and chunk counts, and whether it resumes."""
+    return {
+        "name": summary.name,
+        "kind": summary.kind,
+        "total": summary.total,
+        "created_at": _iso(summary.created_at),
+        "updated_at": _iso(summary.updated_at),
+        "items": {status.label: n for status, n in summary.item_counts.items()},
+        "chunks": {str(status): n for status, n in summary.chunk_counts.items()},
+        "resumable": _sidecar_exists(summary.path),
+        "error": None,
+    }
+
+
+def _unreadable_row(path: Path, error: JournalUnreadableError) -> dict[str, Any]:
+    """A file in the jobs directory that is not a readable journal: listed, not fatal."""
     return {
         "name": path.name.removesuffix(".sqlite3"),
-        "kind": meta.get("kind", "?"),
-        "total": int(meta.get("total", "0") or 0),
-        "created_at": datetime.fromtimestamp(created, UTC).isoformat(timespec="seconds"),
-        "items": dict(counts),
-        "resumable": _sidecar_exists(path),
+        "kind": None,
+        "total": None,
+        "created_at": None,
+        "updated_at": None,
+        "items": {},
+        "chunks": {},
+        "resumable": False,
+        "error": str(error),
     }
 
 
@@ -412,12 +422,19 @@ def _sidecar_exists(path: Path) -> bool:
     return path.with_name(path.name.removesuffix(".sqlite3") + ".cli.json").exists()
 
 
+def _list_row(path: Path) -> dict[str, Any]:
+    try:
+        return _row(read_journal(path))
+    except JournalUnreadableError as exc:
+        return _unreadable_row(path, exc)
+
+
 @jobs.command("list")
 @pass_settings
 def jobs_list(settings: Settings) -> None:
-    """Named jobs and how far each got."""
-    directory = journal_path("x").parent
-    rows = [_summary(p) for p in sorted(directory.glob("*.sqlite3"))] if directory.exists() else []
+    """Named jobs and how far each got; a damaged journal is listed as unreadable."""
+    directory = jobs_directory()
+    rows = [_list_row(path) for path in find_journals(directory)]
 
     def human() -> None:
         if not rows:
@@ -428,17 +445,25 @@ def jobs_list(settings: Settings) -> None:
             table.add_column(column)
         for row in rows:
             items = row["items"]
+            if row["error"] is not None:
+                table.add_row(escape(row["name"]), "unreadable", *["-"] * 6)
+                continue
             table.add_row(
                 escape(row["name"]),
                 row["kind"],
                 f"{row['total']:,}",
-                f"{items.get('done', 0):,}",
-                f"{items.get('failed', 0):,}",
-                f"{items.get('unknown', 0):,}",
-                f"{items.get('pending', 0):,}",
+                f"{items['done']:,}",
+                f"{items['failed']:,}",
+                f"{items['unknown']:,}",
+                f"{items['pending']:,}",
                 row["created_at"],
             )
         settings.stdout.print(table)
+        for row in rows:
+            if row["error"] is not None:
+                settings.stdout.print(
+                    f"{row['name']}: {row['error']}", highlight=False, markup=False
+                )
 
     settings.emit(rows, human)
 
@@ -449,12 +474,20 @@ def jobs_list(settings: Settings) -> None:
 @click.pass_context
 def jobs_resume(ctx: click.Context, name: str, resend_unknown: bool) -> None:
     """Rerun a named job's command; what finished is skipped."""
-    sidecar = _sidecar(name)
+    sidecar = _sidecar(name, param_hint="NAME")
     if not sidecar.exists():
         raise click.UsageError(
             f"no resumable job {name!r} (started from the CLI with --job) in {sidecar.parent}"
         )
     argv: list[str] = json.loads(sidecar.read_text(encoding="utf-8"))["argv"]
+    try:
+        read_journal(name)
+    except JournalUnreadableError as exc:
+        # Rerun without its journal, the job would start over and send everything again.
+        raise click.ClickException(
+            f"job {name!r} cannot be resumed: {exc}. Without its journal a rerun starts over "
+            f"and may send twice what went before; to start over on purpose: inro {' '.join(argv)}"
+        ) from None
     if resend_unknown and argv[:2] != ["contacts", "update"]:
         argv.append("--resend-unknown")
     settings: Settings = ctx.obj

@@ -3,17 +3,21 @@
 The resource methods (``inro.messages.send_many``, ``inro.contacts.update_many``,
 ``inro.scenarios.trigger_many``, ``inro.contacts.export``) are thin wrappers over the functions
 here. Each returns a ``Job``: ``report = await job``, or ``async for event in job.events()``.
+A named job's journal can be read with ``read_journal(name)`` (see ``journal_reader``).
 """
 
 from typing import TYPE_CHECKING, Any
 
+from inro_async.errors import JobLockedError, JobMismatchError, JournalUnreadableError
+from inro_async.jobs._book import ChunkStatus, JournalMeta
 from inro_async.jobs._items import Identifier, ItemStatus, Outcome
-from inro_async.jobs._journal import JobLockedError, JobMismatchError, journal_path
+from inro_async.jobs._journal import jobs_directory, journal_path
 from inro_async.jobs._progress import ProgressCallback, ProgressEvent
 from inro_async.jobs._report import ExportReport, JobReport, JobStatus
 from inro_async.jobs._runner import Job
 from inro_async.jobs.contacts import UpdateEntry, update_many
 from inro_async.jobs.export import export_contacts
+from inro_async.jobs.journal_reader import JournalItem, JournalSummary, find_journals, read_journal
 from inro_async.jobs.messages import send_many
 from inro_async.jobs.scenarios import trigger_many
 
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
     from inro_async.jobs._render import RichProgress
 
 __all__ = [
+    "ChunkStatus",
     "ExportReport",
     "Identifier",
     "ItemStatus",
@@ -29,13 +34,20 @@ __all__ = [
     "JobMismatchError",
     "JobReport",
     "JobStatus",
+    "JournalItem",
+    "JournalMeta",
+    "JournalSummary",
+    "JournalUnreadableError",
     "Outcome",
     "ProgressCallback",
     "ProgressEvent",
     "RichProgress",
     "UpdateEntry",
     "export_contacts",
+    "find_journals",
+    "jobs_directory",
     "journal_path",
+    "read_journal",
     "send_many",
     "trigger_many",
     "update_many",

@@ -232,6 +232,61 @@ def test_jobs_list_without_jobs_says_so(invoke: Invoke) -> None:
     assert "no named jobs" in result.stdout
 
 
+def test_jobs_list_shows_a_damaged_journal_as_unreadable_and_lists_the_others(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    recipients = _ids_file(tmp_path / "to.txt", range(1, 51))
+    assert (
+        invoke("messages", "send", "--to", str(recipients), "--text", "Hi", "--job", "hi").exit_code
+        == 0
+    )
+    (tmp_path / "jobs" / "broken.sqlite3").write_bytes(b"")  # truncated to nothing
+    result = invoke("--json", "jobs", "list")
+    assert result.exit_code == 0, result.output
+    broken, good = json.loads(result.stdout)
+    assert (broken["name"], broken["kind"]) == ("broken", None)
+    assert "the file is empty" in broken["error"]
+    assert (good["name"], good["total"], good["error"]) == ("hi", 50, None)
+    human = invoke("jobs", "list")
+    assert human.exit_code == 0
+    assert "unreadable" in human.stdout
+    assert "broken" in human.stdout
+    assert "send_many" in human.stdout
+
+
+def test_jobs_resume_refuses_a_job_whose_journal_is_gone_and_sends_nothing(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path
+) -> None:
+    recipients = _ids_file(tmp_path / "to.txt", range(1, 51))
+    assert (
+        invoke(
+            "messages", "send", "--to", str(recipients), "--text", "Hi", "--job", "gone"
+        ).exit_code
+        == 0
+    )
+    sends = len(fake.requests_to("messages.send"))
+    (tmp_path / "jobs" / "gone.sqlite3").unlink()
+    result = invoke("jobs", "resume", "gone")
+    assert result.exit_code == 1
+    assert "cannot be resumed: no job journal at" in result.output
+    assert "inro messages send --to" in result.output  # how to start over on purpose
+    assert len(fake.requests_to("messages.send")) == sends
+
+
+@pytest.mark.parametrize("name", ["a b", ""])
+def test_a_bad_job_name_is_a_usage_error_and_sends_nothing(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path, name: str
+) -> None:
+    recipients = _ids_file(tmp_path / "to.txt", range(1, 3))
+    sent = invoke("messages", "send", "--to", str(recipients), "--text", "Hi", "--job", name)
+    assert sent.exit_code == 2
+    assert "Invalid value for --job" in sent.output
+    resumed = invoke("jobs", "resume", name)
+    assert resumed.exit_code == 2
+    assert "Invalid value for NAME" in resumed.output
+    assert fake.requests == []
+
+
 def test_jobs_resume_reruns_the_command_and_sends_nothing_twice(
     invoke: Invoke, fake: FakeInro, tmp_path: Path
 ) -> None:

@@ -13,10 +13,12 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inro_async._http import HTTPRequest, HTTPResult, SendError
+from inro_async.errors import JournalUnreadableError
 from inro_async.jobs._journal import ChunkStatus, Journal, JournalMeta, SqliteStore
 
 from .conftest import body_of
@@ -98,3 +100,22 @@ def test_a_crash_at_any_moment_never_leads_to_a_second_send(
         assert not rerun_sends & processed_at_crash
     finally:
         journal.close()
+
+
+def test_a_journal_truncated_to_nothing_is_refused_and_nothing_is_sent(tmp_path: Path) -> None:
+    """A file that lost what it recorded must not pass for a new job: that would resend all."""
+    path = tmp_path / "job.sqlite3"
+    server = Server()
+
+    async def handler(request: HTTPRequest) -> HTTPResult:
+        return server.accept(request)
+
+    async def run() -> None:
+        await job_of(make_client(handler), list(range(1, 101)), job=path)
+        path.write_bytes(b"")  # what a full disk or a careless copy can leave
+        with pytest.raises(JournalUnreadableError, match="the file is empty"):
+            await job_of(make_client(handler), list(range(1, 101)), job=path)
+
+    asyncio.run(run())
+    assert server.calls == 10
+    assert set(server.deliveries.values()) == {1}
