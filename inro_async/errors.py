@@ -218,6 +218,10 @@ class JournalUnreadableError(JobMismatchError):
     """
 
 
+class GovernorUnavailableError(InroError):
+    """Redis could not be reached for ``RedisGovernor``, and no local fallback was configured."""
+
+
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,

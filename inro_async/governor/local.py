@@ -14,20 +14,17 @@ costs one comparison per timer; the heap costs a push per bounded waiter.
 Cancellation is safe at every point: a waiter cancelled before it is woken is dropped; one
 cancelled after being woken but before resuming has recorded nothing and passes its wake-up on.
 
-**One event loop at a time.** Waiters' futures and the timer belong to the loop they were made
-in. Successive loops share a governor (a worker that runs ``asyncio.run`` per job): the first
-call from a new loop, once the previous one has stopped, drops what was tied to it and keeps
-the log, so what that loop spent still counts. A loop running in another thread at the same
-time is refused with ``GovernorLoopError``: the log is not guarded against two threads, and a
-waiter woken from the wrong thread would hang. Two threads each get their own governor with a
-share of the quota (``reserve=``), or share one through ``RedisGovernor``.
+**One event loop at a time** (``_loops.py``). Waiters' futures and the timer belong to the
+loop they were made in. The first call from a new loop, once the previous one has stopped, drops
+them and keeps the log, so what that loop spent still counts. A loop running in another thread
+at the same time is refused with ``GovernorLoopError``. Two threads each get their own governor
+with a share of the quota (``reserve=``), or share one through ``RedisGovernor``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import heapq
-import itertools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -35,9 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inro_async._headers import parse_retry_after
-from inro_async.errors import GovernorLoopError, QuotaWaitTooLongError
+from inro_async.errors import QuotaWaitTooLongError
 from inro_async.governor._base import INRO_QUOTAS, Permit, Priority, Quota, QuotaUsage
 from inro_async.governor._core import GovernorCore, Windows, effective_quotas
+from inro_async.governor._loops import LoopBound, Waiter, WaiterQueue, stranded_error
 
 __all__ = ["DEFAULT_MARGIN", "LocalGovernor"]
 
@@ -57,13 +55,16 @@ _DEFAULT_RETRY_AFTER = 1.0
 
 
 @dataclass(order=True)
-class _Waiter:
-    sort_key: tuple[int, int]
-    future: asyncio.Future[None] = field(compare=False)
+class _Waiter(Waiter):
     max_wait: float | None = field(default=None, compare=False)
     dropped: bool = field(default=False, compare=False)
     """No longer counted in ``_live``: cancelled before being woken, refused for waiting past
     its ``max_wait``, or left on a stopped loop."""
+
+    def strand(self) -> None:
+        """Left on a stopped loop: dropped, and failed should that loop run again."""
+        self.dropped = True
+        super().strand()
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -76,7 +77,7 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
-class LocalGovernor:
+class LocalGovernor(LoopBound):
     """Paces this process's requests under a stack of quotas (the ``Governor`` protocol).
 
     ``reserve`` keeps a fraction of every quota for other users of the same token; ``margin``
@@ -116,14 +117,12 @@ class LocalGovernor:
         self.max_wait = max_wait
         # Aligned windows are the server's epoch multiples; the loop's clock has no epoch.
         self._clock = clock if clock is not None or windows == "sliding" else time.time
-        self._heap: list[_Waiter] = []
+        self._waiters: WaiterQueue[_Waiter] = WaiterQueue()
         self._deadlines: list[tuple[float, int, _Waiter]] = []  # waiters with a max_wait
         self._live = 0  # waiters queued or woken, not cancelled, not yet dispatched
         self._woken = 0  # woken, not yet resumed
-        self._seq = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
-        self._loop: asyncio.AbstractEventLoop | None = None  # the waiters' and timer's loop
         self.dispatched = 0
         """Requests dispatched through this governor (all time)."""
         self.wakeups = 0
@@ -144,38 +143,25 @@ class LocalGovernor:
             return self._clock()
         return asyncio.get_running_loop().time()
 
-    def _bind(self) -> asyncio.AbstractEventLoop:
-        """The running loop, once it is this governor's (see "One event loop at a time")."""
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            self._adopt(loop)
-        return loop
+    # -- event loops (``_loops.LoopBound``) --------------------------------------------------
 
-    def _adopt(self, loop: asyncio.AbstractEventLoop) -> None:
-        old = self._loop
-        if old is not None and old.is_running() and not old.is_closed():
-            raise GovernorLoopError(
-                "this LocalGovernor is in use by an event loop running in another thread; it "
-                "serves one loop at a time (successive asyncio.run calls may share it). Give "
-                "each thread its own governor with a share of the quota (e.g. reserve=0.5 for "
-                "two), or share one quota across threads and processes with RedisGovernor"
-            )
+    _refusal = (
+        "this LocalGovernor is in use by an event loop running in another thread; it serves "
+        "one loop at a time (successive asyncio.run calls may share it). Give each thread its "
+        "own governor with a share of the quota (e.g. reserve=0.5 for two), or share one quota "
+        "across threads and processes with RedisGovernor"
+    )
+
+    def _leave(self, old: asyncio.AbstractEventLoop | None) -> None:
         # The previous loop has stopped: its timer will never fire and its waiters never wake
         # here. The log is kept; what that loop spent still counts.
         if self._timer is not None:
             self._timer.cancel()
         self._timer = None
         self._timer_at = math.inf
-        stranded, self._heap = self._heap, []
+        self._waiters.strand(old)
         self._deadlines = []
         self._live = self._woken = 0
-        if old is not None and not old.is_closed():
-            # Should that loop run again, its waiters fail rather than wait forever.
-            for waiter in stranded:
-                waiter.dropped = True
-                if not waiter.future.done():
-                    waiter.future.set_exception(_stranded())
-        self._loop = loop
 
     def _epoch(self, t: float) -> float:
         return time.time() + (t - self._now())
@@ -231,12 +217,12 @@ class LocalGovernor:
                 )
 
         started = now
-        key = (-int(priority), next(self._seq))
+        key = self._waiters.key(priority)
         # A hair of slack: admitted at exactly ``limit``, the same slot must not be refused.
         deadline = started + limit + 1e-9 if limit is not None else math.inf
         while True:
             waiter = _Waiter(key, loop.create_future(), limit)
-            heapq.heappush(self._heap, waiter)
+            self._waiters.push(waiter)
             if limit is not None:
                 heapq.heappush(self._deadlines, (deadline, key[1], waiter))
             self._live += 1
@@ -257,7 +243,7 @@ class LocalGovernor:
                     waiter.dropped = True
                 raise
             if waiter.dropped:
-                raise _stranded()  # woken, but its loop stopped before it resumed
+                raise stranded_error()  # woken, but its loop stopped before it resumed
             self._woken -= 1
             self._live -= 1
             now = self._now()
@@ -401,21 +387,13 @@ class LocalGovernor:
         self._arm()
 
     def _wake_head(self) -> None:
-        while self._heap:
-            waiter = heapq.heappop(self._heap)
+        while self._waiters:
+            waiter = self._waiters.pop()
             if waiter.dropped or waiter.future.done():
                 continue
             waiter.future.set_result(None)
             self._woken += 1
             return
-
-
-def _stranded() -> GovernorLoopError:
-    return GovernorLoopError(
-        "this request was waiting for the governor on an event loop that stopped, and another "
-        "event loop has used the governor since; finish or cancel one loop's requests before "
-        "using the governor from the next"
-    )
 
 
 def _loop_running() -> bool:

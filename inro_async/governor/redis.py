@@ -1,10 +1,12 @@
 """One quota, many processes: the governor shared through Redis.
 
-Every decision is one atomic Lua script on the Redis server, timed by Redis's own clock
-(``TIME``), so hosts with skewed clocks agree. The script keeps the same coalesced sliding-window
-logs as the in-process core (``_core.py``: one list of ``first|last|count`` entries per quota,
-at most ~2,000 entries each) and gives the same guarantee across any number of processes: no
-interval of length W + margin holds more than L dispatches.
+Every decision is one atomic Lua script on the Redis server (``redis_governor.lua``; its
+arguments and replies in ``_redis_script.py``), timed by Redis's own clock (``TIME``), so hosts
+with skewed clocks agree. The script keeps the same coalesced sliding-window logs as the
+in-process core (``_core.py``: one list of ``first|last|count`` entries per quota, at most
+~2,000 entries each) and gives the same guarantee across any number of processes: no interval
+of length W + margin holds more than L dispatches (``tests/redis_governor/test_parity.py``
+holds the two to the same decisions).
 
 **A round trip per burst, not per request.** The script does not just answer "not yet": when
 the earliest slot is at most ``horizon`` (20 ms) away it *reserves* it, together with further
@@ -45,7 +47,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import itertools
 import math
 import os
@@ -56,9 +57,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from inro_async._headers import parse_retry_after
-from inro_async.errors import GovernorLoopError, InroError, QuotaWaitTooLongError
+from inro_async.errors import GovernorLoopError, GovernorUnavailableError, QuotaWaitTooLongError
 from inro_async.governor._base import INRO_QUOTAS, Permit, Priority, Quota, QuotaUsage
-from inro_async.governor._core import RESOLUTION, GovernorCore, effective_quotas
+from inro_async.governor._core import GovernorCore, effective_quotas
+from inro_async.governor._loops import LoopBound, Waiter, WaiterQueue
+from inro_async.governor._redis_script import (
+    SCRIPT,
+    decode_peek,
+    decode_reserve,
+    script_keys,
+    static_args,
+)
 from inro_async.governor.local import DEFAULT_MARGIN, LocalGovernor
 
 if TYPE_CHECKING:
@@ -75,252 +84,6 @@ SLOW_MEMORY = 10.0
 _DEFAULT_RETRY_AFTER = 1.0
 _BATCH = 1000
 """Most slots one round trip reserves."""
-
-_SCRIPT = r"""
-local op = ARGV[1]
-local margin = tonumber(ARGV[2])
-local horizon = tonumber(ARGV[3])
-local nq = tonumber(ARGV[4])
-local resolution = tonumber(ARGV[5 + 3 * nq])
-local base = 5 + 3 * nq   -- ARGV[base + 1] is the first op-specific argument
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local pause_key, last_key = KEYS[1], KEYS[2]
-local _ASKERS_WINDOW = 10  -- seconds a process counts as sharing the quota after it last asked
-
-local function fmt(x) return string.format('%.6f', x) end
-local function entry(f, l, c) return fmt(f) .. '|' .. fmt(l) .. '|' .. c end
-local function parse(e)
-  local a, b, c = string.match(e, '([^|]+)|([^|]+)|([^|]+)')
-  return tonumber(a), tonumber(b), tonumber(c)
-end
-local function q(i)  -- limit, period, server limit, log key, total key
-  return tonumber(ARGV[2 + 3 * i]), tonumber(ARGV[3 + 3 * i]), tonumber(ARGV[4 + 3 * i]),
-         KEYS[1 + 2 * i], KEYS[2 + 2 * i]
-end
-local function total_of(tk) return tonumber(redis.call('GET', tk) or '0') end
-local function expire(lk, tk, span, at)
-  while true do
-    local e = redis.call('LINDEX', lk, 0)
-    if not e then return end
-    local f, l, c = parse(e)
-    if l + span <= at then
-      redis.call('LPOP', lk)
-      redis.call('DECRBY', tk, c)
-    else
-      return
-    end
-  end
-end
--- Entries are dropped only once expired *now*: one that expires before a reserved slot stays
--- until then, since a response to a request sent before it may still need it (``correct``).
-local function walk(lk, visit)  -- entries from the oldest until visit returns a value
-  local i, size = 0, 1  -- the answer is nearly always in the first entry: fetch few at first
-  while true do
-    local batch = redis.call('LRANGE', lk, i, i + size - 1)
-    for _, e in ipairs(batch) do
-      local result = visit(parse(e))
-      if result then return result end
-    end
-    if #batch < size then return nil end
-    i, size = i + size, math.min(size * 4, 64)
-  end
-end
-local function free_at(lk, tk, limit, span, at)  -- earliest time >= at with a free slot
-  expire(lk, tk, span, now)
-  local excess = total_of(tk) - limit + 1
-  if excess <= 0 then return at end
-  return walk(lk, function(f, l, c)
-    excess = excess - c
-    if excess <= 0 then return math.max(at, l + span) end
-  end) or at
-end
-local function alive_at(lk, tk, span, at)  -- members still in the window at ``at``
-  local n = total_of(tk)
-  return walk(lk, function(f, l, c)
-    if l + span > at then return n end
-    n = n - c
-  end) or n
-end
-local function add(lk, tk, step, at, count)  -- at >= every entry (reservations go in order)
-  local e = redis.call('LINDEX', lk, -1)
-  if e then
-    local f, l, c = parse(e)
-    if at - f < step then
-      redis.call('LSET', lk, -1, entry(f, math.max(l, at), c + count))
-      redis.call('INCRBY', tk, count)
-      return
-    end
-  end
-  redis.call('RPUSH', lk, entry(at, at, count))
-  redis.call('INCRBY', tk, count)
-end
-local function insert(lk, tk, step, at, count)  -- anywhere in time, keeping the log in order
-  local n = redis.call('LLEN', lk)
-  for j = -1, -n, -1 do
-    local e = redis.call('LINDEX', lk, j)
-    local f, l, c = parse(e)
-    if f <= at then
-      if at <= l or at - f < step then
-        redis.call('LSET', lk, j, entry(f, math.max(l, at), c + count))
-      else
-        redis.call('LINSERT', lk, 'AFTER', e, entry(at, at, count))
-      end
-      redis.call('INCRBY', tk, count)
-      return
-    end
-  end
-  redis.call('LPUSH', lk, entry(at, at, count))
-  redis.call('INCRBY', tk, count)
-end
-local function between(lk, a, b)  -- members of entries that began in (a, b], from the tail
-  local n, stop = 0, -1
-  while true do
-    local batch = redis.call('LRANGE', lk, stop - 63, stop)
-    for j = #batch, 1, -1 do
-      local f, l, c = parse(batch[j])
-      if f <= a then return n end
-      if f <= b then n = n + c end
-    end
-    if #batch < 64 then return n end
-    stop = stop - 64
-  end
-end
-local function keep(ttl)
-  for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ttl) end
-end
-local longest = 0
-for i = 1, nq do
-  local _, period = q(i)
-  if period > longest then longest = period end
-end
-local ttl = math.ceil((longest + margin + horizon + 60) * 1000)
-local pause = tonumber(redis.call('GET', pause_key) or '0')
-local last = tonumber(redis.call('GET', last_key) or '0')
-
-if op == 'reserve' then
-  -- Up to ``wanted`` slots, in time order: the first if it is at most ``ahead`` seconds away,
-  -- the others only while they are at most ``near`` away (what a killed process can strand).
-  -- Beyond the first, at most a fair share of the smallest quota per call among the processes
-  -- that asked lately (``asker`` names this one), so the first to ask does not take a whole
-  -- burst; it may ask again at once for what is left, so nothing goes unused.
-  -- Returns: granted, wait for the first, binding quota, now, the last slot granted, every
-  -- quota's count in its window at that slot (these dispatches included), then the slots.
-  local wanted, near, ahead = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]),
-                              tonumber(ARGV[base + 3])
-  local askers_key = KEYS[3 + 2 * nq]
-  redis.call('ZADD', askers_key, now, ARGV[base + 4])
-  redis.call('ZREMRANGEBYSCORE', askers_key, '-inf', now - _ASKERS_WINDOW)
-  local smallest = math.huge
-  for i = 1, nq do smallest = math.min(smallest, (q(i))) end
-  wanted = math.min(wanted, math.max(1, math.ceil(smallest / redis.call('ZCARD', askers_key))))
-  local out = {0, '0', 0, fmt(now), '0'}
-  local slots = {}
-  local granted = 0
-  while granted < wanted do
-    local at = math.max(now, pause, last)
-    local binding = 0
-    for i = 1, nq do
-      local limit, period, _, lk, tk = q(i)
-      local free = free_at(lk, tk, limit, period + margin, at)
-      if free > at then at = free; binding = i end
-    end
-    if granted == 0 then
-      out[2], out[3] = fmt(at - now), binding
-      if at - now > ahead then break end
-    elseif at - now > near then
-      break
-    end
-    table.insert(slots, fmt(at))
-    for i = 1, nq do
-      local _, period, _, lk, tk = q(i)
-      add(lk, tk, period / resolution, at, 1)
-    end
-    last = at
-    granted = granted + 1
-  end
-  out[1] = granted
-  if granted > 0 then
-    redis.call('SET', last_key, fmt(last))
-    keep(ttl)
-    out[5] = fmt(last)
-    for i = 1, nq do
-      local _, period, _, lk, tk = q(i)
-      table.insert(out, alive_at(lk, tk, period + margin, last))
-    end
-    for _, slot in ipairs(slots) do table.insert(out, slot) end
-  end
-  return out
-elseif op == 'release' then
-  local at = tonumber(ARGV[base + 1])
-  for i = 1, nq do
-    local _, _, _, lk, tk = q(i)
-    local n = redis.call('LLEN', lk)
-    for j = n - 1, math.max(0, n - 64), -1 do
-      local e = redis.call('LINDEX', lk, j)
-      local f, l, c = parse(e)
-      if f <= at + 1e-6 and at - 1e-6 <= l and c > 0 then
-        redis.call('LSET', lk, j, entry(f, l, c - 1))
-        redis.call('DECRBY', tk, 1)
-        break
-      end
-    end
-  end
-  return {1, '0', 0, fmt(now)}
-elseif op == 'pause' then
-  local until_ = now + tonumber(ARGV[base + 1])
-  if until_ > pause then redis.call('SET', pause_key, fmt(until_)) end
-  keep(ttl)
-  return {1, fmt(math.max(until_, pause) - now), 0, fmt(now)}
-elseif op == 'correct' then
-  -- The server counted ``used`` requests in the window ending when this one arrived, so compare
-  -- with what was known *at its dispatch* (``sent``, Redis time; <= 0: that long before now),
-  -- not at the response: entries that left the window while the request was in flight are not
-  -- requests someone else made. Known: the log's entries in (sent - W - margin, sent + grace],
-  -- whatever the wire did to their order, or, if more, the count the reservation returned (up
-  -- to ``counted``) plus what was reserved after it within the grace: entries expired since
-  -- then are gone from the log. The shortfall is stamped at ``sent``: the server saw them by
-  -- then, and stamping them later would hold their slots too long.
-  local server_limit = tonumber(ARGV[base + 1])
-  local used = server_limit - math.max(0, tonumber(ARGV[base + 2]))
-  local sent, counted = tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
-  if sent <= 0 then sent = now + sent end
-  if sent > now then sent = now end
-  local grace = math.max(margin, 0.01)
-  local added = 0
-  for i = 1, nq do
-    local limit, period, slimit, lk, tk = q(i)
-    if slimit == server_limit then
-      expire(lk, tk, period + margin, sent)
-      local known = total_of(tk) - between(lk, sent + grace, math.huge)
-      local count = tonumber(ARGV[base + 4 + i])
-      if count >= 0 then
-        known = math.max(known, count + between(lk, counted, sent + grace))
-      end
-      local missing = used - (slimit - limit) - known
-      if missing > 0 then
-        insert(lk, tk, period / resolution, sent, missing)
-        added = math.max(added, missing)
-      end
-    end
-  end
-  keep(ttl)
-  return {1, tostring(added), 0, fmt(now)}
-else -- 'peek': per quota total and seconds until a slot frees
-  local out = {1, '0', 0, fmt(now)}
-  for i = 1, nq do
-    local limit, period, _, lk, tk = q(i)
-    local free = free_at(lk, tk, limit, period + margin, now)
-    table.insert(out, total_of(tk))
-    table.insert(out, fmt(math.max(free, pause) - now))
-  end
-  return out
-end
-"""
-
-
-class GovernorUnavailableError(InroError):
-    """Redis could not be reached, and no local fallback was configured."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,13 +103,11 @@ _ids = itertools.count(1)
 
 
 @dataclass(order=True)
-class _Waiter:
-    sort_key: tuple[int, int]
-    future: asyncio.Future[None] = field(compare=False)
+class _Waiter(Waiter):
     slot: _Slot | None = field(default=None, compare=False)
 
 
-class RedisGovernor:
+class RedisGovernor(LoopBound):
     """Paces every process sharing ``key`` (one key per organization) through one Redis.
 
     ``url`` or ``client`` says where Redis is. ``quotas``, ``reserve`` and ``margin`` mean what
@@ -390,26 +151,14 @@ class RedisGovernor:
         self._script: Any = None
         self._id = next(_ids)
         self._asker = f"{socket.gethostname()}:{os.getpid()}:{self._id}"
-        tag = "{" + key + "}"  # one hash slot for every key (Redis Cluster)
-        self._keys = [f"{tag}:pause", f"{tag}:last"]
-        for quota in self._quotas:
-            self._keys += [
-                f"{tag}:{quota.limit}/{quota.period:g}:log",
-                f"{tag}:{quota.limit}/{quota.period:g}:n",
-            ]
-        self._keys.append(f"{tag}:askers")
+        self._keys = script_keys(key, self._quotas)
         self._slow = (0.0, -math.inf)  # (round trip, loop time): the slowest answer lately
-        self._static_args: list[str | float | int] = [str(horizon), len(self._quotas)]
-        for quota, server_limit in zip(self._quotas, self._server_limits, strict=True):
-            self._static_args += [quota.limit, repr(float(quota.period)), server_limit]
-        self._static_args.append(RESOLUTION)
-        self._heap: list[_Waiter] = []
-        self._seq = itertools.count()
+        self._static_args = static_args(horizon, self._quotas, self._server_limits)
+        self._waiters: WaiterQueue[_Waiter] = WaiterQueue()
         self._head_busy = False
         self._local_pause = -math.inf
         self._fallback: LocalGovernor | None = None
         self._releasing: set[asyncio.Future[list[Any] | None]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None  # the one the client and waiters use
         self.round_trips = 0
         """Script calls made: one per burst of local waiters, plus rare corrections."""
         self.corrections = 0
@@ -417,33 +166,24 @@ class RedisGovernor:
 
     def __repr__(self) -> str:
         quotas = ", ".join(map(str, self._quotas))
-        return f"<RedisGovernor key={self.key!r} {quotas}; {len(self._heap)} waiting>"
+        return f"<RedisGovernor key={self.key!r} {quotas}; {len(self._waiters)} waiting>"
 
     @property
     def quotas(self) -> Sequence[Quota]:
         """The quotas enforced, after the reserve."""
         return self._quotas
 
-    # -- event loops -------------------------------------------------------------------------
+    # -- event loops (``_loops.LoopBound``) --------------------------------------------------
 
-    def _bind(self) -> asyncio.AbstractEventLoop:
-        """The running loop, once it is this governor's (see the module docstring)."""
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            self._adopt(loop)
-        return loop
+    _refusal = (
+        "this RedisGovernor is in use by an event loop running in another thread; it serves one "
+        "loop at a time. Create one RedisGovernor per thread with the same key: they share the "
+        "quota through Redis"
+    )
 
-    def _adopt(self, loop: asyncio.AbstractEventLoop) -> None:
-        old = self._loop
+    def _leave(self, old: asyncio.AbstractEventLoop | None) -> None:
         if old is None:
-            self._loop = loop
-            return
-        if old.is_running() and not old.is_closed():
-            raise GovernorLoopError(
-                "this RedisGovernor is in use by an event loop running in another thread; it "
-                "serves one loop at a time. Create one RedisGovernor per thread with the same "
-                "key: they share the quota through Redis"
-            )
+            return  # the first loop: nothing is tied to another one yet
         if not self._owns_client and self._script is not None:
             raise GovernorLoopError(
                 "the Redis client passed as client= belongs to the event loop the governor "
@@ -456,19 +196,9 @@ class RedisGovernor:
             _abandon(self._client)
             self._client = None
             self._script = None
-        stranded, self._heap = self._heap, []
+        self._waiters.strand(old)  # should that loop run again, they fail, not hang
         self._head_busy = False
         self._releasing = set()
-        if not old.is_closed():
-            for waiter in stranded:  # should that loop run again, they fail, not hang
-                if not waiter.future.done():
-                    waiter.future.set_exception(
-                        GovernorLoopError(
-                            "this request was waiting for the governor on an event loop that "
-                            "stopped, and another event loop has used the governor since"
-                        )
-                    )
-        self._loop = loop
 
     # -- redis -------------------------------------------------------------------------------
 
@@ -478,7 +208,7 @@ class RedisGovernor:
                 import redis.asyncio as aioredis_module
 
                 self._client = aioredis_module.Redis.from_url(self._url or "")
-            self._script = self._client.register_script(_SCRIPT)
+            self._script = self._client.register_script(SCRIPT)
         self.round_trips += 1
         # ARGV: op, margin, horizon, n, per-quota (limit, period, server limit)…, resolution, extra
         args = [op, repr(self._margin_now()), *self._static_args, *extra]
@@ -518,11 +248,11 @@ class RedisGovernor:
         loop = self._bind()
         started = loop.time()
         limit = max_wait if max_wait is not None else self.max_wait
-        waiter = _Waiter((-int(priority), next(self._seq)), loop.create_future())
-        heapq.heappush(self._heap, waiter)
+        waiter = _Waiter(self._waiters.key(priority), loop.create_future())
+        self._waiters.push(waiter)
         try:
             while waiter.slot is None:
-                if self._heap[0] is waiter and not self._head_busy:
+                if self._waiters.head is waiter and not self._head_busy:
                     await self._serve_head(waiter, limit, started)
                 else:
                     await waiter.future
@@ -534,9 +264,8 @@ class RedisGovernor:
         except BaseException:
             if waiter.slot is not None:  # cancelled holding a slot: give it back
                 await self._release(waiter.slot)
-            elif waiter in self._heap:
-                self._heap.remove(waiter)
-                heapq.heapify(self._heap)
+            else:
+                self._waiters.discard(waiter)
             self._wake_head()
             raise
         now = loop.time()
@@ -550,16 +279,16 @@ class RedisGovernor:
         (and this process's share), and hands them out in queue order, so a high-priority call
         that queued while the head waited is served first among the others.
         """
-        heapq.heappop(self._heap)
+        self._waiters.pop()
         self._head_busy = True
         try:
-            slots = await self._reserve(limit, started, 1 + min(len(self._heap), _BATCH))
+            slots = await self._reserve(limit, started, 1 + min(len(self._waiters), _BATCH))
             waiter.slot = slots[0]
             for slot in slots[1:]:
-                if not self._heap:  # waiters cancelled during the round trip
+                if not self._waiters:  # waiters cancelled during the round trip
                     await self._release(slot)
                     continue
-                other = heapq.heappop(self._heap)
+                other = self._waiters.pop()
                 other.slot = slot
                 if not other.future.done():
                     other.future.set_result(None)
@@ -574,7 +303,6 @@ class RedisGovernor:
         ``QuotaWaitTooLongError`` when it is beyond ``limit``.
         """
         loop = asyncio.get_running_loop()
-        nq = len(self._quotas)
         while True:
             local_pause = self._local_pause - loop.time()
             if local_pause > 0:
@@ -596,16 +324,17 @@ class RedisGovernor:
                 assert self._fallback is not None
                 await self._fallback.acquire(max_wait=None if limit is None else limit - waited)
                 return [_Slot(loop.time(), None)]
-            granted, wait, binding = int(result[0]), float(result[1]), int(result[2])
-            if granted:
-                reply_at, redis_now, counted = loop.time(), float(result[3]), float(result[4])
-                counts = tuple(int(count) for count in result[5 : 5 + nq])
+            reply = decode_reserve(result, len(self._quotas))
+            if reply.slots:
+                reply_at = loop.time()
                 return [
-                    _Slot(reply_at + (float(at) - redis_now), float(at), counted, counts)
-                    for at in result[5 + nq :]
+                    _Slot(reply_at + (at - reply.server_time), at, reply.counted, reply.counts)
+                    for at in reply.slots
                 ]
+            wait = reply.wait
             if limit is not None and waited + wait > limit:
-                quota: object = self._quotas[binding - 1] if binding else "a 429 pause"
+                binding = reply.binding
+                quota: object = self._quotas[binding] if binding is not None else "a 429 pause"
                 raise QuotaWaitTooLongError(
                     wait=wait, available_at=time.time() + wait, quota=quota, max_wait=limit
                 )
@@ -618,14 +347,14 @@ class RedisGovernor:
         result = call.result()
         if result is None:
             return
-        for at in result[5 + len(self._quotas) :]:
-            task = asyncio.ensure_future(self._guarded("release", at))
+        for at in decode_reserve(result, len(self._quotas)).slots:
+            task = asyncio.ensure_future(self._guarded("release", repr(at)))
             self._releasing.add(task)
             task.add_done_callback(self._releasing.discard)
 
     def _wake_head(self) -> None:
-        if self._heap and not self._head_busy and not self._heap[0].future.done():
-            self._heap[0].future.set_result(None)
+        if self._waiters and not self._head_busy and not self._waiters.head.future.done():
+            self._waiters.head.future.set_result(None)
 
     def _margin_now(self) -> float:
         """``margin``, or the slowest round trip of the last ``SLOW_MEMORY`` seconds if longer.
@@ -717,12 +446,10 @@ class RedisGovernor:
         if result is None:
             assert self._fallback is not None
             return await self._fallback.snapshot()
-        values = result[4:]
+        reply = decode_peek(result, len(self._quotas))
         return [
-            QuotaUsage(
-                quota=quota, used=int(values[2 * i]), free_in=max(0.0, float(values[2 * i + 1]))
-            )
-            for i, quota in enumerate(self._quotas)
+            QuotaUsage(quota=quota, used=used, free_in=max(0.0, free_in))
+            for quota, used, free_in in zip(self._quotas, reply.used, reply.free_in, strict=True)
         ]
 
     async def estimate(self, n: int) -> float:
@@ -732,7 +459,7 @@ class RedisGovernor:
         free together when its first slot does, so the answer errs towards waiting less than the
         exact log would say.
         """
-        n = max(0, n) + len(self._heap)  # those already waiting here go first
+        n = max(0, n) + len(self._waiters)  # those already waiting here go first
         if n == 0:
             return 0.0
         worst = 0.0

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from inro_async import GovernorLoopError, QuotaWaitTooLongError
+from inro_async import GovernorLoopError, InroError, QuotaWaitTooLongError
 from inro_async.governor import Quota
 from inro_async.governor.redis import GovernorUnavailableError, RedisGovernor
 
@@ -196,9 +196,16 @@ async def test_a_killed_worker_holds_nothing_beyond_its_window(redis_url: str) -
 
 async def test_unreachable_redis_is_a_clear_error() -> None:
     governor = RedisGovernor("redis://127.0.0.1:1/0", key="nowhere", quotas=[Quota(5, 1)])
-    with pytest.raises(GovernorUnavailableError, match="unreachable"):
+    with pytest.raises(GovernorUnavailableError, match="unreachable") as caught:
         await governor.acquire()
+    assert isinstance(caught.value, InroError)
     await governor.aclose()
+
+
+def test_the_unavailable_error_lives_with_every_other_error() -> None:
+    from inro_async import errors
+
+    assert GovernorUnavailableError is errors.GovernorUnavailableError  # and stays importable
 
 
 async def test_unreachable_redis_can_fall_back_to_a_local_share() -> None:
