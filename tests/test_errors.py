@@ -27,7 +27,13 @@ def sample(cls: type[BaseException]) -> BaseException:
     """An instance of ``cls`` with every attribute set to something other than its default."""
     headers = CIMultiDictProxy(CIMultiDict({"X-Request-Id": "r1", "Retry-After": "2"}))
     request = {"method": "POST", "path": "/messages"}
-    if cls in (errors.InroError, errors.GovernorUnavailableError):
+    if cls in (
+        errors.InroError,
+        errors.GovernorUnavailableError,
+        errors.JobMismatchError,
+        errors.JobLockedError,
+        errors.JournalUnreadableError,
+    ):
         return cls("something went wrong")
     if cls is errors.InvalidArgumentError:
         return cls("id", "must be positive")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,15 +21,9 @@ from inro_async.cli._common import (
     run,
 )
 from inro_async.cli._input import InputFileError, read_recipients, read_updates
-from inro_async.errors import InvalidArgumentError, JournalUnreadableError
-from inro_async.jobs import (
-    JournalSummary,
-    export_contacts,
-    find_journals,
-    jobs_directory,
-    journal_path,
-    read_journal,
-)
+from inro_async.cli.named_jobs import jobs, remember
+from inro_async.errors import InvalidArgumentError
+from inro_async.jobs import export_contacts
 from inro_async.jobs.export import ExportFormat
 
 __all__ = ["main"]
@@ -194,7 +186,7 @@ def contacts_export(
 def contacts_update(settings: Settings, source: Path, job: str | None) -> None:
     """Apply a file of contact updates (bulk, 1,000 per call)."""
     updates = _read(read_updates, source)
-    _remember(job, ["contacts", "update", "--from", str(source.resolve())])
+    remember(job, ["contacts", "update", "--from", str(source.resolve())])
 
     async def work() -> Any:
         async with settings.client() as inro:
@@ -268,7 +260,7 @@ def messages_send(
     ):
         if value is not None:
             argv += [flag, str(value)]
-    _remember(job, argv)
+    remember(job, argv)
 
     async def work() -> Any:
         async with settings.client() as inro:
@@ -341,7 +333,7 @@ def scenarios_trigger(
     argv = ["scenarios", "trigger", str(scenario_id), "--to", str(source.resolve())]
     for pair in data_pairs:
         argv += ["--data", pair]
-    _remember(job, argv)
+    remember(job, argv)
 
     async def work() -> Any:
         async with settings.client() as inro:
@@ -359,149 +351,6 @@ def scenarios_trigger(
     sys.exit(finish_job(settings, run(work()), name="scenarios-trigger"))
 
 
-# -- jobs ------------------------------------------------------------------------------------
-
-
-@main.group()
-def jobs() -> None:
-    """List and resume named jobs."""
-
-
-def _sidecar(job: str, param_hint: str = "--job") -> Path:
-    try:
-        path = journal_path(job)
-    except InvalidArgumentError as exc:
-        raise click.BadParameter(exc.rule, param_hint=param_hint) from None
-    return path.with_name(path.name.removesuffix(".sqlite3") + ".cli.json")
-
-
-def _remember(job: str | None, argv: list[str]) -> None:
-    """Store the command line of a named job so ``inro jobs resume NAME`` can rerun it."""
-    if job is None:
-        return
-    sidecar = _sidecar(job)
-    sidecar.parent.mkdir(parents=True, exist_ok=True)
-    sidecar.write_text(json.dumps({"argv": [*argv, "--job", job]}), encoding="utf-8")
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
-
-
-def _row(summary: JournalSummary) -> dict[str, Any]:
-    """One named job for ``jobs list``: its kind, item and chunk counts, and whether it resumes."""
-    return {
-        "name": summary.name,
-        "kind": summary.kind,
-        "total": summary.total,
-        "created_at": _iso(summary.created_at),
-        "updated_at": _iso(summary.updated_at),
-        "items": {status.label: n for status, n in summary.item_counts.items()},
-        "chunks": {str(status): n for status, n in summary.chunk_counts.items()},
-        "resumable": _sidecar_exists(summary.path),
-        "error": None,
-    }
-
-
-def _unreadable_row(path: Path, error: JournalUnreadableError) -> dict[str, Any]:
-    """A file in the jobs directory that is not a readable journal: listed, not fatal."""
-    return {
-        "name": path.name.removesuffix(".sqlite3"),
-        "kind": None,
-        "total": None,
-        "created_at": None,
-        "updated_at": None,
-        "items": {},
-        "chunks": {},
-        "resumable": False,
-        "error": str(error),
-    }
-
-
-def _sidecar_exists(path: Path) -> bool:
-    return path.with_name(path.name.removesuffix(".sqlite3") + ".cli.json").exists()
-
-
-def _list_row(path: Path) -> dict[str, Any]:
-    try:
-        return _row(read_journal(path))
-    except JournalUnreadableError as exc:
-        return _unreadable_row(path, exc)
-
-
-@jobs.command("list")
-@pass_settings
-def jobs_list(settings: Settings) -> None:
-    """Named jobs and how far each got; a damaged journal is listed as unreadable."""
-    directory = jobs_directory()
-    rows = [_list_row(path) for path in find_journals(directory)]
-
-    def human() -> None:
-        if not rows:
-            settings.stdout.print(f"no named jobs in {directory}", highlight=False, markup=False)
-            return
-        table = Table(title=escape(f"Jobs in {directory}"))
-        for column in ("name", "kind", "total", "done", "failed", "unknown", "pending", "created"):
-            table.add_column(column)
-        for row in rows:
-            items = row["items"]
-            if row["error"] is not None:
-                table.add_row(escape(row["name"]), "unreadable", *["-"] * 6)
-                continue
-            table.add_row(
-                escape(row["name"]),
-                row["kind"],
-                f"{row['total']:,}",
-                f"{items['done']:,}",
-                f"{items['failed']:,}",
-                f"{items['unknown']:,}",
-                f"{items['pending']:,}",
-                row["created_at"],
-            )
-        settings.stdout.print(table)
-        for row in rows:
-            if row["error"] is not None:
-                settings.stdout.print(
-                    f"{row['name']}: {row['error']}", highlight=False, markup=False
-                )
-
-    settings.emit(rows, human)
-
-
-@jobs.command("resume")
-@click.argument("name")
-@click.option("--resend-unknown", is_flag=True, help="Also resend chunks whose outcome is unknown.")
-@click.pass_context
-def jobs_resume(ctx: click.Context, name: str, resend_unknown: bool) -> None:
-    """Rerun a named job's command; what finished is skipped."""
-    sidecar = _sidecar(name, param_hint="NAME")
-    if not sidecar.exists():
-        raise click.UsageError(
-            f"no resumable job {name!r} (started from the CLI with --job) in {sidecar.parent}"
-        )
-    argv: list[str] = json.loads(sidecar.read_text(encoding="utf-8"))["argv"]
-    try:
-        read_journal(name)
-    except JournalUnreadableError as exc:
-        # Rerun without its journal, the job would start over and send everything again.
-        raise click.ClickException(
-            f"job {name!r} cannot be resumed: {exc}. Without its journal a rerun starts over "
-            f"and may send twice what went before; to start over on purpose: inro {' '.join(argv)}"
-        ) from None
-    if resend_unknown and argv[:2] != ["contacts", "update"]:
-        argv.append("--resend-unknown")
-    settings: Settings = ctx.obj
-    settings.info(f"resuming {name}: inro {' '.join(argv)}")
-    # Run the stored command under this invocation's settings (token, URL, --json) rather than
-    # rebuilding a command line: the token must never be put on an argv.
-    root = ctx.find_root()
-    command_name, command, rest = main.resolve_command(root, argv)
-    if command is None or command_name is None:
-        raise click.UsageError(f"job {name!r} stored an unknown command: {' '.join(argv)}")
-    with command.make_context(command_name, rest, parent=root) as sub:
-        command.invoke(sub)
-
-
 def _read(reader: Any, path: Path) -> Any:
     try:
         return reader(path)
@@ -517,6 +366,7 @@ def _register_commands() -> None:
 
     main.add_command(demo)
     main.add_command(fake_server)
+    main.add_command(jobs)
 
 
 _register_commands()
