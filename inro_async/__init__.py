@@ -1,6 +1,7 @@
 """inro_async: the asyncio-native SDK for the Inrō Private API."""
 
 from inro_async._transport import APIResponse, RequestOptions, Retries
+from inro_async._version import __version__ as __version__
 from inro_async.client import Client
 from inro_async.errors import (
     APIConnectionError,
@@ -65,8 +66,6 @@ from inro_async.models import (
     TypeInfo,
 )
 from inro_async.pagination import Page
-
-__version__ = "0.1.0"
 
 __all__ = [
     "INRO_QUOTAS",
