@@ -40,7 +40,7 @@ from inro_async._http import (
     HTTPRequest,
     SendError,
 )
-from inro_async._routes import DEFAULT_BASE_URL
+from inro_async._routes import DEFAULT_BASE_URL, is_idempotent
 from inro_async.errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -377,7 +377,7 @@ class Transport:
         opts = self.defaults if options is None else self.defaults.merged(options)
         retries = opts.retries or Retries()
         if idempotent is None:
-            idempotent = method in ("GET", "PUT", "DELETE", "HEAD", "OPTIONS")
+            idempotent = is_idempotent(method)
         url = self.base_url + path
         query = encode_query(params)
         headers = self._auth
