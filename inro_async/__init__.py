@@ -1,6 +1,7 @@
 """inro_async: the asyncio-native SDK for the Inrō Private API."""
 
 from inro_async._transport import APIResponse, RequestOptions, Retries
+from inro_async._version import __version__ as __version__
 from inro_async.client import Client
 from inro_async.errors import (
     APIConnectionError,
@@ -10,6 +11,7 @@ from inro_async.errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchTaskTimeoutError,
     ClientClosedError,
     EventLoopMismatchError,
     GovernorLoopError,
@@ -66,8 +68,6 @@ from inro_async.models import (
 )
 from inro_async.pagination import Page
 
-__version__ = "0.1.0"
-
 __all__ = [
     "INRO_QUOTAS",
     "APIConnectionError",
@@ -81,6 +81,7 @@ __all__ = [
     "BadRequestError",
     "BatchTask",
     "BatchTaskError",
+    "BatchTaskTimeoutError",
     "BulkUpdateResult",
     "Campaign",
     "CampaignRule",

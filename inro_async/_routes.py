@@ -21,6 +21,34 @@ Source = Literal["ref", "help", "mcp", "guess"]
 DEFAULT_BASE_URL = "https://api.inro.social/api/v1"
 """Production base URL; every path below is relative to it."""
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""Methods that only read: a request lost on the way changed nothing, so it has no outcome."""
+
+
+def is_read(method: str) -> bool:
+    """Whether ``method`` only reads (``READ_METHODS``)."""
+    return method in READ_METHODS
+
+
+def is_idempotent(
+    method: str, *, reads: bool = False, counts_changes: bool = False, readdresses: bool = False
+) -> bool:
+    """Whether repeating a request cannot change its outcome, so it may be retried blindly.
+
+    The one rule every retry and resend decision reads (the transport's default, each route's
+    ``idempotent``, the per-call exceptions of the resources, the jobs' ``Operation.idempotent``):
+
+    * a read may always be repeated: ``READ_METHODS``, or a read sent as POST (``reads``);
+    * PUT and DELETE set a state, so a repeat changes nothing, unless the answer counts what
+      the request changed (``counts_changes``: a repeat answers 0, a false outcome) or the
+      request is addressed by a value it changes (``readdresses``: an update of the email it
+      looks the contact up by; a repeat finds nobody);
+    * POST and PATCH create, send or add (a PATCH of a scenario can create actions): never.
+    """
+    if reads or is_read(method):
+        return True
+    return method in ("PUT", "DELETE") and not (counts_changes or readdresses)
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -34,15 +62,22 @@ class Route:
     counts_changes: bool = False
     """The answer counts what this request changed (``removed_count``): a repeat of a request
     that was already applied changes nothing and would answer 0, a false outcome."""
+    reads: bool = False
+    """A read sent with another method than GET (a query too big for a URL): repeatable."""
 
     @property
     def idempotent(self) -> bool:
-        """Whether repeating the request cannot change the outcome (safe to retry blindly).
+        """Whether repeating the request cannot change the outcome (``is_idempotent``)."""
+        return self.idempotent_for()
 
-        POST creates or sends; PATCH on scenarios and campaigns can create actions. A PUT or
-        DELETE whose answer counts its changes has an idempotent effect but not answer.
-        """
-        return self.method in ("GET", "PUT", "DELETE") and not self.counts_changes
+    def idempotent_for(self, *, readdresses: bool = False) -> bool:
+        """``idempotent`` for one request, which may be addressed by a value it changes."""
+        return is_idempotent(
+            self.method,
+            reads=self.reads,
+            counts_changes=self.counts_changes,
+            readdresses=readdresses,
+        )
 
     @property
     def removes_resource(self) -> bool:
@@ -64,7 +99,7 @@ _TABLE: tuple[Route, ...] = (
     Route("contacts.update_by", "PUT", "/contact"),
     Route("contacts.update", "PUT", "/contacts/{id}"),
     Route("contacts.bulk_update", "PUT", "/contacts/bulk", status=202, source="help"),
-    Route("contacts.filter", "POST", "/contacts/filter", source="mcp"),
+    Route("contacts.filter", "POST", "/contacts/filter", source="mcp", reads=True),
     Route("contacts.messages", "GET", "/contacts/{id}/messages", source="mcp"),
     # batch tasks
     Route("batch_tasks.list", "GET", "/batch_tasks", source="help"),

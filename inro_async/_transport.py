@@ -41,7 +41,7 @@ from inro_async._http import (
     Multipart,
     SendError,
 )
-from inro_async._routes import DEFAULT_BASE_URL
+from inro_async._routes import DEFAULT_BASE_URL, is_idempotent
 from inro_async.errors import (
     APIConnectionError,
     APIResponseValidationError,
@@ -438,7 +438,7 @@ class Transport:
         retries = opts.retries or Retries()
         on_dispatch = opts.on_dispatch
         if idempotent is None:
-            idempotent = method in ("GET", "PUT", "DELETE", "HEAD", "OPTIONS")
+            idempotent = is_idempotent(method)
         url = self.base_url + path
         query = encode_query(params)
         headers = self._auth

@@ -25,6 +25,7 @@ from inro_async._transport import (
     Transport,
     UseClientDefault,
 )
+from inro_async._version import __version__ as _VERSION
 from inro_async.errors import ClientClosedError, InroError, InvalidArgumentError
 from inro_async.governor._base import INRO_QUOTAS, Governor, Quota
 from inro_async.models.organization import Organization
@@ -49,8 +50,6 @@ TOKEN_ENV = "INRO_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 """Where the token is read from when none is passed."""
 BASE_URL_ENV = "INRO_BASE_URL"
 """Overrides the base URL when set (useful to point scripts at the fake server)."""
-
-_VERSION = "0.1.0"
 
 
 def _clean_token(token: str | None) -> str:

@@ -6,14 +6,21 @@ Errors carry the status, the API's message, the method and the path, never the t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDict
+
+from inro_async._routes import is_read
+
+if TYPE_CHECKING:
+    from inro_async.models.batch_tasks import BatchTask
 
 
 def _rebuild(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
     """An unpickled error: created without ``__init__``; pickle restores its attributes."""
-    return cls.__new__(cls, *args)
+    error = cls.__new__(cls, *args)
+    error.args = args  # an OSError subclass (TimeoutError) leaves them to its __init__
+    return error
 
 
 class InroError(Exception):
@@ -68,9 +75,6 @@ class GovernorLoopError(EventLoopMismatchError):
     """
 
 
-_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
 class APIError(InroError):
     """A request failed; ``method`` and ``path`` say which one (the query string is omitted)."""
 
@@ -98,7 +102,7 @@ class APIConnectionError(APIError):
         may_have_been_processed: bool = False,
     ) -> None:
         self.may_have_been_processed = may_have_been_processed
-        if may_have_been_processed and method not in _READ_METHODS:
+        if may_have_been_processed and not is_read(method):
             message += "; the request may have reached the server, so its outcome is unknown"
         super().__init__(message, method=method, path=path)
 
@@ -220,6 +224,22 @@ class JournalUnreadableError(JobMismatchError):
 
 class GovernorUnavailableError(InroError):
     """Redis could not be reached for ``RedisGovernor``, and no local fallback was configured."""
+
+
+class BatchTaskTimeoutError(InroError, TimeoutError):
+    """``batch_tasks.wait`` gave up before the task finished; ``task`` is its last known state.
+
+    The task keeps running on the server: wait again, or look it up later by id. A job whose
+    chunk it stopped follows the same task again on its next run.
+    """
+
+    def __init__(self, task: BatchTask, timeout: float) -> None:
+        self.task = task
+        self.timeout = timeout
+        super().__init__(
+            f"batch task {task.id} is still {task.status} after {timeout:g}s "
+            f"({task.processed_count}/{task.total_count} processed)"
+        )
 
 
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {

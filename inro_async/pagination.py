@@ -22,14 +22,12 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mappi
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from inro_async._limits import MAX_PER_PAGE as MAX_PER_PAGE  # re-exported: its old home
 from inro_async._transport import APIResponse
 
 __all__ = ["Page", "PageInfo", "iter_pages"]
 
 T = TypeVar("T")
-
-MAX_PER_PAGE = 1000
-"""The API's cap on ``per_page`` ([ref])."""
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
+import tomllib
+from pathlib import Path
 
 import aiohttp
 import pytest
 from resources._mock import BASE_URL, TOKEN, MockAPI, answer
 
+import inro_async
 from inro_async import InroError, InternalServerError, InvalidArgumentError, NotFoundError, Quota
 from inro_async._http import AiohttpBackend
 from inro_async.client import BASE_URL_ENV, TOKEN_ENV, Client
@@ -216,3 +220,27 @@ async def test_request_reaches_any_path_with_auth_and_parses() -> None:
     assert response.json() == {"ok": True}
     assert response.status == 200
     assert api.requests[0].params == [("q", "x")]
+
+
+# -- the version, in one place ------------------------------------------------------------------
+
+
+def test_the_package_version_is_the_installed_distributions() -> None:
+    assert inro_async.__version__ == importlib.metadata.version("inro-async")
+
+
+def test_pyproject_reads_the_version_from_the_package_instead_of_repeating_it() -> None:
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"]
+    assert "version" in pyproject["project"]["dynamic"]
+    dynamic = pyproject["tool"]["setuptools"]["dynamic"]["version"]
+    assert dynamic == {"attr": "inro_async._version.__version__"}
+
+
+async def test_the_user_agent_carries_the_package_version() -> None:
+    api = MockAPI()
+    api.on("GET", "/me", answer(200, ME))
+    async with api.client() as inro:
+        await inro.me()
+    user_agent = api.requests[0].headers["User-Agent"]
+    assert user_agent.startswith(f"inro-async/{inro_async.__version__} aiohttp/")

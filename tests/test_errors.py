@@ -8,7 +8,7 @@ import pickle
 import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from inro_async import Quota, errors
+from inro_async import BatchTask, Quota, errors
 
 PUBLIC_ERRORS = sorted(
     (
@@ -43,6 +43,9 @@ def sample(cls: type[BaseException]) -> BaseException:
         return cls("this governor is in use by another event loop")
     if cls is errors.QuotaWaitTooLongError:
         return cls(wait=2.5, available_at=1.7e9, quota=Quota(20, 1), max_wait=1.0)
+    if cls is errors.BatchTaskTimeoutError:
+        task = BatchTask(id="bt_1", status="processing", total_count=10, processed_count=3)
+        return cls(task, 600.0)
     if cls is errors.APIError:
         return cls("failed", **request)
     if issubclass(cls, errors.APIConnectionError):

@@ -18,10 +18,13 @@ anyone else's: nothing is passed implicitly (no context variables, no signature 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol, runtime_checkable
+
+from inro_async.errors import InvalidArgumentError
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +36,18 @@ class Quota:
 
     def __post_init__(self) -> None:
         if not isinstance(self.limit, int) or isinstance(self.limit, bool) or self.limit < 1:
-            raise ValueError(f"Quota.limit must be a positive integer, got {self.limit!r}")
-        if not self.period > 0:
-            raise ValueError(f"Quota.period must be positive seconds, got {self.period!r}")
+            raise InvalidArgumentError(
+                "Quota.limit", f"must be a positive integer, got {self.limit!r}"
+            )
+        period: object = self.period
+        if (
+            isinstance(period, bool)
+            or not isinstance(period, int | float)
+            or not 0 < period < math.inf
+        ):
+            raise InvalidArgumentError(
+                "Quota.period", f"must be positive seconds, got {self.period!r}"
+            )
 
     def __str__(self) -> str:
         return f"{self.limit}/{self.period:g}s"

@@ -15,7 +15,9 @@ from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any, Generic, Literal, NamedTuple, TypeVar, cast, overload
 
+from inro_async._limits import MAX_CHUNK_SIZE
 from inro_async.errors import InvalidArgumentError
+from inro_async.resources._validate import IDENTIFIER_PROBLEMS
 
 __all__ = [
     "MAX_CHUNK",
@@ -34,7 +36,7 @@ __all__ = [
     "recipient_lists",
 ]
 
-MAX_CHUNK = 1000
+MAX_CHUNK = MAX_CHUNK_SIZE
 """Recipients per ``POST /messages``, contacts per trigger or bulk update: the API's cap."""
 
 IdentifierKind = Literal["id", "username", "email"]
@@ -91,31 +93,11 @@ def _bad(argument: str, index: int, rule: str) -> InvalidArgumentError:
     return InvalidArgumentError(f"{argument}[{index}]", rule)
 
 
-def _check_id(value: object, argument: str, index: int) -> int:
-    if isinstance(value, bool):
-        raise _bad(argument, index, f"an id must be a positive integer, got {value!r}")
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())  # {"id": "42"} from a CSV row: unambiguous, accept it
-    if not isinstance(value, int) or value < 1:
-        raise _bad(argument, index, f"an id must be a positive integer, got {value!r}")
-    return value
-
-
-def _check_text(kind: IdentifierKind, value: object, argument: str, index: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _bad(argument, index, f"{kind} must be a non-empty string, got {value!r}")
-    value = value.strip()
-    if kind == "username" and value.startswith("@"):
-        raise _bad(
-            argument,
-            index,
-            f"{value!r} looks like an Instagram handle: pass the username without '@' "
-            f"({value.lstrip('@')!r})",
-        )
-    if kind == "username" and "@" in value:
-        raise _bad(argument, index, f"usernames cannot contain '@', got {value!r}")
-    if kind == "email" and ("@" not in value or value.startswith("@") or value.endswith("@")):
-        raise _bad(argument, index, f"{value!r} is not an email address")
+def _check(kind: IdentifierKind, value: object, argument: str, index: int) -> Any:
+    """``value`` as an identifier of ``kind``, by the resources' own rules (one set for both)."""
+    problem = IDENTIFIER_PROBLEMS[kind](value)
+    if problem is not None:
+        raise _bad(argument, index, f"{kind} {problem}")
     return value
 
 
@@ -133,9 +115,7 @@ def _from_mapping(item: Mapping[Any, Any], argument: str, index: int) -> Identif
         found = ", ".join(given) if given else "none"
         raise _bad(argument, index, f"pass exactly one of 'id', 'username', 'email' (got {found})")
     kind = given[0]
-    if kind == "id":
-        return Identifier("id", _check_id(item[kind], argument, index))
-    return Identifier(kind, _check_text(kind, item[kind], argument, index))
+    return Identifier(kind, _check(kind, item[kind], argument, index))
 
 
 def normalize_recipient(item: object, index: int = 0, argument: str = "recipients") -> Identifier:
@@ -143,28 +123,28 @@ def normalize_recipient(item: object, index: int = 0, argument: str = "recipient
 
     * ``int`` → id; ``str`` with ``"@"`` inside → email; other ``str`` → username (a leading
       ``"@"`` is refused: Instagram handles are passed without it). A numeric string stays a
-      username: ids are integers.
+      username, and ``{"id": "42"}`` is refused: ids are integers, as in the resources.
     * a mapping with exactly one of ``"id"``, ``"username"``, ``"email"``;
     * an ``Identifier``, or any object with an integer ``id`` attribute (a ``Contact``).
+
+    Values are checked by the resources' rules (``resources._validate``) and never trimmed: a
+    username or email with spaces or control characters is refused, not sent.
     """
     if isinstance(item, Identifier):
         return item
     if isinstance(item, bool):
         raise _bad(argument, index, f"expected an id, username, email or contact, got {item!r}")
     if isinstance(item, int):
-        return Identifier("id", _check_id(item, argument, index))
+        return Identifier("id", _check("id", item, argument, index))
     if isinstance(item, str):
-        text = item.strip()
-        if text.startswith("@"):
-            return Identifier("username", _check_text("username", text, argument, index))
-        if "@" in text:
-            return Identifier("email", _check_text("email", text, argument, index))
-        return Identifier("username", _check_text("username", text, argument, index))
+        text = item.strip()  # only to tell the kind: the value is checked as given
+        kind: IdentifierKind = "email" if "@" in text and not text.startswith("@") else "username"
+        return Identifier(kind, _check(kind, item, argument, index))
     if isinstance(item, Mapping):
         return _from_mapping(item, argument, index)
     contact_id = getattr(item, "id", None)
     if isinstance(contact_id, int) and not isinstance(contact_id, bool):
-        return Identifier("id", _check_id(contact_id, argument, index))
+        return Identifier("id", _check("id", contact_id, argument, index))
     raise _bad(
         argument,
         index,
@@ -290,7 +270,7 @@ def chunk_ranges(count: int, size: int = MAX_CHUNK, *, start: int = 0) -> list[r
             "chunk_size", f"must be an integer from 1 to {MAX_CHUNK}, got {size!r}"
         )
     if count < 0:
-        raise ValueError("count must be >= 0")
+        raise InvalidArgumentError("count", f"must be >= 0, got {count!r}")
     chunks = math.ceil(count / size)
     return [range(start + i * size, start + min(count, (i + 1) * size)) for i in range(chunks)]
 

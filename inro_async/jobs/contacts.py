@@ -17,15 +17,17 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
+from inro_async._routes import ROUTES
 from inro_async.errors import (
     APIStatusError,
     BadRequestError,
-    InroError,
     InvalidArgumentError,
     NotFoundError,
     UnprocessableEntityError,
 )
+from inro_async.errors import BatchTaskTimeoutError as BatchTaskTimeoutError  # its old home
 from inro_async.jobs._items import (
+    MAX_CHUNK,
     Identifier,
     ItemStatus,
     Outcome,
@@ -237,10 +239,6 @@ def _in_input_terms(reason: str, request_index: int, inputs: Sequence[int] | Non
     return reason.replace(token, " and ".join(f"updates[{index}]" for index in inputs))
 
 
-class BatchTaskTimeoutError(InroError):
-    """A chunk's batch task did not finish in time; a rerun follows it again."""
-
-
 def _field(obj: object, name: str) -> Any:
     return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
 
@@ -253,7 +251,7 @@ class UpdateContacts:
     task_timeout: float = 600.0
     single_only: frozenset[str] = field(default=SINGLE_ONLY_FIELDS)
     kind: str = "update_many"
-    idempotent: bool = True
+    idempotent: bool = ROUTES["contacts.bulk_update"].idempotent  # a PUT: True
     requests_per_chunk: float = 3.0  # the PUT and, typically, two polls
     inputs: Mapping[Identifier, Sequence[int]] = field(default_factory=dict, compare=False)
     """Where each identifier's updates sit in the caller's input, to word reasons by it."""
@@ -318,17 +316,13 @@ class UpdateContacts:
         if len(not_found) >= len(sent):
             status, errors = "completed", ()
         else:
-            try:
-                task = await ctx.client.batch_tasks.wait(
-                    checkpoint["batch_task_id"],
-                    poll_interval=self.poll_interval,
-                    timeout=self.task_timeout,
-                )
-            except TimeoutError:
-                raise BatchTaskTimeoutError(
-                    f"batch task {checkpoint['batch_task_id']} still running after "
-                    f"{self.task_timeout:g}s"
-                ) from None
+            # Past task_timeout this raises BatchTaskTimeoutError: the chunk stays accepted
+            # (its outcome unknown) and a rerun follows the same task again.
+            task = await ctx.client.batch_tasks.wait(
+                checkpoint["batch_task_id"],
+                poll_interval=self.poll_interval,
+                timeout=self.task_timeout,
+            )
             status, errors = str(_field(task, "status")), _field(task, "errors") or ()
         mapped = outcomes_from_batch(
             sent, not_found=not_found, task_status=status, errors=errors, inputs=self.inputs
@@ -367,7 +361,7 @@ def update_many(
     *,
     job: str | os.PathLike[str] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
-    chunk_size: int = 1000,
+    chunk_size: int = MAX_CHUNK,
     resend_unknown: bool = True,
     stop_when_blocked_over: timedelta | float | None = None,
     on_progress: ProgressCallback | None = None,

@@ -42,6 +42,7 @@ from inro_async.jobs._runner import (
 )
 from inro_async.pagination import MAX_PER_PAGE, Page, iter_pages
 from inro_async.resources._base import Resource
+from inro_async.resources._validate import check_concurrency, check_per_page
 
 if TYPE_CHECKING:
     from inro_async.client import Client
@@ -356,18 +357,8 @@ def export_contacts(
     chosen = _format_of(target, format)
     if query is not None and (not isinstance(query, str) or not query.strip()):
         raise InvalidArgumentError("query", "must be a non-empty string (or None for everything)")
-    if isinstance(per_page, bool) or not isinstance(per_page, int) or not 1 <= per_page <= 1000:
-        raise InvalidArgumentError(
-            "per_page", f"must be an integer from 1 to 1000, got {per_page!r}"
-        )
-    if (
-        isinstance(concurrency, bool)
-        or not isinstance(concurrency, int)
-        or not 1 <= concurrency <= 64
-    ):
-        raise InvalidArgumentError(
-            "concurrency", f"must be an integer from 1 to 64, got {concurrency!r}"
-        )
+    check_per_page(per_page)
+    check_concurrency(concurrency)
     hub = ProgressHub(on_progress)
 
     async def runner(job: Job[ExportReport]) -> ExportReport:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from inro_async._routes import ROUTES
 from inro_async.errors import InvalidArgumentError
 from inro_async.jobs._items import (
+    MAX_CHUNK,
     Identifier,
     Outcome,
     chunk_ranges,
@@ -40,7 +42,7 @@ class TriggerScenario:
     scenario_id: int
     data: Mapping[str, Any] | None
     kind: str = "trigger_many"
-    idempotent: bool = False
+    idempotent: bool = ROUTES["scenarios.trigger"].idempotent  # a POST: False
     requests_per_chunk: float = 1.0
 
     def payload_fingerprint(self) -> str:
@@ -76,7 +78,7 @@ def trigger_many(
     data: Mapping[str, Any] | None = None,
     job: str | os.PathLike[str] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
-    chunk_size: int = 1000,
+    chunk_size: int = MAX_CHUNK,
     resend_unknown: bool = False,
     stop_when_blocked_over: timedelta | float | None = None,
     on_progress: ProgressCallback | None = None,

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from inro_async._limits import MAX_CONTACTS_PER_TRIGGER
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.automation import Action, CampaignRule, Trigger
 from inro_async.resources._validate import check_count, one_identifier
@@ -155,7 +156,7 @@ def contact_identifiers(contacts: Sequence[object]) -> list[dict[str, int | str]
     """1 to 1,000 contacts, each as ``{"id"|"username"|"email": …}`` (or a model with ``id``)."""
     if isinstance(contacts, str | bytes) or not isinstance(contacts, Sequence):
         raise InvalidArgumentError("contacts", "must be a list of contacts")
-    check_count("contacts", contacts)
+    check_count("contacts", contacts, maximum=MAX_CONTACTS_PER_TRIGGER)
     identifiers: list[dict[str, int | str]] = []
     for index, contact in enumerate(contacts):
         try:

@@ -12,9 +12,10 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from inro_async._http import FilePart
+from inro_async._limits import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from inro_async._routes import ROUTES
 from inro_async._transport import APIResponse, Multipart, QueryValue
-from inro_async.pagination import MAX_PER_PAGE, Page, iter_pages
+from inro_async.pagination import Page, iter_pages
 from inro_async.resources._validate import check_concurrency, check_page, check_per_page
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ class Resource:
         query["per_page"] = per_page
         response = await self._request(route, path=path, params=query)
         items = self._items(response, item_type)
-        return Page.from_response(items, response, page=page, per_page=per_page or 20)
+        return Page.from_response(items, response, page=page, per_page=per_page or DEFAULT_PER_PAGE)
 
     def _items(self, response: APIResponse, item_type: type[T]) -> list[T]:
         """A list response's items; a resource whose lists come wrapped overrides this."""

@@ -6,7 +6,8 @@ Each check raises ``InvalidArgumentError`` naming the argument and the rule it b
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterable, Mapping, Sequence, Sized
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -14,13 +15,16 @@ from typing import Any, BinaryIO, get_args
 
 import msgspec
 
+from inro_async._limits import (
+    MAX_CONCURRENCY,
+    MAX_CONTACTS_PER_BULK_UPDATE,
+    MAX_EMAIL_LENGTH,
+    MAX_PER_PAGE,
+    MAX_RECIPIENTS_PER_MESSAGE,
+    MAX_USERNAME_LENGTH,
+)
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.contacts import ContactUpdate, OrderColumn, OrderDirection
-
-MAX_PER_PAGE = 1000
-"""The API's cap on ``per_page`` ([ref])."""
-MAX_RECIPIENTS = 1000
-"""Recipients per ``POST /messages``, contacts per bulk update or trigger ([help], [mcp])."""
 
 
 def check_page(page: int) -> None:
@@ -41,7 +45,7 @@ def check_per_page(per_page: int) -> None:
         )
 
 
-def check_count(argument: str, items: Sized, *, maximum: int = MAX_RECIPIENTS) -> None:
+def check_count(argument: str, items: Sized, *, maximum: int) -> None:
     """A list argument holds from 1 to ``maximum`` items."""
     count = len(items)
     if count == 0:
@@ -50,6 +54,98 @@ def check_count(argument: str, items: Sized, *, maximum: int = MAX_RECIPIENTS) -
         raise InvalidArgumentError(
             argument, f"holds {count:,} items; the API accepts at most {maximum:,} per call"
         )
+
+
+# -- contact identifiers: the one set of rules for resources, jobs and the CLI -----------------
+#
+# Each ``*_problem`` function says what is wrong with a value (``None``: nothing), worded to
+# follow the argument's name ("username: cannot contain spaces…"), so that the resources
+# (``contact_username: …``) and the jobs (``recipients[41]: username cannot…``) refuse the same
+# values with the same words.
+
+_USERNAME = re.compile(r"[A-Za-z0-9._]+")
+"""Instagram's alphabet for handles: letters, digits, periods and underscores."""
+
+
+def id_problem(value: object) -> str | None:
+    """An object id is a positive ``int``; not a bool, not a numeric string (``int("42")`` it)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return f"must be a positive integer, got {value!r}"
+    return None
+
+
+def _text_problem(value: object) -> str | None:
+    if not isinstance(value, str) or not value:
+        return f"must be a non-empty string, got {value!r}"
+    if " " in value or not value.isprintable():
+        return f"cannot contain spaces or control characters, got {value!r}"
+    return None
+
+
+def username_problem(value: object) -> str | None:
+    """An Instagram handle without ``@``: 1 to 30 letters, digits, ``.`` or ``_``."""
+    problem = _text_problem(value)
+    if problem is not None or not isinstance(value, str):
+        return problem
+    if value.startswith("@"):
+        return f"is the handle without '@' ({value.lstrip('@')!r}), got {value!r}"
+    if "@" in value:
+        return f"cannot contain '@' (an email goes as email), got {value!r}"
+    if not _USERNAME.fullmatch(value):
+        return f"holds only letters, digits, '.' and '_' (Instagram's rule), got {value!r}"
+    if len(value) > MAX_USERNAME_LENGTH:
+        return f"has at most {MAX_USERNAME_LENGTH} characters (Instagram's rule), got {len(value)}"
+    return None
+
+
+def email_problem(value: object) -> str | None:
+    """An address ``name@domain``: one ``@`` with text on both sides, no spaces or controls.
+
+    Only the shape is checked (the API decides whether the address exists).
+    """
+    problem = _text_problem(value)
+    if problem is not None or not isinstance(value, str):
+        return problem
+    name, _, domain = value.partition("@")
+    if not name or not domain or "@" in domain:
+        return f"is not an email address (name@domain), got {value!r}"
+    if len(value) > MAX_EMAIL_LENGTH:
+        return f"is not an email address (over {MAX_EMAIL_LENGTH} characters)"
+    return None
+
+
+IDENTIFIER_PROBLEMS: dict[str, Callable[[object], str | None]] = {
+    "id": id_problem,
+    "username": username_problem,
+    "email": email_problem,
+}
+"""The rule of each identifier kind, by the API's key (``"id"``, ``"username"``, ``"email"``)."""
+
+
+def check_identifier(kind: str, argument: str, value: object) -> Any:
+    """``value`` as an identifier of ``kind``, or ``InvalidArgumentError`` naming ``argument``."""
+    problem = IDENTIFIER_PROBLEMS[kind](value)
+    if problem is not None:
+        raise InvalidArgumentError(argument, problem)
+    return value
+
+
+def check_id(argument: str, value: object) -> int:
+    """An object id: a positive integer (``id_problem``)."""
+    number: int = check_identifier("id", argument, value)
+    return number
+
+
+def check_username(argument: str, value: object) -> str:
+    """An Instagram handle (``username_problem``)."""
+    text: str = check_identifier("username", argument, value)
+    return text
+
+
+def check_email(argument: str, value: object) -> str:
+    """An email address (``email_problem``)."""
+    text: str = check_identifier("email", argument, value)
+    return text
 
 
 def one_identifier(
@@ -67,28 +163,12 @@ def one_identifier(
             "id/username/email", f"pass exactly one identifier (got {names})"
         )
     key, value = next(iter(given.items()))
-    if key == "id":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidArgumentError("id", f"must be a positive integer, got {value!r}")
-    elif not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(key, f"must be a non-empty string, got {value!r}")
-    elif key == "username" and value.startswith("@"):
-        raise InvalidArgumentError("username", f"is the handle without '@', got {value!r}")
-    elif key == "email" and "@" not in value:
-        raise InvalidArgumentError("email", f"is not an email address: {value!r}")
-    return {key: value}
+    return {key: check_identifier(key, key, value)}
 
 
 def plain_ids(values: Sequence[Any]) -> bool:
     """Whether ``values`` holds only positive ints (no bools), checked at C speed."""
     return bool(values) and set(map(type, values)) == {int} and min(values) > 0
-
-
-def check_id(argument: str, value: object) -> int:
-    """An object id: a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(argument, f"must be a positive integer, got {value!r}")
-    return value
 
 
 def check_optional_id(argument: str, value: object) -> int | None:
@@ -111,8 +191,8 @@ def check_offset(offset: int | None) -> None:
         raise InvalidArgumentError("offset", f"must be an integer >= 0, got {offset!r}")
 
 
-def check_concurrency(concurrency: int, *, maximum: int = 64) -> None:
-    """``concurrency`` (pages in flight during a walk) is an integer from 1 to ``maximum``."""
+def check_concurrency(concurrency: int, *, maximum: int = MAX_CONCURRENCY) -> None:
+    """``concurrency`` (requests in flight for a walk or job) is an integer from 1 to 64."""
     if (
         isinstance(concurrency, bool)
         or not isinstance(concurrency, int)
@@ -139,22 +219,6 @@ def check_url(argument: str, value: object) -> str:
     return value
 
 
-def check_username(argument: str, value: object) -> str:
-    """An Instagram handle: a non-empty string without the leading ``@``."""
-    text = check_text(argument, value)
-    if text.startswith("@"):
-        raise InvalidArgumentError(argument, f"is the handle without '@', got {value!r}")
-    return text
-
-
-def check_email(argument: str, value: object) -> str:
-    """An email address (only the ``@`` is checked; the API decides the rest)."""
-    text = check_text(argument, value)
-    if "@" not in text:
-        raise InvalidArgumentError(argument, f"is not an email address: {value!r}")
-    return text
-
-
 def check_list(argument: str, values: object) -> list[Any]:
     """A list argument given as a list, tuple or other sequence, never a lone string."""
     if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
@@ -162,7 +226,7 @@ def check_list(argument: str, values: object) -> list[Any]:
     return list(values)
 
 
-def check_ids(argument: str, values: object, *, maximum: int = MAX_RECIPIENTS) -> list[int]:
+def check_ids(argument: str, values: object, *, maximum: int) -> list[int]:
     """A list of 1 to ``maximum`` positive integer ids."""
     ids = check_list(argument, values)
     check_count(argument, ids, maximum=maximum)
@@ -239,11 +303,11 @@ def message_recipients(
             "name at least one recipient: contact_id=, contact_username=, contact_email=, "
             "or the lists contact_ids=, contact_usernames=, contact_emails=",
         )
-    if total > MAX_RECIPIENTS:
+    if total > MAX_RECIPIENTS_PER_MESSAGE:
         raise InvalidArgumentError(
             "recipients",
-            f"{total:,} in total; the API accepts at most {MAX_RECIPIENTS:,} per message "
-            "(use messages.send_many for more)",
+            f"{total:,} in total; the API accepts at most {MAX_RECIPIENTS_PER_MESSAGE:,} per "
+            "message (use messages.send_many for more)",
         )
     return {name: values for name, values in plural.items() if values}
 
@@ -372,7 +436,7 @@ def contact_update(argument: str, value: object) -> ContactUpdate:
 def bulk_entries(entries: object) -> list[dict[str, Any]]:
     """The entries of ``PUT /contacts/bulk``: 1 to 1,000, each one identifier and a ``contact``."""
     items = check_list("entries", entries)
-    check_count("entries", items)
+    check_count("entries", items, maximum=MAX_CONTACTS_PER_BULK_UPDATE)
     checked: list[dict[str, Any]] = []
     for index, entry in enumerate(items):
         argument = f"entries[{index}]"

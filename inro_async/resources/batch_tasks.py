@@ -6,28 +6,13 @@ import asyncio
 from collections.abc import AsyncGenerator
 from urllib.parse import quote
 
-from inro_async.errors import InroError, InvalidArgumentError
+from inro_async.errors import BatchTaskTimeoutError, InvalidArgumentError
 from inro_async.models.batch_tasks import BatchTask
 from inro_async.pagination import Page
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
 from inro_async.resources._validate import check_text
 
-__all__ = ["BatchTaskTimeoutError", "BatchTasks"]
-
-
-class BatchTaskTimeoutError(InroError, TimeoutError):
-    """``wait`` gave up before the task finished; ``task`` is its last known state.
-
-    The task keeps running on the server: wait again, or look it up later by id.
-    """
-
-    def __init__(self, task: BatchTask, timeout: float) -> None:
-        self.task = task
-        self.timeout = timeout
-        super().__init__(
-            f"batch task {task.id} is still {task.status} after {timeout:g}s "
-            f"({task.processed_count}/{task.total_count} processed)"
-        )
+__all__ = ["BatchTaskTimeoutError", "BatchTasks"]  # the error lives in errors.py
 
 
 class BatchTasks(Resource):

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from inro_async._limits import DEFAULT_PER_PAGE
+from inro_async._routes import ROUTES
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.contacts import (
     BulkUpdateResult,
@@ -233,10 +235,10 @@ class Contacts(Resource):
         query = {**body, "page": page}
         if per_page is not None:
             query["per_page"] = per_page
-        # A read sent as POST: repeating it is harmless, so it is retried like a GET.
-        response = await self._request("contacts.filter", json=query, idempotent=True)
+        # A read sent as POST (its route says reads=True): retried like a GET.
+        response = await self._request("contacts.filter", json=query)
         items: builtins.list[Contact] = response.parse(builtins.list[Contact])
-        return Page.from_response(items, response, page=page, per_page=per_page or 20)
+        return Page.from_response(items, response, page=page, per_page=per_page or DEFAULT_PER_PAGE)
 
     # -- one contact -------------------------------------------------------------------------
 
@@ -316,9 +318,8 @@ class Contacts(Resource):
             custom_properties=custom_properties,
         )
         entry = {**identifier, "contact": update}
-        return await self._call(
-            "contacts.update_by", Contact, json=entry, idempotent=not _readdresses([entry])
-        )
+        repeatable = ROUTES["contacts.update_by"].idempotent_for(readdresses=_readdresses([entry]))
+        return await self._call("contacts.update_by", Contact, json=entry, idempotent=repeatable)
 
     async def bulk_update(self, entries: Iterable[Mapping[str, Any]]) -> BulkUpdateResult:
         """Update up to 1,000 contacts in one call; the writes run in a background batch task.
@@ -342,7 +343,9 @@ class Contacts(Resource):
             "contacts.bulk_update",
             BulkUpdateResult,
             json={"contacts": entries},
-            idempotent=not _readdresses(entries),
+            idempotent=ROUTES["contacts.bulk_update"].idempotent_for(
+                readdresses=_readdresses(entries)
+            ),
         )
 
     # -- a contact's conversation ------------------------------------------------------------

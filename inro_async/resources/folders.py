@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable
 
+from inro_async._limits import MAX_IDS_PER_FOLDER_CHANGE
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.contacts import Contact, OrderColumn, OrderDirection
 from inro_async.models.folders import FOLDER_COLORS, Folder, FolderColor, MembershipResult
@@ -122,7 +123,9 @@ class Folders(Resource):
         unknown; ``iter_contacts`` shows the members.
         """
         check_id("folder_id", folder_id)
-        body = {"contact_ids": check_ids("contact_ids", contact_ids)}
+        body = {
+            "contact_ids": check_ids("contact_ids", contact_ids, maximum=MAX_IDS_PER_FOLDER_CHANGE)
+        }
         return await self._call(
             "folders.add_contacts", MembershipResult, path={"id": folder_id}, json=body
         )
@@ -135,7 +138,9 @@ class Folders(Resource):
         or a 5xx, means the outcome is unknown; ``iter_contacts`` shows the members.
         """
         check_id("folder_id", folder_id)
-        body = {"contact_ids": check_ids("contact_ids", contact_ids)}
+        body = {
+            "contact_ids": check_ids("contact_ids", contact_ids, maximum=MAX_IDS_PER_FOLDER_CHANGE)
+        }
         return await self._call(
             "folders.remove_contacts", MembershipResult, path={"id": folder_id}, json=body
         )

@@ -10,8 +10,8 @@ import pytest
 
 from inro_async._http import HTTPRequest, HTTPResult
 from inro_async.errors import InvalidArgumentError, UnprocessableEntityError
-from inro_async.jobs import JobStatus, _items, trigger_many
-from inro_async.resources import _automation_rules
+from inro_async.jobs import JobStatus, trigger_many
+from inro_async.resources import _automation_rules, _validate
 
 from .conftest import body_of, json_result
 from .test_runner import make_client
@@ -64,8 +64,12 @@ async def test_each_contact_is_checked_once_not_again_by_its_chunk(
 
         return wrapper
 
-    # The job's rule for a contact, and the resource's (which a chunk must not apply again).
-    monkeypatch.setattr(_items, "_check_text", counting(_items._check_text, lambda k, v, *_: v))
+    # The shared identifier rules (the job applies them once), and the resource's entry point
+    # (which a chunk must not go through again).
+    for kind, rule in list(_validate.IDENTIFIER_PROBLEMS.items()):
+        monkeypatch.setitem(
+            _validate.IDENTIFIER_PROBLEMS, kind, counting(rule, lambda value: value)
+        )
     monkeypatch.setattr(
         _automation_rules,
         "one_identifier",
@@ -75,4 +79,4 @@ async def test_each_contact_is_checked_once_not_again_by_its_chunk(
     ok = json_result(202, {"status": "queued"})
     report = await trigger_many(make_client(lambda request: ok), 42, usernames, data={"a": 1})
     assert report.done == 2_500
-    assert checked == Counter(usernames)
+    assert checked == Counter({42: 1} | {name: 1 for name in usernames})  # and the scenario id
