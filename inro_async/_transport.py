@@ -1,21 +1,9 @@
 """One request, start to finish: governor slot, auth, send, retries, error mapping.
 
-This is the only place retries happen; the bytes go through an ``HTTPBackend`` (``_http.py``).
-What is retried, and why:
-
-* **429** always: a throttled request had no effect. The governor is told first, so every request
-  of the client pauses until ``Retry-After``, and the throttled one is queued again at
-  ``Priority.RETRY`` so it goes first.
-* **5xx, timeouts, broken connections** with exponential backoff and full jitter, but only where
-  a repeat is harmless: idempotent methods (GET, PUT, DELETE), and any method when the connection
-  failed *before* the request was written (connect errors). A POST or PATCH that may have reached
-  the server is never repeated; the error says its outcome is unknown. A 5xx's ``Retry-After``
-  replaces the backoff up to ``Retries.max_retry_after`` (or ``max_wait``); a longer one is
-  raised.
-
-A DELETE repeated after an attempt that may have been processed (lost answer, 5xx) and then
-answered 404 is reported as success when the caller says ``gone_is_done``: the earlier attempt
-deleted it, and "the resource is gone" is what the caller asked for.
+This is the only place retries happen; the bytes go through an ``HTTPBackend`` (``_http.py``),
+whether to send again is decided by ``_retry_policy.decide`` (which says what is retried, and
+why), and errors are built by ``inro_async.errors``. ``request`` only does the waiting: the
+governor's slot, the dispatch hook, the send, the governor's ``observe``, the backoff sleeps.
 """
 
 from __future__ import annotations
@@ -41,17 +29,25 @@ from inro_async._http import (
     HTTPRequest,
     SendError,
 )
+from inro_async._retry_policy import (
+    Answered,
+    Failed,
+    Outcome,
+    Progress,
+    Retries,
+    ReturnResponse,
+    SendAgain,
+    decide,
+)
 from inro_async._routes import DEFAULT_BASE_URL
 from inro_async.errors import (
-    APIConnectionError,
     APIResponseValidationError,
-    APIStatusError,
     APITimeoutError,
     ClientClosedError,
     EventLoopMismatchError,
     InvalidArgumentError,
-    RateLimitError,
-    status_error_class,
+    connection_error,
+    error_from_response,
 )
 from inro_async.governor._base import Governor, Priority
 from inro_async.models._lenient import LenientDecoder
@@ -88,45 +84,6 @@ def _checked_base_url(base_url: str) -> str:
             f"must be an http(s) URL like {DEFAULT_BASE_URL!r} (no query), got {base_url!r}",
         )
     return base_url.rstrip("/")
-
-
-@dataclass(frozen=True, slots=True)
-class Retries:
-    """How failed requests are retried.
-
-    ``max_retries`` bounds retries of 5xx, timeouts and broken connections; a 429 does not count
-    against it (it is always safe to repeat) but at most ``max_throttled`` are absorbed per call.
-    Backoff before retry k (0-based) is uniform in ``[0, min(backoff_cap, backoff_base * 2**k)]``
-    ("full jitter"), unless the server sent ``Retry-After``. A 5xx's ``Retry-After`` is honoured
-    up to ``max_retry_after`` (or the request's ``max_wait``, if smaller); a longer one raises
-    the 5xx at once rather than hang for it. (A 429's ``Retry-After`` pauses the governor.)
-    """
-
-    max_retries: int = 2
-    backoff_base: float = 0.5
-    backoff_cap: float = 8.0
-    max_throttled: int = 20
-    max_retry_after: float = 60.0
-    """Seconds of a 5xx's ``Retry-After`` that are waited out; a longer one is raised."""
-
-    def __post_init__(self) -> None:
-        for name in (
-            "max_retries",
-            "max_throttled",
-            "backoff_base",
-            "backoff_cap",
-            "max_retry_after",
-        ):
-            if not getattr(self, name) >= 0:
-                raise InvalidArgumentError(name, "must be >= 0")
-
-    def longest_retry_after(self, max_wait: float | None) -> float:
-        """The longest ``Retry-After`` of a 5xx that is waited out before retrying."""
-        return self.max_retry_after if max_wait is None else min(self.max_retry_after, max_wait)
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Seconds to sleep before retry number ``attempt`` (0-based), with full jitter."""
-        return rng.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
 
 
 class UseClientDefault(enum.Enum):
@@ -300,35 +257,6 @@ def encode_query(params: Mapping[str, QueryValue] | None) -> list[tuple[str, str
     return pairs
 
 
-def _error_message(status: int, body: Any, content: bytes) -> str:
-    """The API's own message when the body has one, else a short excerpt of the body."""
-    if isinstance(body, dict):
-        for key in ("error", "message", "errors"):
-            if key in body:
-                message = body[key]
-                return (
-                    message if isinstance(message, str) else msgspec.json.encode(message).decode()
-                )
-    text = content[:200].decode("utf-8", "replace").strip()
-    return text or "(empty body)"
-
-
-_STATUS_HINTS: dict[int, tuple[str, tuple[str, ...]]] = {
-    401: ("check INRO_API_TOKEN; a regenerated token invalidates the old one at once", ()),
-    403: ("the Private API needs a Pro or Trial plan", ("plan", "subscription")),
-}
-"""A hint per status, and words that mean the API's own message already says it."""
-
-
-def _with_hint(status: int, message: str) -> str:
-    """``message`` with the status's hint appended, unless the message already gives it."""
-    hint, already = _STATUS_HINTS.get(status, ("", ()))
-    lowered = message.lower()
-    if not hint or any(word in lowered for word in already):
-        return message
-    return f"{message} ({hint})"
-
-
 def token_fingerprint(token: str) -> str:
     """The first 16 hex digits of the token's SHA-256: safe to store, never the token itself."""
     return hashlib.sha256(token.encode()).hexdigest()[:16]
@@ -451,10 +379,8 @@ class Transport:
         )
         priority = Priority.NORMAL if opts.priority is None else opts.priority
 
-        attempt = 0  # retries of 5xx / transport failures
-        throttled = 0  # 429s absorbed
+        progress = Progress()
         queued = 0.0
-        maybe_processed = False  # an earlier attempt may have taken effect
         while True:
             permit = await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
             queued += permit.queued
@@ -464,115 +390,69 @@ class Transport:
             # One clock for everything timed here: the loop's, which the governor and the jobs
             # read too (a test's simulated clock included).
             sent_at = loop.time()
+            failure: SendError | None = None
             try:
                 result = await self.backend.send(request)
             except SendError as exc:
-                elapsed = loop.time() - sent_at
-                if (
-                    not exc.permanent
-                    and (idempotent or not exc.sent)
-                    and attempt < retries.max_retries
-                ):
-                    delay = retries.backoff(attempt, self._rng)
-                    self._log(method, path, None, elapsed, attempt, queued, exc, delay)
-                    maybe_processed = maybe_processed or exc.sent
-                    attempt += 1
-                    await asyncio.sleep(delay)
-                    continue
-                self._log(method, path, None, elapsed, attempt + throttled, queued, exc, None)
-                error_class = APITimeoutError if exc.timeout else APIConnectionError
-                description = (
-                    f"timed out after {opts.timeout:g}s"
-                    if exc.timeout and opts.timeout is not None
-                    else str(exc)
-                )
-                raise error_class(
-                    description, method=method, path=path, may_have_been_processed=exc.sent
-                ) from None
-            status, resp_headers, content = result.status, result.headers, result.content
-
+                failure = exc
+                outcome: Outcome = Failed(exc.sent, timeout=exc.timeout, permanent=exc.permanent)
+                status: int | None = None
+                retry_after = None
+            else:
+                status = result.status
+                await self.governor.observe(status, result.headers, permit=permit)
+                retry_after = parse_retry_after(result.headers.get("Retry-After"))
+                outcome = Answered(status, retry_after)
             elapsed = loop.time() - sent_at
-            await self.governor.observe(status, resp_headers, permit=permit)
-
-            if status < 400 or (status == 404 and gone_is_done and maybe_processed):
-                self._log(method, path, status, elapsed, attempt + throttled, queued)
+            decision = decide(
+                outcome,
+                progress,
+                idempotent=idempotent,
+                retries=retries,
+                max_wait=opts.max_wait,
+                gone_is_done=gone_is_done,
+                rng=self._rng,
+            )
+            log_args = (method, path, status, elapsed, progress.repeats, queued, failure)
+            if isinstance(decision, SendAgain):
+                self._log(*log_args, decision.delay)
+                progress = decision.then
+                if decision.priority is not None:
+                    priority = decision.priority
+                if decision.delay is not None:
+                    await asyncio.sleep(decision.delay)
+                continue
+            self._log(*log_args)
+            if isinstance(decision, ReturnResponse):
                 return APIResponse(
                     method=method,
                     path=path,
-                    status=status,
-                    headers=resp_headers,
-                    content=content,
+                    status=result.status,
+                    headers=result.headers,
+                    content=result.content,
                     elapsed=elapsed,
-                    retries=attempt + throttled,
+                    retries=progress.repeats,
                     queued=queued,
                 )
-
-            retry_after = parse_retry_after(resp_headers.get("Retry-After"))
-            if status == 429 and throttled < retries.max_throttled:
-                # The governor has paused every request until Retry-After; go first after it.
-                self._log(method, path, status, elapsed, attempt + throttled, queued)
-                throttled += 1
-                priority = Priority.RETRY
-                continue
-            note = ""
-            if status >= 500 and idempotent and attempt < retries.max_retries:
-                longest = retries.longest_retry_after(opts.max_wait)
-                if retry_after is None or retry_after <= longest:
-                    delay = (
-                        retry_after
-                        if retry_after is not None
-                        else retries.backoff(attempt, self._rng)
-                    )
-                    self._log(
-                        method, path, status, elapsed, attempt + throttled, queued, None, delay
-                    )
-                    maybe_processed = True
-                    attempt += 1
-                    await asyncio.sleep(delay)
-                    continue
-                note = (
-                    f"; not retried: Retry-After {retry_after:g}s is longer than "
-                    f"the {longest:g}s a retry may wait"
-                )
-            self._log(method, path, status, elapsed, attempt + throttled, queued)
-            raise self._status_error(
-                method, path, status, resp_headers, content, retry_after, idempotent, note
+            if failure is not None:
+                raise connection_error(
+                    method,
+                    path,
+                    str(failure),
+                    timed_out=decision.error is APITimeoutError,
+                    timeout=opts.timeout,
+                    may_have_been_processed=decision.may_have_been_processed,
+                ) from None
+            raise error_from_response(
+                method,
+                path,
+                result.status,
+                result.headers,
+                result.content,
+                retry_after,
+                idempotent,
+                decision.note,
             )
-
-    def _status_error(
-        self,
-        method: str,
-        path: str,
-        status: int,
-        headers: CIMultiDictProxy[str],
-        content: bytes,
-        retry_after: float | None,
-        idempotent: bool = False,
-        note: str = "",
-    ) -> APIStatusError:
-        try:
-            body: Any = msgspec.json.decode(content) if content else None
-        except msgspec.DecodeError:
-            body = content.decode("utf-8", "replace")
-        message = _error_message(status, body, content)
-        message = _with_hint(status, message)
-        if status >= 500 and not idempotent:
-            message += "; the server may have acted on it, so its outcome is unknown"
-        message += note
-        error_class = status_error_class(status)
-        if error_class is RateLimitError:
-            return RateLimitError(
-                message,
-                retry_after=retry_after,
-                method=method,
-                path=path,
-                status=status,
-                body=body,
-                headers=headers,
-            )
-        return error_class(
-            message, method=method, path=path, status=status, body=body, headers=headers
-        )
 
     @staticmethod
     def _log(
