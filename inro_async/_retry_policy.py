@@ -1,7 +1,7 @@
 """Whether to send a request again: a pure decision over one attempt's outcome (no I/O).
 
 The transport (``_transport.py``) does the waiting and sending; this module only decides, so
-every rule below is checked by a table of cases (``tests/test_retry_policy.py``):
+every rule of ``RetryPolicy.decide`` is checked by a table (``tests/test_retry_policy.py``):
 
 * **429** is always repeated, up to ``Retries.max_throttled`` per call: a throttled request had
   no effect. It goes again at once at ``Priority.RETRY`` (the governor, told of the 429, holds
@@ -39,9 +39,9 @@ __all__ = [
     "Progress",
     "Raise",
     "Retries",
+    "RetryPolicy",
     "ReturnResponse",
     "SendAgain",
-    "decide",
 ]
 
 
@@ -158,59 +158,52 @@ class Raise:
 Decision = SendAgain | ReturnResponse | Raise
 
 
-def decide(
-    outcome: Outcome,
-    progress: Progress,
-    *,
-    idempotent: bool,
-    retries: Retries,
-    max_wait: float | None,
-    gone_is_done: bool,
-    rng: Jitter,
-) -> Decision:
-    """What to do after an attempt ended in ``outcome``, the call having made ``progress``."""
-    if isinstance(outcome, Failed):
-        return _after_failure(outcome, progress, idempotent=idempotent, retries=retries, rng=rng)
-    status = outcome.status
-    if status < 400 or (status == 404 and gone_is_done and progress.maybe_processed):
-        return ReturnResponse()
-    if status == 429 and progress.throttled < retries.max_throttled:
-        return SendAgain(
-            None, replace(progress, throttled=progress.throttled + 1), priority=Priority.RETRY
-        )
-    error = status_error_class(status)
-    if not (status >= 500 and idempotent and progress.retried < retries.max_retries):
-        return Raise(error, may_have_been_processed=status >= 500)
-    retry_after, longest = outcome.retry_after, retries.longest_retry_after(max_wait)
-    if retry_after is not None and retry_after > longest:
-        note = (
-            f"; not retried: Retry-After {retry_after:g}s is longer than "
-            f"the {longest:g}s a retry may wait"
-        )
-        return Raise(error, may_have_been_processed=True, note=note)
-    delay = retries.backoff(progress.retried, rng) if retry_after is None else retry_after
-    return SendAgain(delay, replace(progress, retried=progress.retried + 1, maybe_processed=True))
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """The rules of one call: its ``Retries``, whether its method is idempotent, its limits."""
 
+    retries: Retries
+    idempotent: bool
+    max_wait: float | None = None
+    """The request's ``max_wait``: a 5xx's ``Retry-After`` longer than it is raised."""
+    gone_is_done: bool = False
+    """A 404 after an attempt that may have been processed is returned as success."""
 
-def _after_failure(
-    failure: Failed,
-    progress: Progress,
-    *,
-    idempotent: bool,
-    retries: Retries,
-    rng: Jitter,
-) -> Decision:
-    if (
-        not failure.permanent
-        and (idempotent or not failure.sent)
-        and progress.retried < retries.max_retries
-    ):
-        delay = retries.backoff(progress.retried, rng)
-        then = replace(
-            progress,
-            retried=progress.retried + 1,
-            maybe_processed=progress.maybe_processed or failure.sent,
-        )
+    def decide(self, outcome: Outcome, progress: Progress, rng: Jitter) -> Decision:
+        """What to do after an attempt ended in ``outcome``, the call having made ``progress``."""
+        if isinstance(outcome, Failed):
+            return self._after_failure(outcome, progress, rng)
+        status, retries = outcome.status, self.retries
+        if status < 400 or (status == 404 and self.gone_is_done and progress.maybe_processed):
+            return ReturnResponse()
+        if status == 429 and progress.throttled < retries.max_throttled:
+            then = replace(progress, throttled=progress.throttled + 1)
+            return SendAgain(None, then, priority=Priority.RETRY)
+        error = status_error_class(status)
+        if not (status >= 500 and self.idempotent and progress.retried < retries.max_retries):
+            return Raise(error, may_have_been_processed=status >= 500)
+        retry_after, longest = outcome.retry_after, retries.longest_retry_after(self.max_wait)
+        if retry_after is not None and retry_after > longest:
+            note = (
+                f"; not retried: Retry-After {retry_after:g}s is longer than "
+                f"the {longest:g}s a retry may wait"
+            )
+            return Raise(error, may_have_been_processed=True, note=note)
+        delay = retries.backoff(progress.retried, rng) if retry_after is None else retry_after
+        then = replace(progress, retried=progress.retried + 1, maybe_processed=True)
         return SendAgain(delay, then)
-    error = APITimeoutError if failure.timeout else APIConnectionError
-    return Raise(error, may_have_been_processed=failure.sent)
+
+    def _after_failure(self, failure: Failed, progress: Progress, rng: Jitter) -> Decision:
+        if (
+            not failure.permanent
+            and (self.idempotent or not failure.sent)
+            and progress.retried < self.retries.max_retries
+        ):
+            then = replace(
+                progress,
+                retried=progress.retried + 1,
+                maybe_processed=progress.maybe_processed or failure.sent,
+            )
+            return SendAgain(self.retries.backoff(progress.retried, rng), then)
+        error = APITimeoutError if failure.timeout else APIConnectionError
+        return Raise(error, may_have_been_processed=failure.sent)

@@ -27,6 +27,7 @@ from inro_async._http import (
     BodyFactory,
     HTTPBackend,
     HTTPRequest,
+    HTTPResult,
     SendError,
 )
 from inro_async._retry_policy import (
@@ -34,18 +35,18 @@ from inro_async._retry_policy import (
     Failed,
     Outcome,
     Progress,
+    Raise,
     Retries,
-    ReturnResponse,
+    RetryPolicy,
     SendAgain,
-    decide,
 )
 from inro_async._routes import DEFAULT_BASE_URL
 from inro_async.errors import (
-    APIResponseValidationError,
     APITimeoutError,
     ClientClosedError,
     EventLoopMismatchError,
     InvalidArgumentError,
+    body_error,
     connection_error,
     error_from_response,
 )
@@ -182,11 +183,10 @@ def decoder_for(type_: Any) -> LenientDecoder[Any]:
     ``strict=False`` accepts numbers and booleans that arrive as strings; a body that still does
     not fit gets a forgiving second pass (``inro_async.models._lenient``).
     """
-    try:
-        return _decoders[type_]
-    except KeyError:
+    decoder = _decoders.get(type_)
+    if decoder is None:
         decoder = _decoders[type_] = LenientDecoder(type_)
-        return decoder
+    return decoder
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -215,21 +215,9 @@ class APIResponse:
         """The body decoded straight from bytes into ``type_`` (a Struct, ``list[Model]``…)."""
         try:
             result: T = decoder_for(type_).decode(self.content)
-        except msgspec.ValidationError as exc:
-            raise APIResponseValidationError(
-                f"unexpected response body: {exc}",
-                method=self.method,
-                path=self.path,
-                status=self.status,
-                body=self.content,
-            ) from None
-        except msgspec.DecodeError as exc:
-            raise APIResponseValidationError(
-                f"malformed JSON in response: {exc}",
-                method=self.method,
-                path=self.path,
-                status=self.status,
-                body=self.content,
+        except msgspec.DecodeError as exc:  # a ValidationError too
+            raise body_error(
+                exc, method=self.method, path=self.path, status=self.status, body=self.content
             ) from None
         return result
 
@@ -364,12 +352,9 @@ class Transport:
         self.check_usable()
         opts = self.options_for(options)
         retries = opts.retries or Retries()
-        on_dispatch = opts.on_dispatch
         if idempotent is None:
             idempotent = method in ("GET", "PUT", "DELETE", "HEAD", "OPTIONS")
-        url = self.base_url + path
-        query = encode_query(params)
-        headers = self._auth
+        url, query, headers = self.base_url + path, encode_query(params), self._auth
         body: bytes | None = None
         if json is not None:
             body = self.encode(json)
@@ -379,102 +364,75 @@ class Transport:
         )
         priority = Priority.NORMAL if opts.priority is None else opts.priority
 
+        policy = RetryPolicy(retries, idempotent, opts.max_wait, gone_is_done)
         progress = Progress()
         queued = 0.0
         while True:
             permit = await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
             queued += permit.queued
-            if on_dispatch is not None:
-                on_dispatch()  # journal before wire: may stop the request here
+            if opts.on_dispatch is not None:
+                opts.on_dispatch()  # journal before wire: may stop the request here
             loop = asyncio.get_running_loop()
             # One clock for everything timed here: the loop's, which the governor and the jobs
             # read too (a test's simulated clock included).
             sent_at = loop.time()
-            failure: SendError | None = None
             try:
-                result = await self.backend.send(request)
+                result: HTTPResult | SendError = await self.backend.send(request)
             except SendError as exc:
-                failure = exc
-                outcome: Outcome = Failed(exc.sent, timeout=exc.timeout, permanent=exc.permanent)
-                status: int | None = None
-                retry_after = None
-            else:
-                status = result.status
-                await self.governor.observe(status, result.headers, permit=permit)
-                retry_after = parse_retry_after(result.headers.get("Retry-After"))
-                outcome = Answered(status, retry_after)
+                result = exc
             elapsed = loop.time() - sent_at
-            decision = decide(
-                outcome,
-                progress,
-                idempotent=idempotent,
-                retries=retries,
-                max_wait=opts.max_wait,
-                gone_is_done=gone_is_done,
-                rng=self._rng,
-            )
-            log_args = (method, path, status, elapsed, progress.repeats, queued, failure)
+            if isinstance(result, SendError):
+                outcome: Outcome = Failed(result.sent, result.timeout, result.permanent)
+                retry_after, what = None, type(result).__name__
+            else:
+                await self.governor.observe(result.status, result.headers, permit=permit)
+                retry_after = parse_retry_after(result.headers.get("Retry-After"))
+                outcome, what = Answered(result.status, retry_after), str(result.status)
+            decision = policy.decide(outcome, progress, self._rng)
+            log = (method, path, what, elapsed, progress.repeats, queued)
             if isinstance(decision, SendAgain):
-                self._log(*log_args, decision.delay)
+                self._log(*log, decision.delay)
                 progress = decision.then
-                if decision.priority is not None:
-                    priority = decision.priority
+                priority = priority if decision.priority is None else decision.priority
                 if decision.delay is not None:
                     await asyncio.sleep(decision.delay)
                 continue
-            self._log(*log_args)
-            if isinstance(decision, ReturnResponse):
-                return APIResponse(
-                    method=method,
-                    path=path,
-                    status=result.status,
-                    headers=result.headers,
-                    content=result.content,
-                    elapsed=elapsed,
-                    retries=progress.repeats,
-                    queued=queued,
-                )
-            if failure is not None:
-                raise connection_error(
-                    method,
-                    path,
-                    str(failure),
-                    timed_out=decision.error is APITimeoutError,
-                    timeout=opts.timeout,
-                    may_have_been_processed=decision.may_have_been_processed,
-                ) from None
-            raise error_from_response(
-                method,
-                path,
-                result.status,
-                result.headers,
-                result.content,
-                retry_after,
-                idempotent,
-                decision.note,
+            self._log(*log)
+            if isinstance(decision, Raise):
+                if isinstance(result, SendError):
+                    raise connection_error(
+                        method, path, str(result), timed_out=decision.error is APITimeoutError,
+                        timeout=opts.timeout, sent=decision.may_have_been_processed,
+                    ) from None  # fmt: skip
+                raise error_from_response(
+                    method, path, result.status, result.headers, result.content,
+                    retry_after, idempotent, decision.note,
+                )  # fmt: skip
+            assert isinstance(result, HTTPResult)  # only an answer is returned
+            return APIResponse(
+                method=method,
+                path=path,
+                status=result.status,
+                headers=result.headers,
+                content=result.content,
+                elapsed=elapsed,
+                retries=progress.repeats,
+                queued=queued,
             )
 
     @staticmethod
     def _log(
         method: str,
         path: str,
-        status: int | None,
+        outcome: str,
         elapsed: float,
         retries: int,
         queued: float,
-        error: BaseException | None = None,
         retry_in: float | None = None,
     ) -> None:
-        if not logger.isEnabledFor(logging.DEBUG):
-            return
-        outcome = str(status) if status is not None else type(error).__name__
-        logger.debug(
-            "%s %s -> %s in %.1f ms (retries=%d, queued=%.3f s)%s",
-            method,
-            path,
-            outcome,
-            elapsed * 1000,
-            retries,
-            queued,
-            f"; retrying in {retry_in:.2f} s" if retry_in is not None else "",
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            retrying = "" if retry_in is None else f"; retrying in {retry_in:.2f} s"
+            logger.debug(
+                "%s %s -> %s in %.1f ms (retries=%d, queued=%.3f s)%s",
+                *(method, path, outcome, elapsed * 1000, retries, queued, retrying),
+            )

@@ -227,13 +227,28 @@ def connection_error(
     *,
     timed_out: bool,
     timeout: float | None,
-    may_have_been_processed: bool,
+    sent: bool,
 ) -> APIConnectionError:
-    """The error for a request that got no complete response (``APITimeoutError`` if timed out)."""
+    """The error for a request that got no complete response (``APITimeoutError`` if timed out).
+
+    ``sent``: the request was (or may have been) sent, so the server may have acted on it.
+    """
     error_class = APITimeoutError if timed_out else APIConnectionError
     description = f"timed out after {timeout:g}s" if timed_out and timeout is not None else reason
-    return error_class(
-        description, method=method, path=path, may_have_been_processed=may_have_been_processed
+    return error_class(description, method=method, path=path, may_have_been_processed=sent)
+
+
+def body_error(
+    exc: msgspec.DecodeError, *, method: str, path: str, status: int, body: bytes
+) -> APIResponseValidationError:
+    """The error for a 2xx body that is not JSON, or does not fit the expected model."""
+    what = (
+        "unexpected response body"
+        if isinstance(exc, msgspec.ValidationError)
+        else "malformed JSON in response"
+    )
+    return APIResponseValidationError(
+        f"{what}: {exc}", method=method, path=path, status=status, body=body
     )
 
 
