@@ -1,7 +1,7 @@
 """One request, start to finish: governor slot, auth, send, retries, error mapping.
 
 This is the only place retries happen; the bytes go through an ``HTTPBackend`` (``_http.py``),
-whether to send again is decided by ``_retry_policy.decide`` (which says what is retried, and
+whether to send again is decided by ``_retry_policy.RetryPolicy`` (which says what is retried and
 why), and errors are built by ``inro_async.errors``. ``request`` only does the waiting: the
 governor's slot, the dispatch hook, the send, the governor's ``observe``, the backoff sleeps.
 """
