@@ -1,21 +1,9 @@
 """One request, start to finish: governor slot, auth, send, retries, error mapping.
 
-This is the only place retries happen; the bytes go through an ``HTTPBackend`` (``_http.py``).
-What is retried, and why:
-
-* **429** always: a throttled request had no effect. The governor is told first, so every request
-  of the client pauses until ``Retry-After``, and the throttled one is queued again at
-  ``Priority.RETRY`` so it goes first.
-* **5xx, timeouts, broken connections** with exponential backoff and full jitter, but only where
-  a repeat is harmless: idempotent methods (GET, PUT, DELETE), and any method when the connection
-  failed *before* the request was written (connect errors). A POST or PATCH that may have reached
-  the server is never repeated; the error says its outcome is unknown. A 5xx's ``Retry-After``
-  replaces the backoff up to ``Retries.max_retry_after`` (or ``max_wait``); a longer one is
-  raised.
-
-A DELETE repeated after an attempt that may have been processed (lost answer, 5xx) and then
-answered 404 is reported as success when the caller says ``gone_is_done``: the earlier attempt
-deleted it, and "the resource is gone" is what the caller asked for.
+This is the only place retries happen; the bytes go through an ``HTTPBackend`` (``_http.py``),
+whether to send again is decided by ``_retry_policy.RetryPolicy`` (which says what is retried and
+why), and errors are built by ``inro_async.errors``. ``request`` only does the waiting: the
+governor's slot, the dispatch hook, the send, the governor's ``observe``, the backoff sleeps.
 """
 
 from __future__ import annotations
@@ -38,20 +26,29 @@ from inro_async._http import (
     AiohttpBackend,
     HTTPBackend,
     HTTPRequest,
+    HTTPResult,
     Multipart,
     SendError,
 )
+from inro_async._retry_policy import (
+    Answered,
+    Failed,
+    Outcome,
+    Progress,
+    Raise,
+    Retries,
+    RetryPolicy,
+    SendAgain,
+)
 from inro_async._routes import DEFAULT_BASE_URL, is_idempotent
 from inro_async.errors import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
     APITimeoutError,
     ClientClosedError,
     EventLoopMismatchError,
     InvalidArgumentError,
-    RateLimitError,
-    status_error_class,
+    body_error,
+    connection_error,
+    error_from_response,
 )
 from inro_async.governor._base import Governor, Priority
 from inro_async.models._lenient import LenientDecoder
@@ -88,45 +85,6 @@ def _checked_base_url(base_url: str) -> str:
             f"must be an http(s) URL like {DEFAULT_BASE_URL!r} (no query), got {base_url!r}",
         )
     return base_url.rstrip("/")
-
-
-@dataclass(frozen=True, slots=True)
-class Retries:
-    """How failed requests are retried.
-
-    ``max_retries`` bounds retries of 5xx, timeouts and broken connections; a 429 does not count
-    against it (it is always safe to repeat) but at most ``max_throttled`` are absorbed per call.
-    Backoff before retry k (0-based) is uniform in ``[0, min(backoff_cap, backoff_base * 2**k)]``
-    ("full jitter"), unless the server sent ``Retry-After``. A 5xx's ``Retry-After`` is honoured
-    up to ``max_retry_after`` (or the request's ``max_wait``, if smaller); a longer one raises
-    the 5xx at once rather than hang for it. (A 429's ``Retry-After`` pauses the governor.)
-    """
-
-    max_retries: int = 2
-    backoff_base: float = 0.5
-    backoff_cap: float = 8.0
-    max_throttled: int = 20
-    max_retry_after: float = 60.0
-    """Seconds of a 5xx's ``Retry-After`` that are waited out; a longer one is raised."""
-
-    def __post_init__(self) -> None:
-        for name in (
-            "max_retries",
-            "max_throttled",
-            "backoff_base",
-            "backoff_cap",
-            "max_retry_after",
-        ):
-            if not getattr(self, name) >= 0:
-                raise InvalidArgumentError(name, "must be >= 0")
-
-    def longest_retry_after(self, max_wait: float | None) -> float:
-        """The longest ``Retry-After`` of a 5xx that is waited out before retrying."""
-        return self.max_retry_after if max_wait is None else min(self.max_retry_after, max_wait)
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Seconds to sleep before retry number ``attempt`` (0-based), with full jitter."""
-        return rng.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
 
 
 class UseClientDefault(enum.Enum):
@@ -225,11 +183,10 @@ def decoder_for(type_: Any) -> LenientDecoder[Any]:
     ``strict=False`` accepts numbers and booleans that arrive as strings; a body that still does
     not fit gets a forgiving second pass (``inro_async.models._lenient``).
     """
-    try:
-        return _decoders[type_]
-    except KeyError:
+    decoder = _decoders.get(type_)
+    if decoder is None:
         decoder = _decoders[type_] = LenientDecoder(type_)
-        return decoder
+    return decoder
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -258,21 +215,9 @@ class APIResponse:
         """The body decoded straight from bytes into ``type_`` (a Struct, ``list[Model]``…)."""
         try:
             result: T = decoder_for(type_).decode(self.content)
-        except msgspec.ValidationError as exc:
-            raise APIResponseValidationError(
-                f"unexpected response body: {exc}",
-                method=self.method,
-                path=self.path,
-                status=self.status,
-                body=self.content,
-            ) from None
-        except msgspec.DecodeError as exc:
-            raise APIResponseValidationError(
-                f"malformed JSON in response: {exc}",
-                method=self.method,
-                path=self.path,
-                status=self.status,
-                body=self.content,
+        except msgspec.DecodeError as exc:  # a ValidationError too
+            raise body_error(
+                exc, method=self.method, path=self.path, status=self.status, body=self.content
             ) from None
         return result
 
@@ -298,35 +243,6 @@ def encode_query(params: Mapping[str, QueryValue] | None) -> list[tuple[str, str
         else:
             pairs.extend((f"{key}[]", str(item)) for item in value)
     return pairs
-
-
-def _error_message(status: int, body: Any, content: bytes) -> str:
-    """The API's own message when the body has one, else a short excerpt of the body."""
-    if isinstance(body, dict):
-        for key in ("error", "message", "errors"):
-            if key in body:
-                message = body[key]
-                return (
-                    message if isinstance(message, str) else msgspec.json.encode(message).decode()
-                )
-    text = content[:200].decode("utf-8", "replace").strip()
-    return text or "(empty body)"
-
-
-_STATUS_HINTS: dict[int, tuple[str, tuple[str, ...]]] = {
-    401: ("check INRO_API_TOKEN; a regenerated token invalidates the old one at once", ()),
-    403: ("the Private API needs a Pro or Trial plan", ("plan", "subscription")),
-}
-"""A hint per status, and words that mean the API's own message already says it."""
-
-
-def _with_hint(status: int, message: str) -> str:
-    """``message`` with the status's hint appended, unless the message already gives it."""
-    hint, already = _STATUS_HINTS.get(status, ("", ()))
-    lowered = message.lower()
-    if not hint or any(word in lowered for word in already):
-        return message
-    return f"{message} ({hint})"
 
 
 def token_fingerprint(token: str) -> str:
@@ -436,12 +352,9 @@ class Transport:
         self.check_usable()
         opts = self.options_for(options)
         retries = opts.retries or Retries()
-        on_dispatch = opts.on_dispatch
         if idempotent is None:
             idempotent = is_idempotent(method)
-        url = self.base_url + path
-        query = encode_query(params)
-        headers = self._auth
+        url, query, headers = self.base_url + path, encode_query(params), self._auth
         body: bytes | None = None
         if json is not None:
             body = self.encode(json)
@@ -451,150 +364,75 @@ class Transport:
         )
         priority = Priority.NORMAL if opts.priority is None else opts.priority
 
-        attempt = 0  # retries of 5xx / transport failures
-        throttled = 0  # 429s absorbed
+        policy = RetryPolicy(retries, idempotent, opts.max_wait, gone_is_done)
+        progress = Progress()
         queued = 0.0
-        maybe_processed = False  # an earlier attempt may have taken effect
         while True:
             permit = await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
             queued += permit.queued
-            if on_dispatch is not None:
-                on_dispatch()  # journal before wire: may stop the request here
+            if opts.on_dispatch is not None:
+                opts.on_dispatch()  # journal before wire: may stop the request here
             loop = asyncio.get_running_loop()
             # One clock for everything timed here: the loop's, which the governor and the jobs
             # read too (a test's simulated clock included).
             sent_at = loop.time()
             try:
-                result = await self.backend.send(request)
+                result: HTTPResult | SendError = await self.backend.send(request)
             except SendError as exc:
-                elapsed = loop.time() - sent_at
-                if (
-                    not exc.permanent
-                    and (idempotent or not exc.sent)
-                    and attempt < retries.max_retries
-                ):
-                    delay = retries.backoff(attempt, self._rng)
-                    self._log(method, path, None, elapsed, attempt, queued, exc, delay)
-                    maybe_processed = maybe_processed or exc.sent
-                    attempt += 1
-                    await asyncio.sleep(delay)
-                    continue
-                self._log(method, path, None, elapsed, attempt + throttled, queued, exc, None)
-                error_class = APITimeoutError if exc.timeout else APIConnectionError
-                description = (
-                    f"timed out after {opts.timeout:g}s"
-                    if exc.timeout and opts.timeout is not None
-                    else str(exc)
-                )
-                raise error_class(
-                    description, method=method, path=path, may_have_been_processed=exc.sent
-                ) from None
-            status, resp_headers, content = result.status, result.headers, result.content
-
+                result = exc
             elapsed = loop.time() - sent_at
-            await self.governor.observe(status, resp_headers, permit=permit)
-
-            if status < 400 or (status == 404 and gone_is_done and maybe_processed):
-                self._log(method, path, status, elapsed, attempt + throttled, queued)
-                return APIResponse(
-                    method=method,
-                    path=path,
-                    status=status,
-                    headers=resp_headers,
-                    content=content,
-                    elapsed=elapsed,
-                    retries=attempt + throttled,
-                    queued=queued,
-                )
-
-            retry_after = parse_retry_after(resp_headers.get("Retry-After"))
-            if status == 429 and throttled < retries.max_throttled:
-                # The governor has paused every request until Retry-After; go first after it.
-                self._log(method, path, status, elapsed, attempt + throttled, queued)
-                throttled += 1
-                priority = Priority.RETRY
+            if isinstance(result, SendError):
+                outcome: Outcome = Failed(result.sent, result.timeout, result.permanent)
+                retry_after, what = None, type(result).__name__
+            else:
+                await self.governor.observe(result.status, result.headers, permit=permit)
+                retry_after = parse_retry_after(result.headers.get("Retry-After"))
+                outcome, what = Answered(result.status, retry_after), str(result.status)
+            decision = policy.decide(outcome, progress, self._rng)
+            log = (method, path, what, elapsed, progress.repeats, queued)
+            if isinstance(decision, SendAgain):
+                self._log(*log, decision.delay)
+                progress = decision.then
+                priority = priority if decision.priority is None else decision.priority
+                if decision.delay is not None:
+                    await asyncio.sleep(decision.delay)
                 continue
-            note = ""
-            if status >= 500 and idempotent and attempt < retries.max_retries:
-                longest = retries.longest_retry_after(opts.max_wait)
-                if retry_after is None or retry_after <= longest:
-                    delay = (
-                        retry_after
-                        if retry_after is not None
-                        else retries.backoff(attempt, self._rng)
-                    )
-                    self._log(
-                        method, path, status, elapsed, attempt + throttled, queued, None, delay
-                    )
-                    maybe_processed = True
-                    attempt += 1
-                    await asyncio.sleep(delay)
-                    continue
-                note = (
-                    f"; not retried: Retry-After {retry_after:g}s is longer than "
-                    f"the {longest:g}s a retry may wait"
-                )
-            self._log(method, path, status, elapsed, attempt + throttled, queued)
-            raise self._status_error(
-                method, path, status, resp_headers, content, retry_after, idempotent, note
-            )
-
-    def _status_error(
-        self,
-        method: str,
-        path: str,
-        status: int,
-        headers: CIMultiDictProxy[str],
-        content: bytes,
-        retry_after: float | None,
-        idempotent: bool = False,
-        note: str = "",
-    ) -> APIStatusError:
-        try:
-            body: Any = msgspec.json.decode(content) if content else None
-        except msgspec.DecodeError:
-            body = content.decode("utf-8", "replace")
-        message = _error_message(status, body, content)
-        message = _with_hint(status, message)
-        if status >= 500 and not idempotent:
-            message += "; the server may have acted on it, so its outcome is unknown"
-        message += note
-        error_class = status_error_class(status)
-        if error_class is RateLimitError:
-            return RateLimitError(
-                message,
-                retry_after=retry_after,
+            self._log(*log)
+            if isinstance(decision, Raise):
+                if isinstance(result, SendError):
+                    raise connection_error(
+                        method, path, str(result), timed_out=decision.error is APITimeoutError,
+                        timeout=opts.timeout, sent=decision.may_have_been_processed,
+                    ) from None  # fmt: skip
+                raise error_from_response(
+                    method, path, result.status, result.headers, result.content,
+                    retry_after, idempotent, decision.note,
+                )  # fmt: skip
+            assert isinstance(result, HTTPResult)  # only an answer is returned
+            return APIResponse(
                 method=method,
                 path=path,
-                status=status,
-                body=body,
-                headers=headers,
+                status=result.status,
+                headers=result.headers,
+                content=result.content,
+                elapsed=elapsed,
+                retries=progress.repeats,
+                queued=queued,
             )
-        return error_class(
-            message, method=method, path=path, status=status, body=body, headers=headers
-        )
 
     @staticmethod
     def _log(
         method: str,
         path: str,
-        status: int | None,
+        outcome: str,
         elapsed: float,
         retries: int,
         queued: float,
-        error: BaseException | None = None,
         retry_in: float | None = None,
     ) -> None:
-        if not logger.isEnabledFor(logging.DEBUG):
-            return
-        outcome = str(status) if status is not None else type(error).__name__
-        logger.debug(
-            "%s %s -> %s in %.1f ms (retries=%d, queued=%.3f s)%s",
-            method,
-            path,
-            outcome,
-            elapsed * 1000,
-            retries,
-            queued,
-            f"; retrying in {retry_in:.2f} s" if retry_in is not None else "",
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            retrying = "" if retry_in is None else f"; retrying in {retry_in:.2f} s"
+            logger.debug(
+                "%s %s -> %s in %.1f ms (retries=%d, queued=%.3f s)%s",
+                *(method, path, outcome, elapsed * 1000, retries, queued, retrying),
+            )

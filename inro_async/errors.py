@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 from multidict import CIMultiDict
 
 from inro_async._routes import is_read
@@ -257,3 +258,97 @@ def status_error_class(status: int) -> type[APIStatusError]:
     if status >= 500:
         return InternalServerError
     return _STATUS_ERRORS.get(status, APIStatusError)
+
+
+def connection_error(
+    method: str,
+    path: str,
+    reason: str,
+    *,
+    timed_out: bool,
+    timeout: float | None,
+    sent: bool,
+) -> APIConnectionError:
+    """The error for a request that got no complete response (``APITimeoutError`` if timed out).
+
+    ``sent``: the request was (or may have been) sent, so the server may have acted on it.
+    """
+    error_class = APITimeoutError if timed_out else APIConnectionError
+    description = f"timed out after {timeout:g}s" if timed_out and timeout is not None else reason
+    return error_class(description, method=method, path=path, may_have_been_processed=sent)
+
+
+def body_error(
+    exc: msgspec.DecodeError, *, method: str, path: str, status: int, body: bytes
+) -> APIResponseValidationError:
+    """The error for a 2xx body that is not JSON, or does not fit the expected model."""
+    what = (
+        "unexpected response body"
+        if isinstance(exc, msgspec.ValidationError)
+        else "malformed JSON in response"
+    )
+    return APIResponseValidationError(
+        f"{what}: {exc}", method=method, path=path, status=status, body=body
+    )
+
+
+def error_from_response(
+    method: str,
+    path: str,
+    status: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    retry_after: float | None,
+    idempotent: bool = False,
+    note: str = "",
+) -> APIStatusError:
+    """The error for a 4xx/5xx answer: the API's message, a hint, and ``note`` at the end."""
+    try:
+        body: Any = msgspec.json.decode(content) if content else None
+    except msgspec.DecodeError:
+        body = content.decode("utf-8", "replace")
+    message = _with_hint(status, _error_message(body, content))
+    if status >= 500 and not idempotent:
+        message += "; the server may have acted on it, so its outcome is unknown"
+    message += note
+    error_class = status_error_class(status)
+    if error_class is RateLimitError:
+        return RateLimitError(
+            message,
+            retry_after=retry_after,
+            method=method,
+            path=path,
+            status=status,
+            body=body,
+            headers=headers,
+        )
+    return error_class(message, method=method, path=path, status=status, body=body, headers=headers)
+
+
+def _error_message(body: Any, content: bytes) -> str:
+    """The API's own message when the body has one, else a short excerpt of the body."""
+    if isinstance(body, dict):
+        for key in ("error", "message", "errors"):
+            if key in body:
+                message = body[key]
+                return (
+                    message if isinstance(message, str) else msgspec.json.encode(message).decode()
+                )
+    text = content[:200].decode("utf-8", "replace").strip()
+    return text or "(empty body)"
+
+
+_STATUS_HINTS: dict[int, tuple[str, tuple[str, ...]]] = {
+    401: ("check INRO_API_TOKEN; a regenerated token invalidates the old one at once", ()),
+    403: ("the Private API needs a Pro or Trial plan", ("plan", "subscription")),
+}
+"""A hint per status, and words that mean the API's own message already says it."""
+
+
+def _with_hint(status: int, message: str) -> str:
+    """``message`` with the status's hint appended, unless the message already gives it."""
+    hint, already = _STATUS_HINTS.get(status, ("", ()))
+    lowered = message.lower()
+    if not hint or any(word in lowered for word in already):
+        return message
+    return f"{message} ({hint})"
