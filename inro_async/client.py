@@ -7,7 +7,7 @@ import platform
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 
@@ -28,21 +28,20 @@ from inro_async._transport import (
 from inro_async._version import __version__ as _VERSION
 from inro_async.errors import ClientClosedError, InroError, InvalidArgumentError
 from inro_async.governor._base import INRO_QUOTAS, Governor, Quota
+from inro_async.governor.local import LocalGovernor
 from inro_async.models.organization import Organization
-
-if TYPE_CHECKING:
-    from inro_async.resources.batch_tasks import BatchTasks
-    from inro_async.resources.campaigns import Campaigns
-    from inro_async.resources.contact_properties import ContactProperties
-    from inro_async.resources.contacts import Contacts
-    from inro_async.resources.discovery import Discovery
-    from inro_async.resources.executions import Executions
-    from inro_async.resources.folders import Folders
-    from inro_async.resources.media_files import MediaFiles
-    from inro_async.resources.medias import Medias
-    from inro_async.resources.messages import Messages
-    from inro_async.resources.scenarios import Scenarios
-    from inro_async.resources.segments import Segments
+from inro_async.resources.batch_tasks import BatchTasks
+from inro_async.resources.campaigns import Campaigns
+from inro_async.resources.contact_properties import ContactProperties
+from inro_async.resources.contacts import Contacts
+from inro_async.resources.discovery import Discovery
+from inro_async.resources.executions import Executions
+from inro_async.resources.folders import Folders
+from inro_async.resources.media_files import MediaFiles
+from inro_async.resources.medias import Medias
+from inro_async.resources.messages import Messages
+from inro_async.resources.scenarios import Scenarios
+from inro_async.resources.segments import Segments
 
 __all__ = ["Client"]
 
@@ -102,8 +101,6 @@ class Client:
         if governor is not None and quotas is not None:
             raise InroError("pass quotas= or governor=, not both (a governor has its quotas)")
         if governor is None:
-            from inro_async.governor.local import LocalGovernor
-
             governor = LocalGovernor(quotas=tuple(quotas) if quotas else INRO_QUOTAS)
         retries = max_retries if isinstance(max_retries, Retries) else Retries(max_retries)
         self._transport = Transport.create(
@@ -137,8 +134,6 @@ class Client:
         ``state_path=`` gets its pending dispatches written, but is not closed: it may pace
         other clients (its own ``aclose``, or ``async with`` it, closes it).
         """
-        from inro_async.governor.local import LocalGovernor
-
         if isinstance(self._transport.governor, LocalGovernor):
             self._transport.governor.save_state()
         await self._transport.aclose()
@@ -231,85 +226,61 @@ class Client:
     @cached_property
     def contacts(self) -> Contacts:
         """Contacts: list, search, filter, get, update, bulk update, messages."""
-        from inro_async.resources.contacts import Contacts
-
         return Contacts(self)
 
     @cached_property
     def batch_tasks(self) -> BatchTasks:
         """Background jobs started by bulk updates and campaign sends."""
-        from inro_async.resources.batch_tasks import BatchTasks
-
         return BatchTasks(self)
 
     @cached_property
     def folders(self) -> Folders:
         """Folders and their membership."""
-        from inro_async.resources.folders import Folders
-
         return Folders(self)
 
     @cached_property
     def contact_properties(self) -> ContactProperties:
         """Custom contact properties, addressed by slug."""
-        from inro_async.resources.contact_properties import ContactProperties
-
         return ContactProperties(self)
 
     @cached_property
     def messages(self) -> Messages:
         """Direct messages: text, image, video, audio and shared posts."""
-        from inro_async.resources.messages import Messages
-
         return Messages(self)
 
     @cached_property
     def medias(self) -> Medias:
         """The account's Instagram posts and Reels (ids for ``share`` messages)."""
-        from inro_async.resources.medias import Medias
-
         return Medias(self)
 
     @cached_property
     def media_files(self) -> MediaFiles:
         """Uploaded media files."""
-        from inro_async.resources.media_files import MediaFiles
-
         return MediaFiles(self)
 
     @cached_property
     def scenarios(self) -> Scenarios:
         """Scenarios (automations): create, update, trigger, performance."""
-        from inro_async.resources.scenarios import Scenarios
-
         return Scenarios(self)
 
     @cached_property
     def campaigns(self) -> Campaigns:
         """Campaigns: drafts, send, test, performance, resend."""
-        from inro_async.resources.campaigns import Campaigns
-
         return Campaigns(self)
 
     @cached_property
     def segments(self) -> Segments:
         """Saved contact filters that campaigns can target."""
-        from inro_async.resources.segments import Segments
-
         return Segments(self)
 
     @cached_property
     def executions(self) -> Executions:
         """Automation runs: health, list, get, retry."""
-        from inro_async.resources.executions import Executions
-
         return Executions(self)
 
     @cached_property
     def discovery(self) -> Discovery:
         """Trigger, action and filter types, and templates."""
-        from inro_async.resources.discovery import Discovery
-
         return Discovery(self)
 
 

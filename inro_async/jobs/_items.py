@@ -16,8 +16,8 @@ from operator import itemgetter
 from typing import Any, Generic, Literal, NamedTuple, TypeVar, cast, overload
 
 from inro_async._limits import MAX_CHUNK_SIZE
+from inro_async._validate import IDENTIFIER_PROBLEMS
 from inro_async.errors import InvalidArgumentError
-from inro_async.resources._validate import IDENTIFIER_PROBLEMS
 
 __all__ = [
     "MAX_CHUNK",
@@ -127,7 +127,7 @@ def normalize_recipient(item: object, index: int = 0, argument: str = "recipient
     * a mapping with exactly one of ``"id"``, ``"username"``, ``"email"``;
     * an ``Identifier``, or any object with an integer ``id`` attribute (a ``Contact``).
 
-    Values are checked by the resources' rules (``resources._validate``) and never trimmed: a
+    Values are checked by the resources' rules (``inro_async._validate``) and never trimmed: a
     username or email with spaces or control characters is refused, not sent.
     """
     if isinstance(item, Identifier):

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import msgspec
 
 from inro_async._routes import ROUTES
+from inro_async._validate import contact_update
 from inro_async.errors import (
     APIStatusError,
     BadRequestError,
@@ -41,7 +42,6 @@ from inro_async.jobs._progress import ProgressCallback
 from inro_async.jobs._report import JobReport
 from inro_async.jobs._runner import DEFAULT_CONCURRENCY, ChunkContext, Job, JobOptions, run_fanout
 from inro_async.jobs.messages import is_fatal_for_all
-from inro_async.resources._validate import contact_update
 
 if TYPE_CHECKING:
     import os

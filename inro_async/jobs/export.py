@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
+from inro_async._validate import check_concurrency, check_per_page
 from inro_async.errors import InvalidArgumentError, QuotaWaitTooLongError
 from inro_async.jobs._progress import EventKind, ProgressCallback, ProgressEvent, ProgressHub
 from inro_async.jobs._report import ExportReport
@@ -41,8 +42,6 @@ from inro_async.jobs._runner import (
     paced_client,
 )
 from inro_async.pagination import MAX_PER_PAGE, Page, iter_pages
-from inro_async.resources._base import Resource
-from inro_async.resources._validate import check_concurrency, check_per_page
 
 if TYPE_CHECKING:
     from inro_async.client import Client
@@ -221,17 +220,13 @@ class _Export:
         self._quota: str | None = None
 
     async def _fetch(self, number: int) -> Page[Any]:
-        from inro_async.models.contacts import Contact
-
-        route = "contacts.search" if self.query is not None else "contacts.list"
-        params = {"query": self.query} if self.query is not None else None
-        resource = Resource(self.client)
+        contacts = self.client.contacts  # the public list methods, as a user would page
         self._started += 1
         while True:
             try:
-                return await resource._page(
-                    route, Contact, page=number, per_page=self.per_page, params=params
-                )
+                if self.query is not None:
+                    return await contacts.search(self.query, page=number, per_page=self.per_page)
+                return await contacts.list(page=number, per_page=self.per_page)
             except QuotaWaitTooLongError as blocked:
                 until = datetime.fromtimestamp(blocked.available_at, UTC)
                 if self._waiting_until is None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from inro_async._message_payload import PreparedMessage, prepare_message
 from inro_async._routes import ROUTES
 from inro_async.errors import (
     APIResponseValidationError,
@@ -37,7 +38,6 @@ from inro_async.jobs._runner import (
     JobOptions,
     run_fanout,
 )
-from inro_async.resources.messages import PreparedMessage, prepare_message
 
 if TYPE_CHECKING:
     import os

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from inro_async._routes import ROUTES
+from inro_async._validate import check_id
 from inro_async.errors import InvalidArgumentError
 from inro_async.jobs._items import (
     MAX_CHUNK,
@@ -25,7 +26,6 @@ from inro_async.jobs._progress import ProgressCallback
 from inro_async.jobs._report import JobReport
 from inro_async.jobs._runner import DEFAULT_CONCURRENCY, ChunkContext, Job, JobOptions, run_fanout
 from inro_async.jobs.messages import is_fatal_for_all
-from inro_async.resources._validate import check_id
 
 if TYPE_CHECKING:
     import os

@@ -13,9 +13,9 @@ from typing import Any
 import msgspec
 
 from inro_async._limits import MAX_CONTACTS_PER_TRIGGER
+from inro_async._validate import check_count, one_identifier
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.automation import Action, CampaignRule, Trigger
-from inro_async.resources._validate import check_count, one_identifier
 
 __all__ = [
     "action_payloads",

@@ -15,8 +15,8 @@ from inro_async._http import FilePart
 from inro_async._limits import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from inro_async._routes import ROUTES
 from inro_async._transport import APIResponse, Multipart, QueryValue
+from inro_async._validate import check_concurrency, check_page, check_per_page
 from inro_async.pagination import Page, iter_pages
-from inro_async.resources._validate import check_concurrency, check_page, check_per_page
 
 if TYPE_CHECKING:
     from inro_async.client import Client

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import AsyncGenerator
 from urllib.parse import quote
 
+from inro_async._validate import check_text
 from inro_async.errors import BatchTaskTimeoutError, InvalidArgumentError
 from inro_async.models.batch_tasks import BatchTask
 from inro_async.pagination import Page
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import check_text
 
 __all__ = ["BatchTaskTimeoutError", "BatchTasks"]  # the error lives in errors.py
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from inro_async._validate import check_id, check_optional_id, one_identifier
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.automation import (
     Action,
@@ -19,7 +20,6 @@ from inro_async.models.automation import (
 from inro_async.pagination import Page
 from inro_async.resources._automation_rules import action_payloads, rule_payloads, time_param
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import check_id, check_optional_id, one_identifier
 
 __all__ = ["Campaigns"]
 

@@ -9,6 +9,12 @@ from urllib.parse import quote
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from inro_async._validate import (
+    check_choice,
+    check_list,
+    check_offset,
+    check_text,
+)
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.contact_properties import (
     CHOICE_TYPES,
@@ -18,12 +24,6 @@ from inro_async.models.contact_properties import (
 )
 from inro_async.pagination import Page
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import (
-    check_choice,
-    check_list,
-    check_offset,
-    check_text,
-)
 
 __all__ = ["ContactProperties"]
 

@@ -13,19 +13,7 @@ from msgspec import UNSET, UnsetType
 
 from inro_async._limits import DEFAULT_PER_PAGE
 from inro_async._routes import ROUTES
-from inro_async.errors import InvalidArgumentError
-from inro_async.models.contacts import (
-    BulkUpdateResult,
-    Contact,
-    ContactMessage,
-    ContactUpdate,
-    OrderColumn,
-    OrderDirection,
-)
-from inro_async.models.filters import ContactFilter
-from inro_async.pagination import Page, iter_pages
-from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import (
+from inro_async._validate import (
     ORDER_DIRECTIONS,
     bulk_entries,
     check_choice,
@@ -39,6 +27,19 @@ from inro_async.resources._validate import (
     contact_update,
     one_identifier,
 )
+from inro_async.errors import InvalidArgumentError
+from inro_async.jobs import export_contacts, update_many
+from inro_async.models.contacts import (
+    BulkUpdateResult,
+    Contact,
+    ContactMessage,
+    ContactUpdate,
+    OrderColumn,
+    OrderDirection,
+)
+from inro_async.models.filters import ContactFilter
+from inro_async.pagination import Page, iter_pages
+from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
 
 if TYPE_CHECKING:
     import os
@@ -407,8 +408,6 @@ class Contacts(Resource):
 
         See ``inro_async.jobs.update_many``; ``report = await inro.contacts.update_many(...)``.
         """
-        from inro_async.jobs import update_many
-
         extra: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
         return update_many(
             self._client,
@@ -435,8 +434,6 @@ class Contacts(Resource):
         ``format="jsonl"`` or ``format="csv"`` says. See ``inro_async.jobs.export_contacts``;
         ``report = await inro.contacts.export(...)``.
         """
-        from inro_async.jobs import export_contacts
-
         extra: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
         return export_contacts(
             self._client, path, format=format, query=query, on_progress=on_progress, **extra

@@ -6,12 +6,12 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Literal
 
+from inro_async._validate import check_id, check_optional_id
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.executions import Execution, ExecutionHealth
 from inro_async.pagination import Page
 from inro_async.resources._automation_rules import time_param
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import check_id, check_optional_id
 
 __all__ = ["Executions"]
 

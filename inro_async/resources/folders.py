@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterable
 
 from inro_async._limits import MAX_IDS_PER_FOLDER_CHANGE
-from inro_async.errors import InvalidArgumentError
-from inro_async.models.contacts import Contact, OrderColumn, OrderDirection
-from inro_async.models.folders import FOLDER_COLORS, Folder, FolderColor, MembershipResult
-from inro_async.pagination import Page
-from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import (
+from inro_async._validate import (
     check_choice,
     check_id,
     check_ids,
@@ -18,6 +13,11 @@ from inro_async.resources._validate import (
     check_text,
     contact_order,
 )
+from inro_async.errors import InvalidArgumentError
+from inro_async.models.contacts import Contact, OrderColumn, OrderDirection
+from inro_async.models.folders import FOLDER_COLORS, Folder, FolderColor, MembershipResult
+from inro_async.pagination import Page
+from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
 
 __all__ = ["Folders"]
 

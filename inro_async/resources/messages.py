@@ -2,137 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from inro_async._http import FilePart
-from inro_async.errors import InvalidArgumentError
+from inro_async._message_payload import MediaInput, PreparedMessage, prepare_message
+from inro_async._validate import (
+    message_recipients,
+)
+from inro_async.jobs import send_many
 from inro_async.models.messaging import (
-    MEDIA_MESSAGE_TYPES,
-    MESSAGE_TYPES,
     MessageType,
     SendResult,
 )
 from inro_async.resources._base import Resource, multipart
-from inro_async.resources._validate import (
-    BinaryInput,
-    FileInput,
-    check_choice,
-    check_id,
-    check_text,
-    media_input,
-    message_recipients,
-)
 
 if TYPE_CHECKING:
     from inro_async.jobs import Job, JobReport, ProgressCallback
 
 __all__ = ["MediaInput", "Messages", "PreparedMessage", "prepare_message"]
-
-MediaInput = str | BinaryInput
-"""A message's media: an ``http(s)`` URL, or bytes / a ``pathlib.Path`` / a binary file."""
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class PreparedMessage:
-    """A message checked once and its file read once: what every send of it carries.
-
-    ``fields`` are the body's fields after the recipients (``message_type``, ``content``,
-    ``media_id``, a media URL), in order; ``file`` is the media file to send as multipart.
-    ``identity`` describes the message as it was given, files by their content's hash: equal
-    messages have equal identities (a job's journal compares them to recognize a rerun).
-    """
-
-    fields: tuple[tuple[str, Any], ...]
-    file: FilePart | None = None
-    identity: tuple[tuple[str, Any], ...] = ()
-
-    def __repr__(self) -> str:
-        kind = dict(self.fields).get("message_type")
-        return f"<PreparedMessage {kind} file={self.file!r}>"
-
-    def by_reference(self, url: str) -> PreparedMessage:
-        """The same message with its file given by ``url`` (where an uploaded copy is)."""
-        if self.file is None:
-            return self
-        return replace(self, fields=(*self.fields, (self.file.name, url)), file=None)
-
-    def body(self, recipients: Mapping[str, Any]) -> dict[str, Any]:
-        """The ``POST /messages`` fields for ``recipients`` (the recipient fields, checked)."""
-        return {**recipients, **dict(self.fields)}
-
-
-def _content_hash(value: object, data: bytes) -> dict[str, str]:
-    # The shapes jobs have always journaled: a path by its file's hash, other bytes by theirs.
-    key = "file_sha256" if isinstance(value, os.PathLike) else "sha256"
-    return {key: hashlib.sha256(data).hexdigest()}
-
-
-def prepare_message(
-    *,
-    text: str | None,
-    image: MediaInput | None,
-    video: MediaInput | None,
-    audio: MediaInput | None,
-    media_id: int | None,
-    message_type: str | None,
-) -> PreparedMessage:
-    """The message checked, its file read: the type is inferred from the media given."""
-    check_choice("message_type", message_type, MESSAGE_TYPES)
-    media = {
-        name: value
-        for name, value in (("image", image), ("video", video), ("audio", audio))
-        if value is not None
-    }
-    if len(media) > 1:
-        raise InvalidArgumentError(
-            "/".join(media), "a message carries one media: pass image=, video= or audio="
-        )
-    inferred = next(iter(media), "share" if media_id is not None else "text")
-    kind = message_type or inferred
-    if media and kind != inferred:
-        raise InvalidArgumentError(
-            "message_type", f"is {kind!r} but {inferred}= was given; they must match"
-        )
-    if kind in MEDIA_MESSAGE_TYPES and kind not in media:
-        raise InvalidArgumentError(kind, f"a {kind} message needs {kind}= (a URL or a file)")
-    if kind == "share" and media_id is None:
-        raise InvalidArgumentError("media_id", "a share message needs media_id= (see medias)")
-    if kind != "share" and media_id is not None:
-        raise InvalidArgumentError(
-            "media_id", f"is only for share messages, and this one is {kind!r}"
-        )
-    if kind == "text":
-        check_text("text", text)
-    elif text is not None and not isinstance(text, str):
-        raise InvalidArgumentError("text", f"must be a string, got {type(text).__name__}")
-
-    fields: dict[str, Any] = {"message_type": kind}
-    if text is not None:
-        fields["content"] = text
-    if media_id is not None:
-        fields["media_id"] = check_id("media_id", media_id)
-    identity: dict[str, Any] = {
-        "text": text,
-        "media_id": media_id,
-        "message_type": message_type,
-        **media,
-    }
-    file: FilePart | None = None
-    for name, value in media.items():  # at most one
-        checked = media_input(name, value)
-        if isinstance(checked, FileInput):
-            file = FilePart(name, checked.filename, checked.content_type, checked.content)
-            identity[name] = _content_hash(value, checked.content)
-        else:
-            fields[name] = checked
-    described = tuple(sorted((k, v) for k, v in identity.items() if v is not None))
-    return PreparedMessage(tuple(fields.items()), file, described)
-
 
 class Messages(Resource):
     """Direct messages: text, image, video, audio and shared posts."""
@@ -214,8 +103,6 @@ class Messages(Resource):
 
         See ``inro_async.jobs.send_many``; ``report = await inro.messages.send_many(...)``.
         """
-        from inro_async.jobs import send_many
-
         extra: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
         return send_many(
             self._client,

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from inro_async._transport import APIResponse, decoder_for
+from inro_async._validate import check_id
 from inro_async.errors import InvalidArgumentError
+from inro_async.jobs import trigger_many
 from inro_async.models.automation import Action, Performance, Scenario, Trigger, TriggerResult
 from inro_async.pagination import Page
 from inro_async.resources._automation_rules import (
@@ -19,7 +21,6 @@ from inro_async.resources._automation_rules import (
     trigger_payloads,
 )
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import check_id
 
 if TYPE_CHECKING:
     import os
@@ -215,8 +216,6 @@ class Scenarios(Resource):
 
         See ``inro_async.jobs.trigger_many``; ``report = await inro.scenarios.trigger_many(...)``.
         """
-        from inro_async.jobs import trigger_many
-
         extra: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
         return trigger_many(
             self._client,

@@ -7,12 +7,12 @@ from typing import Any
 
 import msgspec
 
+from inro_async._validate import check_id
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.filters import ContactFilter
 from inro_async.models.segments import Segment
 from inro_async.pagination import Page
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
-from inro_async.resources._validate import check_id
 
 __all__ = ["Segments", "filter_payloads"]
 

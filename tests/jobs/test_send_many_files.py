@@ -15,11 +15,10 @@ from typing import Any
 
 import pytest
 
-from inro_async import InroError, Quota
+from inro_async import InroError, Quota, _validate
 from inro_async.client import Client
 from inro_async.jobs import JobMismatchError, JobStatus, send_many
 from inro_async.jobs.messages import SendMessages
-from inro_async.resources import _validate
 from inro_async.resources.messages import prepare_message
 from inro_async.testing import FakeInro
 from inro_async.testing.store import Organization

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from inro_async import _validate
 from inro_async._http import HTTPRequest, HTTPResult
 from inro_async.errors import InvalidArgumentError, UnprocessableEntityError
 from inro_async.jobs import JobStatus, trigger_many
-from inro_async.resources import _automation_rules, _validate
+from inro_async.resources import _automation_rules
 
 from .conftest import body_of, json_result
 from .test_runner import make_client

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from inro_async import _validate
 from inro_async._http import HTTPRequest, HTTPResult, SendError
 from inro_async.jobs import ItemStatus, JobStatus, update_many
 from inro_async.jobs import contacts as jobs_contacts
-from inro_async.resources import _validate
 
 from .conftest import body_of, json_result
 from .test_runner import chunk_statuses, make_client

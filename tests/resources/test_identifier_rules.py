@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from inro_async import InvalidArgumentError
+from inro_async._validate import one_identifier
 from inro_async.client import Client
 from inro_async.jobs._items import Identifier, normalize_recipient
-from inro_async.resources._validate import one_identifier
 
 from ._mock import MockAPI
 
