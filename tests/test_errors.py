@@ -41,6 +41,8 @@ def sample(cls: type[BaseException]) -> BaseException:
         return cls()
     if cls is errors.GovernorLoopError:
         return cls("this governor is in use by another event loop")
+    if cls is errors.GovernorUnavailableError:
+        return cls("Redis is unreachable for the shared governor")
     if cls is errors.QuotaWaitTooLongError:
         return cls(wait=2.5, available_at=1.7e9, quota=Quota(20, 1), max_wait=1.0)
     if cls is errors.BatchTaskTimeoutError:

@@ -26,6 +26,7 @@ __all__ = [
     "decode_pause",
     "decode_peek",
     "decode_reserve",
+    "script_args",
     "script_keys",
     "static_args",
 ]
@@ -58,6 +59,13 @@ def static_args(
         args += [quota.limit, repr(float(quota.period)), server_limit]
     args.append(RESOLUTION)
     return args
+
+
+def script_args(
+    op: str, margin: float, static: Sequence[str | float | int], extra: Sequence[str | float | int]
+) -> list[str | float | int]:
+    """ARGV for one call: ``op``, the margin in force, ``static_args``, the op's own."""
+    return [op, repr(margin), *static, *extra]
 
 
 @dataclass(frozen=True, slots=True)

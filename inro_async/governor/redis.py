@@ -65,6 +65,7 @@ from inro_async.governor._redis_script import (
     SCRIPT,
     decode_peek,
     decode_reserve,
+    script_args,
     script_keys,
     static_args,
 )
@@ -210,8 +211,7 @@ class RedisGovernor(LoopBound):
                 self._client = aioredis_module.Redis.from_url(self._url or "")
             self._script = self._client.register_script(SCRIPT)
         self.round_trips += 1
-        # ARGV: op, margin, horizon, n, per-quota (limit, period, server limit)…, resolution, extra
-        args = [op, repr(self._margin_now()), *self._static_args, *extra]
+        args = script_args(op, self._margin_now(), self._static_args, extra)
         result: list[Any] = await self._script(keys=self._keys, args=args)
         return result
 
