@@ -93,10 +93,12 @@ async def run_ours(base_url: str, token: str, mode: Mode, requests: int) -> Outc
     throttled = 0
     observe = governor.observe
 
-    async def counting(status: int, headers: object, *, elapsed: float | None = None) -> None:
+    async def counting(
+        status: int, headers: object, *, permit: object = None, elapsed: float | None = None
+    ) -> None:
         nonlocal throttled
         throttled += status == 429
-        await observe(status, headers, elapsed=elapsed)  # type: ignore[arg-type]
+        await observe(status, headers, permit=permit, elapsed=elapsed)  # type: ignore[arg-type]
 
     governor.observe = counting  # type: ignore[method-assign]
     async with Client(token, base_url=base_url, governor=governor) as inro:
