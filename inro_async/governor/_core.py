@@ -188,8 +188,13 @@ class _Log:
                 return False
         return False
 
-    def held_since(self, t: float, now: float) -> int | None:
-        """Dispatches in the log at ``t`` or recorded since (what a server could have counted)."""
+    def held_since(self, t: float, now: float, enough: float = math.inf) -> int | None:
+        """Dispatches in the log at ``t`` or recorded since (what a server could have counted).
+
+        Counting stops once it reaches ``enough``: a caller asking only whether the server
+        counted more than this log held gets the same answer without walking the expired
+        entries (at thousands of requests a second, ~100 of them on every response).
+        """
         self.expire(now)
         held = self.total
         period = self.period
@@ -198,10 +203,14 @@ class _Log:
                 break  # this one and every later one leave no earlier than first + W > t
             if entry[5] <= t:
                 held -= int(entry[2])  # answered long ago, only queued behind an older one
+        if held >= enough:
+            return held
         reach = self.span + self.step  # expired entries are in order of ``last`` within one step
         for entry in reversed(self.expired):
             if entry[5] > t:
                 held += int(entry[2])
+                if held >= enough:
+                    return held
             elif entry[1] + reach <= t:
                 break
         return held
@@ -223,6 +232,8 @@ class _Log:
     def comparable(self, used: int, full: bool, since: float, now: float) -> int:
         """The server's count as this log counts: plus its 429s, which the server did not count."""
         rejected = self.rejected
+        if not rejected:
+            return used  # the common case, on every response: no 429 of ours to add
         horizon = now - self.span - GRACE
         while rejected and rejected[0] <= horizon:
             rejected.popleft()
@@ -335,7 +346,7 @@ class _Aligned:
             index += 1
             t = index * self.period
 
-    def held_since(self, t: float, now: float) -> int | None:
+    def held_since(self, t: float, now: float, enough: float = math.inf) -> int | None:
         """What this process put in the window the server counted in, if only one could be."""
         index = self.index(now)
         if self.index(t) != index:
@@ -600,12 +611,13 @@ class GovernorCore:
         for log in self._logs:
             if log.server_limit != limit:
                 continue
-            held = log.held_since(since, now)
+            # Scale the server's count onto a reserve-reduced limit: the share others use.
+            counted = log.comparable(used, remaining <= 0, since, now)
+            expected = counted - (log.server_limit - log.limit)
+            held = log.held_since(since, now, enough=expected)
             if held is None:
                 continue
-            counted = log.comparable(used, remaining <= 0, since, now)
-            # Scale the server's count onto a reserve-reduced limit: the share others use.
-            missing = counted - (log.server_limit - log.limit) - held
+            missing = expected - held
             if missing > 0:
                 log.add_correction(now, missing)
                 added = max(added, missing)
