@@ -32,14 +32,25 @@ MAX_PER_PAGE = 1000
 """The API's cap on ``per_page`` ([ref])."""
 
 
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
+def _int_or_none(value: str | None) -> int | None:
+    """A header's integer (``int`` ignores surrounding whitespace); ``None`` if absent or bad."""
     if value is None:
         return None
     try:
-        return int(value.strip())
+        return int(value)
     except ValueError:
         return None
+
+
+def _paging(headers: Mapping[str, str]) -> tuple[int | None, int | None, int | None, int | None]:
+    """``X-Total``, ``X-Total-Pages``, ``X-Page`` and ``X-Per-Page``, read on every page."""
+    get = headers.get
+    return (
+        _int_or_none(get("X-Total")),
+        _int_or_none(get("X-Total-Pages")),
+        _int_or_none(get("X-Page")),
+        _int_or_none(get("X-Per-Page")),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +65,7 @@ class PageInfo:
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> PageInfo:
         """Parse ``X-Total``, ``X-Total-Pages``, ``X-Page`` and ``X-Per-Page``."""
-        return cls(
-            total=_int_header(headers, "X-Total"),
-            total_pages=_int_header(headers, "X-Total-Pages"),
-            page=_int_header(headers, "X-Page"),
-            per_page=_int_header(headers, "X-Per-Page"),
-        )
+        return cls(*_paging(headers))
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -81,14 +87,14 @@ class Page(Generic[T]):
         cls, items: list[T], response: APIResponse, *, page: int, per_page: int
     ) -> Page[T]:
         """A page from decoded items and the response's headers (headers win when present)."""
-        info = PageInfo.from_headers(response.headers)
+        total, total_pages, sent_page, sent_per_page = _paging(response.headers)
         return cls(
-            items=items,
-            page=info.page if info.page is not None else page,
-            per_page=info.per_page if info.per_page is not None else per_page,
-            total=info.total,
-            total_pages=info.total_pages,
-            response=response,
+            items,
+            page if sent_page is None else sent_page,
+            per_page if sent_per_page is None else sent_per_page,
+            total,
+            total_pages,
+            response,
         )
 
     @property
