@@ -195,7 +195,9 @@ class _Log:
         counted more than this log held gets the same answer without walking the expired
         entries (at thousands of requests a second, ~100 of them on every response).
         """
-        self.expire(now)
+        entries = self.entries
+        if entries and entries[0][5] <= now:
+            self.expire(now)
         held = self.total
         period = self.period
         for entry in self.entries:
@@ -261,7 +263,9 @@ class _Log:
 
     def free_at(self, now: float) -> float:
         """Earliest time >= now at which one more dispatch keeps this quota."""
-        self.expire(now)
+        entries = self.entries
+        if entries and entries[0][5] <= now:  # the call only when something expires
+            self.expire(now)
         excess = self.total - self.limit + 1
         if excess <= 0:
             return now
@@ -478,7 +482,7 @@ class GovernorCore:
 
     def next_free(self, now: float) -> float:
         """The earliest time >= ``now`` at which one more request may be dispatched."""
-        held = self._held_until()
+        held = self._held_until() if self.probing else self.paused_until  # on every request
         at = now if held <= now else held
         for log in self._logs:
             free = log.free_at(now)
