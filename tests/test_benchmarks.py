@@ -42,3 +42,25 @@ def test_fanout_benchmark_runs_every_row_and_the_rule_keeps_clear_of_429s() -> N
     assert rows["hand-timed, same rule"][:2] == (3, 0)
     assert "walk: inro_async takes" in result.stdout
     assert "send: inro_async takes" in result.stdout
+
+
+@pytest.mark.timeout(120)
+def test_decode_benchmark_prints_both_tables_with_the_spread_of_interleaved_rounds() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/decode.py", "--rounds", "5", "--per-round", "20"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "faster than json.loads + pydantic" in result.stdout
+    assert "5 interleaved rounds of 20 requests per side" in result.stdout
+    # each side: median, IQR and min–max of µs per request, then its per-round ratio
+    number, span = r"\d+", r"\d+–\d+"
+    ratio = r"[\d.]+×"
+    for side in ("inro_async client", "raw aiohttp + msgspec typed"):
+        row = rf"{re.escape(side)}\s+{number}\s+{span}\s+{span}\s+\|\s+{ratio}\s+[\d.]+–{ratio}"
+        assert re.search(row, result.stdout), result.stdout
+    assert re.search(r"raw aiohttp \+ json\.loads\s+\d+\s+\d+–\d+\s+\d+–\d+", result.stdout)
+    assert re.search(r"-> the client's median CPU per request is [\d.]+×", result.stdout)

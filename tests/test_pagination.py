@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 
 import pytest
+from multidict import CIMultiDict, CIMultiDictProxy
 from resources._mock import MockAPI, answer, page_headers
 
 from inro_async._http import HTTPRequest, HTTPResult
+from inro_async._transport import APIResponse
 from inro_async.client import Client
 from inro_async.errors import InvalidArgumentError
 from inro_async.pagination import Page, PageInfo, iter_pages
@@ -150,6 +153,20 @@ async def test_a_walk_asks_one_more_page_when_the_headers_contradict_each_other(
 def test_garbage_headers_are_treated_as_missing() -> None:
     info = PageInfo.from_headers({"X-Total": "lots", "X-Page": " 2 "})
     assert (info.total, info.total_pages, info.page, info.per_page) == (None, None, 2, None)
+
+
+def test_a_page_from_a_response_is_the_frozen_page_its_headers_and_arguments_describe() -> None:
+    headers = {"X-Total": "15", "X-Total-Pages": "2", "X-Page": "2"}
+    response = APIResponse(
+        "GET", "/contacts", 200, CIMultiDictProxy(CIMultiDict(headers)), b"[]", 0.01
+    )
+    page = Page.from_response([11, 12], response, page=9, per_page=10)
+    # X-Page wins over the page asked for; without X-Per-Page the argument stands
+    expected = Page(items=[11, 12], page=2, per_page=10, total=15, total_pages=2)
+    assert page == expected
+    assert page.response is response
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        page.page = 3  # type: ignore[misc]
 
 
 async def test_iter_pages_rejects_zero_concurrency() -> None:

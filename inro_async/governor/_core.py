@@ -188,9 +188,16 @@ class _Log:
                 return False
         return False
 
-    def held_since(self, t: float, now: float) -> int | None:
-        """Dispatches in the log at ``t`` or recorded since (what a server could have counted)."""
-        self.expire(now)
+    def held_since(self, t: float, now: float, enough: float = math.inf) -> int | None:
+        """Dispatches in the log at ``t`` or recorded since (what a server could have counted).
+
+        Counting stops once it reaches ``enough``: a caller asking only whether the server
+        counted more than this log held gets the same answer without walking the expired
+        entries (at thousands of requests a second, ~100 of them on every response).
+        """
+        entries = self.entries
+        if entries and entries[0][5] <= now:
+            self.expire(now)
         held = self.total
         period = self.period
         for entry in self.entries:
@@ -198,10 +205,14 @@ class _Log:
                 break  # this one and every later one leave no earlier than first + W > t
             if entry[5] <= t:
                 held -= int(entry[2])  # answered long ago, only queued behind an older one
+        if held >= enough:
+            return held
         reach = self.span + self.step  # expired entries are in order of ``last`` within one step
         for entry in reversed(self.expired):
             if entry[5] > t:
                 held += int(entry[2])
+                if held >= enough:
+                    return held
             elif entry[1] + reach <= t:
                 break
         return held
@@ -223,6 +234,8 @@ class _Log:
     def comparable(self, used: int, full: bool, since: float, now: float) -> int:
         """The server's count as this log counts: plus its 429s, which the server did not count."""
         rejected = self.rejected
+        if not rejected:
+            return used  # the common case, on every response: no 429 of ours to add
         horizon = now - self.span - GRACE
         while rejected and rejected[0] <= horizon:
             rejected.popleft()
@@ -250,7 +263,9 @@ class _Log:
 
     def free_at(self, now: float) -> float:
         """Earliest time >= now at which one more dispatch keeps this quota."""
-        self.expire(now)
+        entries = self.entries
+        if entries and entries[0][5] <= now:  # the call only when something expires
+            self.expire(now)
         excess = self.total - self.limit + 1
         if excess <= 0:
             return now
@@ -335,7 +350,7 @@ class _Aligned:
             index += 1
             t = index * self.period
 
-    def held_since(self, t: float, now: float) -> int | None:
+    def held_since(self, t: float, now: float, enough: float = math.inf) -> int | None:
         """What this process put in the window the server counted in, if only one could be."""
         index = self.index(now)
         if self.index(t) != index:
@@ -467,7 +482,7 @@ class GovernorCore:
 
     def next_free(self, now: float) -> float:
         """The earliest time >= ``now`` at which one more request may be dispatched."""
-        held = self._held_until()
+        held = self._held_until() if self.probing else self.paused_until  # on every request
         at = now if held <= now else held
         for log in self._logs:
             free = log.free_at(now)
@@ -600,12 +615,13 @@ class GovernorCore:
         for log in self._logs:
             if log.server_limit != limit:
                 continue
-            held = log.held_since(since, now)
+            # Scale the server's count onto a reserve-reduced limit: the share others use.
+            counted = log.comparable(used, remaining <= 0, since, now)
+            expected = counted - (log.server_limit - log.limit)
+            held = log.held_since(since, now, enough=expected)
             if held is None:
                 continue
-            counted = log.comparable(used, remaining <= 0, since, now)
-            # Scale the server's count onto a reserve-reduced limit: the share others use.
-            missing = counted - (log.server_limit - log.limit) - held
+            missing = expected - held
             if missing > 0:
                 log.add_correction(now, missing)
                 added = max(added, missing)

@@ -68,12 +68,17 @@ class _Waiter(Waiter):
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    """An integer header, or a decimal one (``"20.0"``); ``None`` if absent or not a number."""
     value = headers.get(name)
     if value is None:
         return None
     try:
-        return int(float(value))
+        return int(value)  # the usual form, on every response: float() first costs 3x as much
     except ValueError:
+        pass
+    try:
+        return int(float(value))
+    except (ValueError, OverflowError):  # "inf" overflows
         return None
 
 

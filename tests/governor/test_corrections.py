@@ -386,3 +386,38 @@ def test_a_shared_quota_meets_a_neighbour_with_at_most_one_429_per_second(mode: 
     )
     assert len(outcome.dispatched) - outcome.throttled == 400
     assert outcome.throttled <= 2
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    gaps=st.lists(st.floats(0.0, 0.004), min_size=30, max_size=300),
+    trips=st.lists(st.floats(0.0, 0.03), min_size=1, max_size=300),
+    back=st.floats(0.0, 0.2),
+    offset=st.integers(-8, 3),
+)
+def test_counting_what_the_server_could_have_seen_stops_at_enough_and_is_exact_below(
+    gaps: list[float], trips: list[float], back: float, offset: int
+) -> None:
+    # A response's correction only asks whether the server counted more than the log held, so
+    # the count may stop once it reaches that; below it, it must be the whole count.
+    core = GovernorCore([Quota(10_000, 0.1)], margin=0.005)  # a short window: entries expire
+    t, now = 100.0, 100.0
+    sent = []
+    for i, gap in enumerate(gaps):
+        t += gap
+        core.record(t)
+        sent.append(t)
+        now = max(now, t + trips[i % len(trips)])
+        core.heard(t, now)
+    now += back / 4
+    since = max(sent[0], now - back)
+    log = core._logs[0]
+    full = log.held_since(since, now)
+    assert full is not None
+    enough = max(0, full + offset)  # near the whole count, where stopping early could go wrong
+    stopped = log.held_since(since, now, enough=enough)
+    assert stopped is not None
+    if full < enough:
+        assert stopped == full
+    else:
+        assert enough <= stopped <= full

@@ -279,6 +279,20 @@ def test_rate_limit_headers_count_what_others_spent() -> None:
     assert finished == pytest.approx(60.0)
 
 
+def test_rate_limit_headers_sent_as_decimals_count_and_non_numbers_are_ignored() -> None:
+    async def main() -> list[int]:
+        governor = LocalGovernor([Quota(10, 60)], margin=0)
+        used = []
+        for remaining in ("inf", "nan", "many", "2.0"):
+            await governor.acquire()
+            headers = {"X-RateLimit-Limit": "10", "X-RateLimit-Remaining": remaining}
+            await governor.observe(200, headers)
+            used.append((await governor.snapshot())[0].used)
+        return used
+
+    assert run_virtual(main) == [1, 2, 3, 8]
+
+
 def test_max_wait_raises_at_once_with_the_earliest_time() -> None:
     async def main() -> tuple[QuotaWaitTooLongError, float]:
         governor = LocalGovernor([Quota(2, 3600)], margin=0)
