@@ -12,10 +12,11 @@ import asyncio
 import functools
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
+import msgspec
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from inro_async.errors import ClientClosedError
@@ -63,14 +64,18 @@ class Multipart:
         return f"<Multipart {len(self.fields):,} fields, {len(self.files)} files>"
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class HTTPRequest:
+# The values made on every request are msgspec Structs: built in C at a tenth of a frozen
+# dataclass's cost, and with ``gc=False`` (they hold no reference back to anything that holds
+# them, so they can never be part of a cycle) the collector does not run more often for them.
+
+
+class HTTPRequest(msgspec.Struct, frozen=True, gc=False):
     """What to send; ``headers`` holds the token, so the repr leaves headers out."""
 
     method: str
     url: str
     params: Sequence[tuple[str, str]] = ()
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = msgspec.field(default_factory=dict)
     body: bytes | None = None
     form: Multipart | None = None
     timeout: float | None = None
@@ -79,8 +84,7 @@ class HTTPRequest:
         return f"<HTTPRequest {self.method} {self.url}>"
 
 
-@dataclass(frozen=True, slots=True)
-class HTTPResult:
+class HTTPResult(msgspec.Struct, frozen=True, gc=False):
     """A complete response."""
 
     status: int

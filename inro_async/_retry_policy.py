@@ -19,8 +19,11 @@ every rule of ``RetryPolicy.decide`` is checked by a table (``tests/test_retry_p
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
+
+import msgspec
+from msgspec.structs import replace
 
 from inro_async.errors import (
     APIConnectionError,
@@ -32,6 +35,8 @@ from inro_async.errors import (
 from inro_async.governor._base import Priority
 
 __all__ = [
+    "DEFAULT_RETRIES",
+    "NOTHING_YET",
     "Answered",
     "Decision",
     "Failed",
@@ -92,8 +97,11 @@ class Retries:
         return rng.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
 
 
-@dataclass(frozen=True, slots=True)
-class Progress:
+DEFAULT_RETRIES = Retries()
+"""The retries of a request whose options set none."""
+
+
+class Progress(msgspec.Struct, frozen=True, gc=False):
     """How a call went so far: its retries, its 429 repeats, whether an attempt may have acted."""
 
     retried: int = 0
@@ -109,8 +117,11 @@ class Progress:
         return self.retried + self.throttled
 
 
-@dataclass(frozen=True, slots=True)
-class Failed:
+NOTHING_YET = Progress()
+"""The progress of a call before its first attempt."""
+
+
+class Failed(msgspec.Struct, frozen=True, gc=False):
     """No complete response arrived (a ``SendError``'s facts)."""
 
     sent: bool
@@ -119,8 +130,7 @@ class Failed:
     permanent: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Answered:
+class Answered(msgspec.Struct, frozen=True, gc=False):
     """The server answered ``status``, with ``retry_after`` seconds parsed from its header."""
 
     status: int
@@ -130,8 +140,7 @@ class Answered:
 Outcome = Failed | Answered
 
 
-@dataclass(frozen=True, slots=True)
-class SendAgain:
+class SendAgain(msgspec.Struct, frozen=True, gc=False):
     """Send the request again, after ``delay`` seconds (``None``: at once, the governor paces)."""
 
     delay: float | None
@@ -141,13 +150,11 @@ class SendAgain:
     """The priority to queue again at; ``None`` keeps the request's."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReturnResponse:
+class ReturnResponse(msgspec.Struct, frozen=True, gc=False):
     """Return the response as the call's success."""
 
 
-@dataclass(frozen=True, slots=True)
-class Raise:
+class Raise(msgspec.Struct, frozen=True, gc=False):
     """Raise ``error`` (built by ``inro_async.errors``); ``note`` ends its message."""
 
     error: type[APIError]
@@ -158,8 +165,7 @@ class Raise:
 Decision = SendAgain | ReturnResponse | Raise
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(msgspec.Struct, frozen=True, gc=False):
     """The rules of one call: its ``Retries``, whether its method is idempotent, its limits."""
 
     retries: Retries

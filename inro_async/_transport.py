@@ -31,10 +31,11 @@ from inro_async._http import (
     SendError,
 )
 from inro_async._retry_policy import (
+    DEFAULT_RETRIES,
+    NOTHING_YET,
     Answered,
     Failed,
     Outcome,
-    Progress,
     Raise,
     Retries,
     RetryPolicy,
@@ -189,8 +190,7 @@ def decoder_for(type_: Any) -> LenientDecoder[Any]:
     return decoder
 
 
-@dataclass(frozen=True, slots=True, repr=False)
-class APIResponse:
+class APIResponse(msgspec.Struct, frozen=True, gc=False):
     """A successful response: status, headers and body bytes, plus how the call went."""
 
     method: str
@@ -234,9 +234,14 @@ def encode_query(params: Mapping[str, QueryValue] | None) -> list[tuple[str, str
     if not params:
         return pairs
     for key, value in params.items():
-        if value is None:
+        kind = type(value)
+        if kind is str:  # the common cases first, by exact type: this runs on every request
+            pairs.append((key, value))  # type: ignore[arg-type]
+        elif kind is int:
+            pairs.append((key, str(value)))
+        elif value is None:
             continue
-        if isinstance(value, bool):
+        elif isinstance(value, bool):
             pairs.append((key, "true" if value else "false"))
         elif isinstance(value, str | int | float):
             pairs.append((key, str(value)))
@@ -313,13 +318,18 @@ class Transport:
 
     def check_usable(self) -> None:
         """Raise unless requests may be sent from the running loop (open, and the same loop)."""
+        self._usable_loop()
+
+    def _usable_loop(self) -> asyncio.AbstractEventLoop:
+        """``check_usable``, returning the running loop."""
         if self._closed:
             raise ClientClosedError
         loop = asyncio.get_running_loop()
-        if self._loop is None:
+        if loop is not self._loop:
+            if self._loop is not None:
+                raise EventLoopMismatchError
             self._loop = loop
-        elif loop is not self._loop:
-            raise EventLoopMismatchError
+        return loop
 
     async def aclose(self) -> None:
         """Release the backend's connections (a session shared by the caller is left open)."""
@@ -349,9 +359,9 @@ class Transport:
         Raises an ``APIStatusError`` subclass for 4xx/5xx, ``APIConnectionError`` or
         ``APITimeoutError`` when no response arrived, ``QuotaWaitTooLongError`` from the governor.
         """
-        self.check_usable()
+        loop = self._usable_loop()
         opts = self.options_for(options)
-        retries = opts.retries or Retries()
+        retries = opts.retries or DEFAULT_RETRIES
         if idempotent is None:
             idempotent = is_idempotent(method)
         url, query, headers = self.base_url + path, encode_query(params), self._auth
@@ -365,14 +375,13 @@ class Transport:
         priority = Priority.NORMAL if opts.priority is None else opts.priority
 
         policy = RetryPolicy(retries, idempotent, opts.max_wait, gone_is_done)
-        progress = Progress()
+        progress = NOTHING_YET
         queued = 0.0
         while True:
             permit = await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
             queued += permit.queued
             if opts.on_dispatch is not None:
                 opts.on_dispatch()  # journal before wire: may stop the request here
-            loop = asyncio.get_running_loop()
             # One clock for everything timed here: the loop's, which the governor and the jobs
             # read too (a test's simulated clock included).
             sent_at = loop.time()
@@ -386,6 +395,15 @@ class Transport:
                 retry_after, what = None, type(result).__name__
             else:
                 await self.governor.observe(result.status, result.headers, permit=permit)
+                if result.status < 400:  # what the policy decides for any success: return it
+                    if logger.isEnabledFor(logging.DEBUG):
+                        self._log(
+                            method, path, str(result.status), elapsed, progress.repeats, queued
+                        )
+                    return APIResponse(
+                        method, path, result.status, result.headers, result.content,
+                        elapsed, progress.repeats, queued,
+                    )  # fmt: skip
                 retry_after = parse_retry_after(result.headers.get("Retry-After"))
                 outcome, what = Answered(result.status, retry_after), str(result.status)
             decision = policy.decide(outcome, progress, self._rng)

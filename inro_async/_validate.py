@@ -29,12 +29,16 @@ from inro_async.models.contacts import ContactUpdate, OrderColumn, OrderDirectio
 
 def check_page(page: int) -> None:
     """``page`` is a 1-based integer."""
+    if type(page) is int and page >= 1:
+        return  # the usual case, on every page: one exact type test
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise InvalidArgumentError("page", f"must be an integer >= 1, got {page!r}")
 
 
 def check_per_page(per_page: int) -> None:
     """``per_page`` is an integer from 1 to 1,000."""
+    if type(per_page) is int and 1 <= per_page <= MAX_PER_PAGE:
+        return
     if (
         isinstance(per_page, bool)
         or not isinstance(per_page, int)
@@ -205,6 +209,8 @@ def check_concurrency(concurrency: int, *, maximum: int = MAX_CONCURRENCY) -> No
 
 def check_choice(argument: str, value: object, allowed: Iterable[str]) -> None:
     """``value`` is ``None`` or one of ``allowed``."""
+    if value is None:
+        return
     options = tuple(allowed)
     if value is not None and value not in options:
         raise InvalidArgumentError(argument, f"must be one of {', '.join(options)}, got {value!r}")
@@ -469,6 +475,8 @@ def contact_order(
     offset: int | None, order_column: str | None, order_direction: str | None
 ) -> dict[str, int | str | None]:
     """The offset and ordering parameters of contact lists, checked (``None``: not sent)."""
+    if offset is None and order_column is None and order_direction is None:
+        return {}  # the usual list call, on every page
     check_offset(offset)
     check_choice("order_column", order_column, ORDER_COLUMNS)
     check_choice("order_direction", order_direction, ORDER_DIRECTIONS)

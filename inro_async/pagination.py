@@ -50,12 +50,16 @@ _X_PAGE, _X_PER_PAGE = istr("X-Page"), istr("X-Per-Page")
 def _paging(headers: Mapping[str, str]) -> tuple[int | None, int | None, int | None, int | None]:
     """``X-Total``, ``X-Total-Pages``, ``X-Page`` and ``X-Per-Page``, read on every page."""
     get = headers.get
-    return (
-        _int_or_none(get(_X_TOTAL)),
-        _int_or_none(get(_X_TOTAL_PAGES)),
-        _int_or_none(get(_X_PAGE)),
-        _int_or_none(get(_X_PER_PAGE)),
-    )
+    values = get(_X_TOTAL), get(_X_TOTAL_PAGES), get(_X_PAGE), get(_X_PER_PAGE)
+    try:  # the usual answer: all four, each a plain integer
+        return int(values[0]), int(values[1]), int(values[2]), int(values[3])  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return (
+            _int_or_none(values[0]),
+            _int_or_none(values[1]),
+            _int_or_none(values[2]),
+            _int_or_none(values[3]),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol, runtime_checkable
 
+import msgspec
+
 from inro_async.errors import InvalidArgumentError
 
 
@@ -91,8 +93,7 @@ class QuotaUsage:
         return max(0, self.quota.limit - self.used)
 
 
-@dataclass(frozen=True, slots=True)
-class Permit:
+class Permit(msgspec.Struct, frozen=True):
     """A granted slot: when it was granted, how long the request queued, what was reserved.
 
     Returned by ``Governor.acquire`` and handed back to ``Governor.observe`` with the answer.

@@ -31,6 +31,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from multidict import istr
+
 from inro_async._headers import parse_retry_after
 from inro_async.errors import QuotaWaitTooLongError
 from inro_async.governor._base import INRO_QUOTAS, Permit, Priority, Quota, QuotaUsage
@@ -65,6 +67,18 @@ class _Waiter(Waiter):
         """Left on a stopped loop: dropped, and failed should that loop run again."""
         self.dropped = True
         super().strand()
+
+
+def _rate_limit_headers(headers: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """``X-RateLimit-Limit`` and ``-Remaining`` (``_int_header``), read on every response."""
+    limit, remaining = headers.get(_LIMIT), headers.get(_REMAINING)
+    try:
+        return int(limit), int(remaining)  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # absent, or a decimal: read each on its own
+        return _int_header(headers, _LIMIT), _int_header(headers, _REMAINING)
+
+
+_LIMIT, _REMAINING = istr("X-RateLimit-Limit"), istr("X-RateLimit-Remaining")
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -272,15 +286,14 @@ class LocalGovernor(LoopBound):
         the request went: the correction compares the server's count with what this process had
         in the window the server saw.
         """
-        self._bind()
-        now = self._now()
+        loop = self._bind()
+        now = self._clock() if self._clock is not None else loop.time()
         if permit is not None:
             sent_at: float | None = permit.granted_at
         else:
             sent_at = now - elapsed if elapsed is not None else None
         changed = self._core.heard(sent_at, now)
-        limit = _int_header(headers, "X-RateLimit-Limit")
-        remaining = _int_header(headers, "X-RateLimit-Remaining")
+        limit, remaining = _rate_limit_headers(headers)
         if status == 429:
             delay = parse_retry_after(headers.get("Retry-After"), now=self._epoch(now))
             self._core.throttled(

@@ -198,9 +198,7 @@ class _Export:
     ) -> None:
         self.governor = client.governor
         self.last_dispatch = -math.inf  # loop time at which the latest page went
-        self.client = paced_client(client, NOTICE_AFTER).with_options(
-            on_dispatch=self._dispatched
-        )
+        self.client = paced_client(client, NOTICE_AFTER).with_options(on_dispatch=self._dispatched)
         self.path = path
         self.format = format
         self.query = query

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from inro_async._http import FilePart
 from inro_async._limits import DEFAULT_PER_PAGE, MAX_PER_PAGE
@@ -27,6 +27,25 @@ T = TypeVar("T")
 
 DEFAULT_ITER_PER_PAGE = MAX_PER_PAGE
 """Walks default to the largest page: 50 times fewer requests than the API's default of 20."""
+
+
+class _RouteFacts(NamedTuple):
+    """What the transport needs of a route, read once (``Route``'s properties cost calls)."""
+
+    method: str
+    path: str
+    idempotent: bool
+    gone_is_done: bool
+
+
+_FACTS: dict[str, _RouteFacts] = {
+    name: _RouteFacts(route.method, route.path, route.idempotent, route.removes_resource)
+    for name, route in ROUTES.items()
+}
+
+
+_LIST_TYPES: dict[type, Any] = {}
+"""``list[item_type]`` per item type, built once (the alias is rebuilt on every call otherwise)."""
 
 
 def multipart(fields: Mapping[str, object], files: Sequence[FilePart] = ()) -> Multipart:
@@ -71,15 +90,15 @@ class Resource:
         ``idempotent`` overrides the route's default: true for reads sent as POST, false for a
         PUT whose repeat could answer falsely (an update changing the email it is addressed by).
         """
-        spec = ROUTES[route]
+        facts = _FACTS[route]
         return await self._client._transport.request(
-            spec.method,
-            spec.format(**path) if path else spec.path,
+            facts.method,
+            facts.path.format(**path) if path else facts.path,
             params=params,
             json=json,
             form=form,
-            idempotent=spec.idempotent if idempotent is None else idempotent,
-            gone_is_done=spec.removes_resource,
+            idempotent=facts.idempotent if idempotent is None else idempotent,
+            gone_is_done=facts.gone_is_done,
             options=self._client._options,
         )
 
@@ -115,16 +134,27 @@ class Resource:
         check_page(page)
         if per_page is not None:
             check_per_page(per_page)
-        query: dict[str, QueryValue] = dict(params or {})
+        query: dict[str, QueryValue] = {**params} if params else {}
         query["page"] = page
         query["per_page"] = per_page
-        response = await self._request(route, path=path, params=query)
+        facts = _FACTS[route]
+        response = await self._client._transport.request(  # _request, one coroutine fewer
+            facts.method,
+            facts.path.format(**path) if path else facts.path,
+            params=query,
+            idempotent=facts.idempotent,
+            gone_is_done=facts.gone_is_done,
+            options=self._client._options,
+        )
         items = self._items(response, item_type)
         return Page.from_response(items, response, page=page, per_page=per_page or DEFAULT_PER_PAGE)
 
     def _items(self, response: APIResponse, item_type: type[T]) -> list[T]:
         """A list response's items; a resource whose lists come wrapped overrides this."""
-        items: list[T] = response.parse(list[item_type])  # type: ignore[valid-type]
+        list_type = _LIST_TYPES.get(item_type)
+        if list_type is None:
+            list_type = _LIST_TYPES[item_type] = list[item_type]  # type: ignore[valid-type]
+        items: list[T] = response.parse(list_type)
         return items
 
     def _iter_pages(

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MediaInput", "Messages", "PreparedMessage", "prepare_message"]
 
+
 class Messages(Resource):
     """Direct messages: text, image, video, audio and shared posts."""
 
