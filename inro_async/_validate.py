@@ -5,10 +5,12 @@ Each check raises ``InvalidArgumentError`` naming the argument and the rule it b
 
 from __future__ import annotations
 
+import math
 import mimetypes
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
+from datetime import timedelta
 from os import PathLike
 from pathlib import Path
 from typing import Any, BinaryIO, get_args
@@ -16,6 +18,7 @@ from typing import Any, BinaryIO, get_args
 import msgspec
 
 from inro_async._limits import (
+    MAX_CHUNK_SIZE,
     MAX_CONCURRENCY,
     MAX_CONTACTS_PER_BULK_UPDATE,
     MAX_EMAIL_LENGTH,
@@ -205,6 +208,36 @@ def check_concurrency(concurrency: int, *, maximum: int = MAX_CONCURRENCY) -> No
         raise InvalidArgumentError(
             "concurrency", f"must be an integer from 1 to {maximum}, got {concurrency!r}"
         )
+
+
+def check_chunk_size(chunk_size: int, *, maximum: int = MAX_CHUNK_SIZE) -> None:
+    """``chunk_size`` (items per request of a fan-out job) is an integer from 1 to 1,000."""
+    if (
+        isinstance(chunk_size, bool)
+        or not isinstance(chunk_size, int)
+        or not 1 <= chunk_size <= maximum
+    ):
+        raise InvalidArgumentError(
+            "chunk_size", f"must be an integer from 1 to {maximum}, got {chunk_size!r}"
+        )
+
+
+def check_seconds(argument: str, value: object) -> float | None:
+    """``None``, or a duration in seconds: a ``timedelta`` or a number >= 0 (not NaN)."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or math.isnan(value)
+        or value < 0
+    ):
+        raise InvalidArgumentError(
+            argument, f"must be a number of seconds >= 0 or a timedelta, got {value!r}"
+        )
+    return float(value)
 
 
 def check_choice(argument: str, value: object, allowed: Iterable[str]) -> None:

@@ -16,7 +16,7 @@ from operator import itemgetter
 from typing import Any, Generic, Literal, NamedTuple, TypeVar, cast, overload
 
 from inro_async._limits import MAX_CHUNK_SIZE
-from inro_async._validate import IDENTIFIER_PROBLEMS
+from inro_async._validate import IDENTIFIER_PROBLEMS, check_chunk_size
 from inro_async.errors import InvalidArgumentError
 
 __all__ = [
@@ -265,10 +265,7 @@ def identifier_keys_text(identifiers: Sequence[Identifier]) -> str:
 
 def chunk_ranges(count: int, size: int = MAX_CHUNK, *, start: int = 0) -> list[range]:
     """Split positions ``start .. start+count-1`` into consecutive ranges of at most ``size``."""
-    if not 1 <= size <= MAX_CHUNK:
-        raise InvalidArgumentError(
-            "chunk_size", f"must be an integer from 1 to {MAX_CHUNK}, got {size!r}"
-        )
+    check_chunk_size(size)
     if count < 0:
         raise InvalidArgumentError("count", f"must be >= 0, got {count!r}")
     chunks = math.ceil(count / size)

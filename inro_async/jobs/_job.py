@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from inro_async.errors import (
-    InvalidArgumentError,
-)
+from inro_async._validate import check_chunk_size, check_concurrency, check_seconds
 from inro_async.jobs._journal import (
     MemoryStore,
     SqliteStore,
@@ -79,29 +77,9 @@ class JobOptions:
         on_progress: ProgressCallback | None,
     ) -> JobOptions:
         """Validated options (raises ``InvalidArgumentError`` naming the argument)."""
-        if (
-            isinstance(concurrency, bool)
-            or not isinstance(concurrency, int)
-            or not (1 <= concurrency <= 64)
-        ):
-            raise InvalidArgumentError(
-                "concurrency", f"must be an integer from 1 to 64, got {concurrency!r}"
-            )
-        if (
-            isinstance(chunk_size, bool)
-            or not isinstance(chunk_size, int)
-            or not (1 <= chunk_size <= 1000)
-        ):
-            raise InvalidArgumentError(
-                "chunk_size", f"must be an integer from 1 to 1000, got {chunk_size!r}"
-            )
-        stop_over: float | None
-        if isinstance(stop_when_blocked_over, timedelta):
-            stop_over = stop_when_blocked_over.total_seconds()
-        else:
-            stop_over = stop_when_blocked_over
-        if stop_over is not None and stop_over < 0:
-            raise InvalidArgumentError("stop_when_blocked_over", "must not be negative")
+        check_concurrency(concurrency)
+        check_chunk_size(chunk_size)
+        stop_over = check_seconds("stop_when_blocked_over", stop_when_blocked_over)
         if job is not None:
             journal_path(job)  # validates the name
         return cls(

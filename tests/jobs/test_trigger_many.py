@@ -81,3 +81,29 @@ async def test_each_contact_is_checked_once_not_again_by_its_chunk(
     report = await trigger_many(make_client(lambda request: ok), 42, usernames, data={"a": 1})
     assert report.done == 2_500
     assert checked == Counter({42: 1} | {name: 1 for name in usernames})  # and the scenario id
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("concurrency", 0),
+        ("concurrency", 65),
+        ("concurrency", True),
+        ("chunk_size", 0),
+        ("chunk_size", 1001),
+        ("chunk_size", 2.0),
+        ("stop_when_blocked_over", -1),
+        ("stop_when_blocked_over", float("nan")),
+        ("stop_when_blocked_over", "1h"),
+    ],
+)
+def test_bad_job_options_are_refused_before_anything_is_sent(option: str, value: object) -> None:
+    sent: list[HTTPRequest] = []
+
+    def record(request: HTTPRequest) -> HTTPResult:
+        sent.append(request)
+        return json_result(202, {"status": "queued"})
+
+    with pytest.raises(InvalidArgumentError, match=option):
+        trigger_many(make_client(record), 42, [1, 2], **{option: value})  # type: ignore[arg-type]
+    assert sent == []
