@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 from inro_async.errors import JobLockedError, JobMismatchError, JournalUnreadableError
 from inro_async.jobs._book import ChunkStatus, JournalMeta
 from inro_async.jobs._items import Identifier, ItemStatus, Outcome
+from inro_async.jobs._job import Job
 from inro_async.jobs._journal import jobs_directory, journal_path
 from inro_async.jobs._progress import ProgressCallback, ProgressEvent
 from inro_async.jobs._report import ExportReport, JobReport, JobStatus
-from inro_async.jobs._runner import Job
 from inro_async.jobs.contacts import UpdateEntry, update_many
 from inro_async.jobs.export import export_contacts
 from inro_async.jobs.journal_reader import JournalItem, JournalSummary, find_journals, read_journal

@@ -10,9 +10,9 @@ contacts…); this module knows everything else:
   grants the slot, right before the request is written. Waiting for quota therefore never makes
   a chunk "unknown".
 * **Quota waits.** Requests ask the governor with ``max_wait``; a longer wait comes back as
-  ``QuotaWaitTooLongError``, which becomes a ``waiting`` event and a sleep until the quota frees
-  (or, past ``stop_when_blocked_over``, a ``paused`` report). The chunk is retried at exactly the
-  moment the governor named.
+  ``QuotaWaitTooLongError``, which ``_quota_wait.QuotaWait`` turns into a ``waiting`` event and
+  a sleep until the quota frees (or, past ``stop_when_blocked_over``, a ``paused`` report). The
+  chunk is retried at exactly the moment the governor named. The ETA is ``_eta``'s.
 * **Interruption.** ``job.stop()`` finishes the chunks already sent and starts no more. Cancelling
   the task (Ctrl-C) gives chunks already on the wire ``cancel_grace`` seconds to get their answer,
   then records the rest as ``unknown``; chunks still waiting for a slot stay ``pending``.
@@ -21,7 +21,6 @@ contacts…); this module knows everything else:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import math
 import os
@@ -30,54 +29,25 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from inro_async.errors import (
-    InroError,
-    QuotaWaitTooLongError,
-)
+from inro_async.errors import InroError, QuotaWaitTooLongError
+from inro_async.jobs._eta import RoundTrip, seconds_left
 from inro_async.jobs._items import ItemStatus, Outcome, Unique
-from inro_async.jobs._journal import (
-    ChunkRecord,
-    ChunkStatus,
-    Journal,
-    JournalMeta,
-    decode_outcomes,
-)
-from inro_async.jobs._progress import EventKind, ProgressEvent, ProgressHub
-from inro_async.jobs._report import JobReport, JobStatus, Tally
-
-if TYPE_CHECKING:
-    from inro_async.client import Client
-
-from inro_async.jobs._job import (
-    DEFAULT_CONCURRENCY,
-    EXPORT_CONCURRENCY,
-    NOTICE_AFTER,
-    PROGRESS_INTERVAL,
-    Job,
-    JobOptions,
-    open_store,
-)
+from inro_async.jobs._job import NOTICE_AFTER, PROGRESS_INTERVAL, Job, JobOptions, open_store
+from inro_async.jobs._journal import ChunkRecord, ChunkStatus, Journal, JournalMeta, decode_outcomes
 from inro_async.jobs._operation import (
     ChunkContext,
     Operation,
     may_have_been_processed,
     paced_client,
 )
+from inro_async.jobs._progress import EventKind, ProgressEvent, ProgressHub
+from inro_async.jobs._quota_wait import QuotaWait
+from inro_async.jobs._report import JobReport, JobStatus, Tally
 
-__all__ = [
-    "DEFAULT_CONCURRENCY",
-    "EXPORT_CONCURRENCY",
-    "NOTICE_AFTER",
-    "PROGRESS_INTERVAL",
-    "ChunkContext",
-    "Job",
-    "JobOptions",
-    "Operation",
-    "may_have_been_processed",
-    "open_store",
-    "paced_client",
-    "run_fanout",
-]
+if TYPE_CHECKING:
+    from inro_async.client import Client
+
+__all__ = ["run_fanout"]
 
 T = TypeVar("T")
 
@@ -110,17 +80,16 @@ class _FanOut(Generic[T]):
         if options.stop_when_blocked_over is not None:
             self.max_wait = min(self.max_wait, options.stop_when_blocked_over)
         self.paced = paced_client(client, self.max_wait)
+        self.waits = QuotaWait(self._announce, stop_over=options.stop_when_blocked_over)
         self._halt_status: JobStatus | None = None
         self._halted = asyncio.Event()
         self._fatal: BaseException | None = None
         self._resume_at: datetime | None = None
-        self._waiting_until: datetime | None = None
-        self._waiting_quota: str | None = None
         self._active: dict[int, tuple[asyncio.Future[list[Outcome]], ChunkContext]] = {}
         self._todo: list[int] = []
         self._next = 0
         self._chunks_finished = 0
-        self._chunk_seconds: float | None = None  # smoothed first dispatch -> outcome
+        self._chunk_seconds = RoundTrip()  # first dispatch -> outcome
         self._finished_requests = 0  # requests of the chunks finished so far
         self._last_progress = -math.inf
         self.name: str | None = None
@@ -297,9 +266,7 @@ class _FanOut(Generic[T]):
             self._chunks_finished += 1
             self._finished_requests += ctx.requests
             if ctx.sent_at is not None:
-                took = self.loop.time() - ctx.sent_at
-                seen = self._chunk_seconds
-                self._chunk_seconds = took if seen is None else 0.7 * seen + 0.3 * took
+                self._chunk_seconds.add(self.loop.time() - ctx.sent_at)
             return None
         if isinstance(error, QuotaWaitTooLongError):
             # Only a request that certainly had no effect is ever re-queued in the governor by
@@ -366,26 +333,21 @@ class _FanOut(Generic[T]):
         self._halt(JobStatus.STOPPED)
 
     async def _wait_out(self, blocked: QuotaWaitTooLongError) -> bool:
-        """Wait for a spent quota (announcing it), or pause; False when the job is halting."""
-        until = datetime.fromtimestamp(blocked.available_at, UTC)
-        quota = str(blocked.quota)
-        stop_over = self.options.stop_when_blocked_over
+        """Wait for a spent quota (``QuotaWait``), or pause; False when the job is halting."""
         if self._halt_status is not None:
             return False
-        if stop_over is not None and blocked.wait > stop_over:
-            self._resume_at = until
+        if self.waits.pauses(blocked):
+            until = self._resume_at = datetime.fromtimestamp(blocked.available_at, UTC)
             self._halt(JobStatus.PAUSED)
-            await self._emit("paused", waiting_until=until, quota=quota, waiting_for=blocked.wait)
+            await self._emit(
+                "paused", waiting_until=until, quota=str(blocked.quota), waiting_for=blocked.wait
+            )
             return False
-        if self._waiting_until is None or abs((until - self._waiting_until).total_seconds()) > 1:
-            self._waiting_until, self._waiting_quota = until, quota
-            await self._emit("waiting", waiting_until=until, quota=quota, waiting_for=blocked.wait)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._halted.wait(), timeout=blocked.wait)
-        if self._waiting_until is not None:
-            self._waiting_until = self._waiting_quota = None
-            await self._emit("resumed")
+        await self.waits.wait_out(blocked, halted=self._halted)
         return self._halt_status is None
+
+    async def _announce(self, kind: EventKind, blocked: QuotaWaitTooLongError | None) -> None:
+        await self._emit(kind, waiting_for=blocked.wait if blocked is not None else None)
 
     # -- reporting ---------------------------------------------------------------------------
 
@@ -435,16 +397,16 @@ class _FanOut(Generic[T]):
             dispatched_in = await self.client.governor.estimate(requests)
         except Exception:  # an estimate is a nicety; never let it stop the job
             return None
-        # The last chunk still needs its answer after it goes: as long as chunks have taken.
-        took = self._chunk_seconds
-        if took is None:
-            return dispatched_in or None  # nothing answered yet: 0 would be a promise
-        if not_sent:
-            # ... unless the chunks in flight, not the quota, set the pace.
-            windowed = remaining * took / self.options.concurrency
-            return max(dispatched_in + took, windowed)
         sent = [ctx.sent_at for _, ctx in self._active.values() if ctx.sent_at is not None]
-        return max(0.0, max(sent, default=self.loop.time()) + took - self.loop.time())
+        return seconds_left(
+            quota_wait=dispatched_in,
+            unsent=not_sent,
+            left=remaining,
+            took=self._chunk_seconds.seconds,
+            concurrency=self.options.concurrency,
+            last_sent_at=max(sent, default=None),
+            now=self.loop.time(),
+        )
 
     async def _emit(
         self,
@@ -471,8 +433,8 @@ class _FanOut(Generic[T]):
             elapsed=elapsed,
             rate=finished_now / elapsed if elapsed > 0 else 0.0,
             eta=None if kind in ("finished", "paused") else await self._eta(),
-            waiting_until=waiting_until or self._waiting_until,
-            quota=quota or self._waiting_quota,
+            waiting_until=waiting_until or self.waits.until,
+            quota=quota or self.waits.quota,
             waiting_for=waiting_for,
             status=status.value if status is not None else None,
         )

@@ -37,10 +37,12 @@ from inro_async.jobs._items import (
     normalize_recipient,
 )
 from inro_async.jobs._items import Unique as _Unique
+from inro_async.jobs._job import DEFAULT_CONCURRENCY, Job, JobOptions
+from inro_async.jobs._operation import ChunkContext
 from inro_async.jobs._payload import payload_fingerprint
 from inro_async.jobs._progress import ProgressCallback
 from inro_async.jobs._report import JobReport
-from inro_async.jobs._runner import DEFAULT_CONCURRENCY, ChunkContext, Job, JobOptions, run_fanout
+from inro_async.jobs._runner import run_fanout
 from inro_async.jobs.messages import is_fatal_for_all
 
 if TYPE_CHECKING:

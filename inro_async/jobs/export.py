@@ -33,14 +33,12 @@ import msgspec
 
 from inro_async._validate import check_concurrency, check_per_page
 from inro_async.errors import InvalidArgumentError, QuotaWaitTooLongError
+from inro_async.jobs._eta import RoundTrip, seconds_left
+from inro_async.jobs._job import EXPORT_CONCURRENCY, NOTICE_AFTER, Job
+from inro_async.jobs._operation import paced_client
 from inro_async.jobs._progress import EventKind, ProgressCallback, ProgressEvent, ProgressHub
+from inro_async.jobs._quota_wait import QuotaWait
 from inro_async.jobs._report import ExportReport
-from inro_async.jobs._runner import (
-    EXPORT_CONCURRENCY,
-    NOTICE_AFTER,
-    Job,
-    paced_client,
-)
 from inro_async.pagination import MAX_PER_PAGE, Page, iter_pages
 
 if TYPE_CHECKING:
@@ -213,9 +211,8 @@ class _Export:
         self.pages = 0
         self.total_pages: int | None = None
         self._started = 0  # pages asked for (sent, or waiting in the governor)
-        self._page_seconds: float | None = None  # smoothed round trip of a page
-        self._waiting_until: datetime | None = None
-        self._quota: str | None = None
+        self._page_seconds = RoundTrip()
+        self.waits = QuotaWait(self._announce)
 
     async def _fetch(self, number: int) -> Page[Any]:
         contacts = self.client.contacts  # the public list methods, as a user would page
@@ -226,14 +223,10 @@ class _Export:
                     return await contacts.search(self.query, page=number, per_page=self.per_page)
                 return await contacts.list(page=number, per_page=self.per_page)
             except QuotaWaitTooLongError as blocked:
-                until = datetime.fromtimestamp(blocked.available_at, UTC)
-                if self._waiting_until is None:
-                    self._waiting_until, self._quota = until, str(blocked.quota)
-                    await self._emit("waiting", waiting_for=blocked.wait)
-                await asyncio.sleep(blocked.wait)
-                if self._waiting_until is not None:
-                    self._waiting_until = self._quota = None
-                    await self._emit("resumed")
+                await self.waits.wait_out(blocked)
+
+    async def _announce(self, kind: EventKind, blocked: QuotaWaitTooLongError | None) -> None:
+        await self._emit(kind, waiting_for=blocked.wait if blocked is not None else None)
 
     async def _property_slugs(self) -> list[str]:
         response = await self.client.request("GET", "/contact_properties")
@@ -280,8 +273,7 @@ class _Export:
                     self.total = page.total
                 self.total_pages = page.total_pages
                 if page.response is not None:
-                    took, seen = page.response.elapsed, self._page_seconds
-                    self._page_seconds = took if seen is None else 0.7 * seen + 0.3 * took
+                    self._page_seconds.add(page.response.elapsed)
                 if self.format == "jsonl":
                     chunk = encoder.encode_lines(page.items)
                 else:
@@ -300,19 +292,19 @@ class _Export:
         if self.total_pages is not None and kind == "progress":
             eta = 0.0
             if self.pages < self.total_pages:
-                # The governor counts the pages already waiting in it; the last one then
-                # needs its round trip.
                 eta = None
+                # Pages not asked for yet; those waiting in the governor are counted by it.
                 not_started = max(0, self.total_pages - self._started)
-                took = self._page_seconds or 0.0
-                # ... unless the lookahead window, not the quota, sets the pace.
-                windowed = (self.total_pages - self.pages) * took / self.concurrency
-                with contextlib.suppress(Exception):
-                    wait = await self.governor.estimate(not_started)
-                    if not_started or wait > 0:
-                        eta = max(wait + took, windowed)
-                    else:  # every page is on its way: what is left of the last one's trip
-                        eta = max(0.0, self.last_dispatch + took - self.loop.time())
+                with contextlib.suppress(Exception):  # an estimate is a nicety
+                    eta = seconds_left(
+                        quota_wait=await self.governor.estimate(not_started),
+                        unsent=not_started,
+                        left=self.total_pages - self.pages,
+                        took=self._page_seconds.seconds,
+                        concurrency=self.concurrency,
+                        last_sent_at=self.last_dispatch,
+                        now=self.loop.time(),
+                    )
         await self.hub.emit(
             ProgressEvent(
                 kind=kind,
@@ -323,8 +315,8 @@ class _Export:
                 elapsed=elapsed,
                 rate=self.written / elapsed if elapsed > 0 else 0.0,
                 eta=eta,
-                waiting_until=self._waiting_until,
-                quota=self._quota,
+                waiting_until=self.waits.until,
+                quota=self.waits.quota,
                 waiting_for=waiting_for,
                 status=status,
             )

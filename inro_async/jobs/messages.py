@@ -27,17 +27,12 @@ from inro_async.jobs._items import (
     outcomes_from_echoes,
     recipient_lists,
 )
+from inro_async.jobs._job import DEFAULT_CONCURRENCY, NOTICE_AFTER, Job, JobOptions
+from inro_async.jobs._operation import ChunkContext
 from inro_async.jobs._payload import payload_fingerprint
 from inro_async.jobs._progress import ProgressCallback
 from inro_async.jobs._report import JobReport
-from inro_async.jobs._runner import (
-    DEFAULT_CONCURRENCY,
-    NOTICE_AFTER,
-    ChunkContext,
-    Job,
-    JobOptions,
-    run_fanout,
-)
+from inro_async.jobs._runner import run_fanout
 
 if TYPE_CHECKING:
     import os

@@ -25,9 +25,11 @@ from inro_async.jobs._items import (
     normalize_recipients,
     outcomes_from_echoes,
 )
+from inro_async.jobs._job import Job, JobOptions
+from inro_async.jobs._operation import ChunkContext
 from inro_async.jobs._progress import ProgressEvent
 from inro_async.jobs._report import JobReport, JobStatus
-from inro_async.jobs._runner import ChunkContext, Job, JobOptions, run_fanout
+from inro_async.jobs._runner import run_fanout
 from inro_async.jobs.messages import is_fatal_for_all
 
 from .conftest import StubGovernor, body_of, json_result

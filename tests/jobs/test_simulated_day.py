@@ -22,7 +22,7 @@ from inro_async.client import Client
 from inro_async.governor._base import INRO_QUOTAS, Quota
 from inro_async.governor.local import LocalGovernor
 from inro_async.jobs import JobStatus, ProgressEvent, send_many
-from inro_async.jobs._runner import DEFAULT_CONCURRENCY
+from inro_async.jobs._job import DEFAULT_CONCURRENCY
 
 ROUND_TRIP = 1.0
 """Allowance for one virtual-time round trip (dispatch to response)."""
