@@ -47,6 +47,7 @@ __all__ = [
     "RetryPolicy",
     "ReturnResponse",
     "SendAgain",
+    "had_no_effect",
 ]
 
 
@@ -138,6 +139,13 @@ class Answered(msgspec.Struct, frozen=True, gc=False):
 
 
 Outcome = Failed | Answered
+
+
+def had_no_effect(outcome: Outcome) -> bool:
+    """Whether the attempt certainly changed nothing: a 429, or nothing of it was sent."""
+    if isinstance(outcome, Answered):
+        return outcome.status == 429
+    return not outcome.sent
 
 
 class SendAgain(msgspec.Struct, frozen=True, gc=False):

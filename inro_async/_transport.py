@@ -40,6 +40,7 @@ from inro_async._retry_policy import (
     Retries,
     RetryPolicy,
     SendAgain,
+    had_no_effect,
 )
 from inro_async._routes import DEFAULT_BASE_URL, is_idempotent
 from inro_async.errors import (
@@ -107,6 +108,12 @@ Called once per attempt (a retry is another dispatch). An exception it raises st
 before it is sent (the slot stays spent): the job engine journals a chunk as in flight here.
 """
 
+NoEffectHook = Callable[[], None]
+"""Called when an attempt certainly had no effect and the request will be sent again: it was
+answered 429 (the API did nothing) or never connected. The job engine moves a chunk journaled
+as in flight back to pending here, so that an interruption while it waits to be sent again does
+not leave it "unknown"."""
+
 
 @dataclass(frozen=True, slots=True)
 class RequestOptions:
@@ -114,7 +121,8 @@ class RequestOptions:
 
     ``timeout`` bounds the HTTP exchange only (``None``: no timeout); time spent queued in the
     governor is bounded by ``max_wait`` instead (``None``: wait as long as it takes).
-    ``on_dispatch`` is called when the governor grants each attempt its slot (``DispatchHook``).
+    ``on_dispatch`` is called when the governor grants each attempt its slot (``DispatchHook``),
+    ``on_no_effect`` when an attempt certainly did nothing and is repeated (``NoEffectHook``).
     """
 
     timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
@@ -122,6 +130,7 @@ class RequestOptions:
     priority: int | UseClientDefault | None = USE_CLIENT_DEFAULT
     max_wait: float | UseClientDefault | None = USE_CLIENT_DEFAULT
     on_dispatch: DispatchHook | UseClientDefault | None = USE_CLIENT_DEFAULT
+    on_no_effect: NoEffectHook | UseClientDefault | None = USE_CLIENT_DEFAULT
 
     def __post_init__(self) -> None:
         # aiohttp reads a timeout of 0 as "no timeout"; None says that explicitly.
@@ -168,9 +177,10 @@ class ResolvedOptions:
     priority: int | None
     max_wait: float | None
     on_dispatch: DispatchHook | None
+    on_no_effect: NoEffectHook | None
 
 
-_FIELDS = ("timeout", "retries", "priority", "max_wait", "on_dispatch")
+_FIELDS = ("timeout", "retries", "priority", "max_wait", "on_dispatch", "on_no_effect")
 NO_OVERRIDES: Final = RequestOptions()
 """Options that override nothing (a client's own, before ``with_options``)."""
 
@@ -410,6 +420,8 @@ class Transport:
             log = (method, path, what, elapsed, progress.repeats, queued)
             if isinstance(decision, SendAgain):
                 self._log(*log, decision.delay)
+                if opts.on_no_effect is not None and had_no_effect(outcome):
+                    opts.on_no_effect()  # a job's chunk waits to be sent again: pending
                 progress = decision.then
                 priority = priority if decision.priority is None else decision.priority
                 if decision.delay is not None:

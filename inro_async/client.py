@@ -19,6 +19,7 @@ from inro_async._transport import (
     APIResponse,
     DispatchHook,
     Multipart,
+    NoEffectHook,
     QueryValue,
     RequestOptions,
     Retries,
@@ -166,13 +167,15 @@ class Client:
         priority: int | UseClientDefault = USE_CLIENT_DEFAULT,
         max_wait: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         on_dispatch: DispatchHook | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        on_no_effect: NoEffectHook | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Client:
         """A copy for a few calls with other settings; it shares the session and governor.
 
         ``inro.with_options(timeout=5, max_retries=0).contacts.get(id=1)``. An argument left out
         keeps this client's setting; ``timeout=None`` turns the timeout off and
         ``max_wait=None`` waits as long as the quota needs. ``on_dispatch`` is called each time
-        the governor grants one of the copy's requests its slot, before it is sent.
+        the governor grants one of the copy's requests its slot, before it is sent, and
+        ``on_no_effect`` when one of them certainly did nothing (a 429) and is sent again.
         """
         copy = object.__new__(Client)
         copy._transport = self._transport
@@ -184,6 +187,7 @@ class Client:
                 priority=priority,
                 max_wait=max_wait,
                 on_dispatch=on_dispatch,
+                on_no_effect=on_no_effect,
             )
         )
         return copy

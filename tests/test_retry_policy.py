@@ -18,6 +18,7 @@ from inro_async._retry_policy import (
     RetryPolicy,
     ReturnResponse,
     SendAgain,
+    had_no_effect,
 )
 from inro_async.errors import (
     APIConnectionError,
@@ -222,3 +223,21 @@ def test_backoff_is_drawn_between_zero_and_its_bound() -> None:
 
 def test_repeats_count_retries_and_429s() -> None:
     assert Progress(retried=2, throttled=3).repeats == 5
+
+
+@pytest.mark.parametrize(
+    ("outcome", "nothing_done"),
+    [
+        (Answered(429), True),
+        (Failed(sent=False), True),
+        (Failed(sent=True), False),
+        (Failed(sent=True, timeout=True), False),
+        (Answered(500), False),
+        (Answered(503, retry_after=1.0), False),
+        (Answered(200), False),
+    ],
+)
+def test_only_a_429_or_a_request_never_sent_certainly_did_nothing(
+    outcome: Outcome, nothing_done: bool
+) -> None:
+    assert had_no_effect(outcome) is nothing_done

@@ -102,7 +102,9 @@ class ChunkContext:
         on_request: Callable[[], None],
     ) -> None:
         self.index = index
-        self.client = client.with_options(on_dispatch=self.dispatched_now)
+        self.client = client.with_options(
+            on_dispatch=self.dispatched_now, on_no_effect=self.had_no_effect
+        )
         """The client to send with: bulk priority, dispatches journaled for this chunk."""
         self.checkpoint = checkpoint
         """What ``accept`` stored in an earlier attempt (e.g. a batch task id), if anything."""
@@ -115,6 +117,7 @@ class ChunkContext:
         self.requests = 0
         """Requests of this attempt that got past the governor."""
         self.closed = False
+        self._may_have_acted = 0  # this attempt's dispatches not known to have done nothing
         self._journal = journal
         self._on_request = on_request
 
@@ -123,11 +126,23 @@ class ChunkContext:
         if self.closed:
             raise asyncio.CancelledError  # the chunk was settled; never send after that
         self._journal.dispatch(self.index)
+        self._may_have_acted += 1
         self.dispatched = True
         if self.sent_at is None:
             self.sent_at = asyncio.get_running_loop().time()
         self.requests += 1
         self._on_request()
+
+    def had_no_effect(self) -> None:
+        """A request of this chunk certainly did nothing (429) and waits to be sent again.
+
+        Once that holds for every request the attempt has sent, the chunk is pending again, not
+        in flight: an interruption before the repeat goes leaves it to be sent, not "unknown".
+        """
+        self._may_have_acted -= 1
+        if self._may_have_acted == 0 and not self.closed:
+            self._journal.release(self.index)
+            self.dispatched = False  # waiting for a slot again, as before its first dispatch
 
     def accept(self, checkpoint: str) -> None:
         """Record that the API accepted the chunk for background work (resumable by a rerun)."""

@@ -269,3 +269,37 @@ async def test_the_export_eta_tracks_the_time_left(tmp_path: Path) -> None:
     for at, eta in midway:
         assert eta is not None
         assert eta == pytest.approx(ended - at, abs=ETA_TOLERANCE)
+
+
+async def test_cancelling_while_the_server_throttles_leaves_never_sent_chunks_pending(
+    tmp_path: Path,
+) -> None:
+    """Issue 15 #8: a chunk whose latest answer was a 429 had no effect: pending, not unknown."""
+    from inro_async import Quota
+
+    # The server allows far less than the client believes: nearly every send is answered 429.
+    server = FakeInro(quotas=(Quota(2, 1), Quota(100, 60)))
+    org = server.add_organization(TOKEN, plan="pro", contacts=20_000, seed=3)
+    base_url = await server.start()
+    try:
+        journal = tmp_path / "throttled.sqlite3"
+        async with Client(TOKEN, base_url=base_url, quotas=[Quota(50, 1)]) as inro:
+            job = inro.messages.send_many(range(1, 20_001), text="hi", job=journal, concurrency=8)
+            task = job.start()
+            while sum(1 for r in server.requests if r.throttled) < 20:  # noqa: ASYNC110 - polls the fake
+                await asyncio.sleep(0.01)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        report = job.report
+        assert report is not None
+        reached = [r for r in server.requests if r.route == "messages.send" and not r.throttled]
+        delivered = set(org.delivery_counts())
+        unknown = set(report.unknown_items())
+        # Unknown only where a send the server did not throttle may have had an answer lost.
+        assert len(unknown) <= 1000 * len(reached)
+        assert unknown <= {cid for r in reached for cid in r.body["contact_ids"]}
+        assert report.pending >= 20_000 - 1000 * (len(reached) + 8)
+        assert delivered <= set(range(1, 20_001))
+    finally:
+        await server.close()
