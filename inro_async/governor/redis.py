@@ -3,7 +3,7 @@
 Every decision is one atomic Lua script on the Redis server (``redis_governor.lua``; its
 arguments and replies in ``_redis_script.py``), timed by Redis's own clock (``TIME``), so hosts
 with skewed clocks agree. The script keeps the same coalesced sliding-window logs as the
-in-process core (``_core.py``: one list of ``first|last|count`` entries per quota, at most
+in-process core (``_logs.py``: one list of ``first|last|count`` entries per quota, at most
 ~2,000 entries each) and gives the same guarantee across any number of processes: no interval
 of length W + margin holds more than L dispatches (``tests/redis_governor/test_parity.py``
 holds the two to the same decisions).
