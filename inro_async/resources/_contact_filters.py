@@ -12,7 +12,8 @@ from typing import Any
 
 import msgspec
 
-from inro_async._validate import check_choice, check_list, contact_order
+from inro_async._validate import check_choice, check_list
+from inro_async._validate_contacts import contact_order
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.filters import ContactFilter
 

@@ -14,15 +14,17 @@ from msgspec import UNSET, UnsetType
 from inro_async._limits import DEFAULT_PER_PAGE
 from inro_async._routes import ROUTES
 from inro_async._validate import (
-    ORDER_DIRECTIONS,
-    bulk_entries,
     check_choice,
     check_concurrency,
-    check_id,
     check_list,
     check_page,
     check_per_page,
     check_text,
+)
+from inro_async._validate_contacts import (
+    ORDER_DIRECTIONS,
+    bulk_entries,
+    check_id,
     contact_order,
     contact_update,
     one_identifier,
