@@ -13,14 +13,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from inro_async._http import FilePart
-from inro_async._validate import (
-    BinaryInput,
-    FileInput,
-    check_choice,
-    check_id,
-    check_text,
-    media_input,
-)
+from inro_async._validate import BinaryInput, FileInput, check_choice, check_text, media_input
+from inro_async._validate_contacts import check_id
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.messaging import MEDIA_MESSAGE_TYPES, MESSAGE_TYPES
 

@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 from inro_async.governor._base import Quota
-from inro_async.governor._core import RESOLUTION
+from inro_async.governor._logs import RESOLUTION
 
 __all__ = [
     "SCRIPT",

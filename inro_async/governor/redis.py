@@ -1,12 +1,12 @@
 """One quota, many processes: the governor shared through Redis.
 
 Every decision is one atomic Lua script on the Redis server (``redis_governor.lua``; its
-arguments and replies in ``_redis_script.py``), timed by Redis's own clock (``TIME``), so hosts
-with skewed clocks agree. The script keeps the same coalesced sliding-window logs as the
-in-process core (``_core.py``: one list of ``first|last|count`` entries per quota, at most
-~2,000 entries each) and gives the same guarantee across any number of processes: no interval
-of length W + margin holds more than L dispatches (``tests/redis_governor/test_parity.py``
-holds the two to the same decisions).
+arguments and replies in ``_redis_script.py``, the client and fallback in ``_redis_link.py``),
+timed by Redis's own clock (``TIME``), so hosts with skewed clocks agree. The script keeps the
+same coalesced sliding-window logs as the in-process core (``_logs.py``: one list of
+``first|last|count`` entries per quota, at most ~2,000 entries each) and gives the same
+guarantee across any number of processes: no interval of length W + margin holds more than L
+dispatches (``tests/redis_governor/test_parity.py`` holds the two to the same decisions).
 
 **A round trip per burst, not per request.** The script does not just answer "not yet": when
 the earliest slot is at most ``horizon`` (20 ms) away it *reserves* it, together with further
@@ -46,7 +46,6 @@ with the same key, and they share the quota through Redis.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import math
 import os
@@ -57,19 +56,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from inro_async._headers import parse_retry_after
-from inro_async.errors import GovernorLoopError, GovernorUnavailableError, QuotaWaitTooLongError
+from inro_async.errors import GovernorUnavailableError, QuotaWaitTooLongError
 from inro_async.governor._base import INRO_QUOTAS, Permit, Priority, Quota, QuotaUsage
 from inro_async.governor._core import GovernorCore, effective_quotas
 from inro_async.governor._loops import LoopBound, Waiter, WaiterQueue
-from inro_async.governor._redis_script import (
-    SCRIPT,
-    decode_peek,
-    decode_reserve,
-    script_args,
-    script_keys,
-    static_args,
-)
-from inro_async.governor.local import DEFAULT_MARGIN, LocalGovernor
+from inro_async.governor._redis_link import RedisLink
+from inro_async.governor._redis_script import decode_peek, decode_reserve, script_keys, static_args
+from inro_async.governor.local import DEFAULT_MARGIN
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -146,22 +139,22 @@ class RedisGovernor(LoopBound):
         self.horizon = horizon
         self.max_wait = max_wait
         self.fallback_share = fallback_share
-        self._url = url
-        self._client = client
-        self._owns_client = client is None
-        self._script: Any = None
+        self._link = RedisLink(
+            url,
+            client,
+            keys=script_keys(key, self._quotas),
+            static_args=static_args(horizon, self._quotas, self._server_limits),
+            quotas=self._quotas,
+            margin=margin,
+            fallback_share=fallback_share,
+        )
         self._id = next(_ids)
         self._asker = f"{socket.gethostname()}:{os.getpid()}:{self._id}"
-        self._keys = script_keys(key, self._quotas)
         self._slow = (0.0, -math.inf)  # (round trip, loop time): the slowest answer lately
-        self._static_args = static_args(horizon, self._quotas, self._server_limits)
         self._waiters: WaiterQueue[_Waiter] = WaiterQueue()
         self._head_busy = False
         self._local_pause = -math.inf
-        self._fallback: LocalGovernor | None = None
         self._releasing: set[asyncio.Future[list[Any] | None]] = set()
-        self.round_trips = 0
-        """Script calls made: one per burst of local waiters, plus rare corrections."""
         self.corrections = 0
         """``correct`` calls made: only when a response's count exceeded what Redis knew."""
 
@@ -174,6 +167,11 @@ class RedisGovernor(LoopBound):
         """The quotas enforced, after the reserve."""
         return self._quotas
 
+    @property
+    def round_trips(self) -> int:
+        """Script calls made: one per burst of local waiters, plus rare corrections."""
+        return self._link.round_trips
+
     # -- event loops (``_loops.LoopBound``) --------------------------------------------------
 
     _refusal = (
@@ -185,55 +183,18 @@ class RedisGovernor(LoopBound):
     def _leave(self, old: asyncio.AbstractEventLoop | None) -> None:
         if old is None:
             return  # the first loop: nothing is tied to another one yet
-        if not self._owns_client and self._script is not None:
-            raise GovernorLoopError(
-                "the Redis client passed as client= belongs to the event loop the governor "
-                "first used it in, which has stopped; pass url= instead (the governor then "
-                "opens a connection per loop), or create the client and governor in each loop"
-            )
         # The previous loop has stopped: its connections and waiters cannot be used from this
         # one. Redis keeps the log; only this process's local queue starts afresh.
-        if self._owns_client and self._client is not None:
-            _abandon(self._client)
-            self._client = None
-            self._script = None
+        self._link.leave()  # a client passed as client= cannot follow: GovernorLoopError
         self._waiters.strand(old)  # should that loop run again, they fail, not hang
         self._head_busy = False
         self._releasing = set()
 
     # -- redis -------------------------------------------------------------------------------
 
-    async def _run(self, op: str, *extra: float | str) -> list[Any]:
-        if self._script is None:
-            if self._client is None:
-                import redis.asyncio as aioredis_module
-
-                self._client = aioredis_module.Redis.from_url(self._url or "")
-            self._script = self._client.register_script(SCRIPT)
-        self.round_trips += 1
-        args = script_args(op, self._margin_now(), self._static_args, extra)
-        result: list[Any] = await self._script(keys=self._keys, args=args)
-        return result
-
     async def _guarded(self, op: str, *extra: float | str) -> list[Any] | None:
-        """Run the script; on a Redis failure raise, or return None to use the fallback."""
-        from redis.exceptions import RedisError
-
-        try:
-            return await self._run(op, *extra)
-        except (RedisError, OSError) as exc:
-            if self.fallback_share is None:
-                raise GovernorUnavailableError(
-                    f"Redis is unreachable for the shared governor ({type(exc).__name__}: {exc}); "
-                    "pass fallback_share= to pace locally meanwhile"
-                ) from None
-            if self._fallback is None:
-                share = tuple(
-                    Quota(max(1, math.floor(q.limit * self.fallback_share)), q.period)
-                    for q in self._quotas
-                )
-                self._fallback = LocalGovernor(share, margin=self.margin)
-            return None
+        """Run the script at the margin in force (``RedisLink.guarded``), or return None."""
+        return await self._link.guarded(op, self._margin_now(), *extra)
 
     async def _release(self, slot: _Slot) -> None:
         if slot.at is not None:
@@ -321,8 +282,10 @@ class RedisGovernor(LoopBound):
                 call.add_done_callback(self._release_all)
                 raise
             if result is None:
-                assert self._fallback is not None
-                await self._fallback.acquire(max_wait=None if limit is None else limit - waited)
+                assert self._link.fallback is not None
+                await self._link.fallback.acquire(
+                    max_wait=None if limit is None else limit - waited
+                )
                 return [_Slot(loop.time(), None)]
             reply = decode_reserve(result, len(self._quotas))
             if reply.slots:
@@ -405,8 +368,8 @@ class RedisGovernor(LoopBound):
             loop = asyncio.get_running_loop()
             self._local_pause = max(self._local_pause, loop.time() + delay)
             await self._guarded("pause", repr(float(delay)))
-            if self._fallback is not None:
-                await self._fallback.observe(status, headers)
+            if self._link.fallback is not None:
+                await self._link.fallback.observe(status, headers)
         limit = headers.get("X-RateLimit-Limit")
         remaining = headers.get("X-RateLimit-Remaining")
         if limit is None or remaining is None:
@@ -444,8 +407,8 @@ class RedisGovernor(LoopBound):
         self._bind()
         result = await self._guarded("peek")
         if result is None:
-            assert self._fallback is not None
-            return await self._fallback.snapshot()
+            assert self._link.fallback is not None
+            return await self._link.fallback.snapshot()
         reply = decode_peek(result, len(self._quotas))
         return [
             QuotaUsage(quota=quota, used=used, free_in=max(0.0, free_in))
@@ -473,17 +436,12 @@ class RedisGovernor(LoopBound):
     async def reset(self) -> None:
         """Forget everything recorded under this key (tests, or a regenerated token)."""
         self._bind()
-        if self._client is None:
-            await self._guarded("peek")
-        assert self._client is not None
-        await self._client.delete(*self._keys)
+        await self._link.reset(self._margin_now())
 
     async def aclose(self) -> None:
         """Close the Redis connection if this governor opened it (the next call opens another)."""
         self._bind()
-        if self._owns_client and self._client is not None:
-            client, self._client, self._script = self._client, None, None
-            await client.aclose()
+        await self._link.aclose()
 
     async def __aenter__(self) -> RedisGovernor:
         return self
@@ -491,24 +449,3 @@ class RedisGovernor(LoopBound):
     async def __aexit__(self, *exc_info: object) -> None:
         """Leave ``async with RedisGovernor(...)``: ``aclose``."""
         await self.aclose()
-
-
-def _abandon(client: aioredis.Redis) -> None:
-    """Drop a client whose event loop has stopped: its connections cannot be closed from here.
-
-    Each connection's transport is marked closing (a closed loop refuses the callback that
-    would finish the job) and forgotten, so nothing tries to use or close it through a dead
-    loop later; the socket is closed when the transport is collected. ``aclose()`` at the end
-    of each loop avoids all this.
-    """
-    pool = client.connection_pool
-    for connection in [
-        *getattr(pool, "_available_connections", ()),
-        *getattr(pool, "_in_use_connections", ()),
-    ]:
-        writer = getattr(connection, "_writer", None)
-        if writer is None:
-            continue
-        with contextlib.suppress(RuntimeError):
-            writer.transport.close()
-        connection._writer = connection._reader = None

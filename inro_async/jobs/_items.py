@@ -16,7 +16,8 @@ from operator import itemgetter
 from typing import Any, Generic, Literal, NamedTuple, TypeVar, cast, overload
 
 from inro_async._limits import MAX_CHUNK_SIZE
-from inro_async._validate import IDENTIFIER_PROBLEMS, check_chunk_size
+from inro_async._validate import check_chunk_size
+from inro_async._validate_contacts import IDENTIFIER_PROBLEMS
 from inro_async.errors import InvalidArgumentError
 
 __all__ = [
@@ -127,8 +128,8 @@ def normalize_recipient(item: object, index: int = 0, argument: str = "recipient
     * a mapping with exactly one of ``"id"``, ``"username"``, ``"email"``;
     * an ``Identifier``, or any object with an integer ``id`` attribute (a ``Contact``).
 
-    Values are checked by the resources' rules (``inro_async._validate``) and never trimmed: a
-    username or email with spaces or control characters is refused, not sent.
+    Values are checked by the resources' rules (``inro_async._validate_contacts``) and never
+    trimmed: a username or email with spaces or control characters is refused, not sent.
     """
     if isinstance(item, Identifier):
         return item

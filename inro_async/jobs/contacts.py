@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import msgspec
 
 from inro_async._routes import ROUTES
-from inro_async._validate import contact_update
+from inro_async._validate_contacts import contact_update
 from inro_async.errors import (
     APIStatusError,
     BadRequestError,

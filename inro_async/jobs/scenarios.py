@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from inro_async._routes import ROUTES
-from inro_async._validate import check_id
+from inro_async._validate_contacts import check_id
 from inro_async.errors import InvalidArgumentError
 from inro_async.jobs._items import (
     MAX_CHUNK,

@@ -13,7 +13,8 @@ from typing import Any
 import msgspec
 
 from inro_async._limits import MAX_CONTACTS_PER_TRIGGER
-from inro_async._validate import check_count, one_identifier
+from inro_async._validate import check_count
+from inro_async._validate_contacts import one_identifier
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.automation import Action, CampaignRule, Trigger
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from inro_async._validate import check_id, check_optional_id, one_identifier
+from inro_async._validate_contacts import check_id, check_optional_id, one_identifier
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.automation import (
     Action,

@@ -14,15 +14,17 @@ from msgspec import UNSET, UnsetType
 from inro_async._limits import DEFAULT_PER_PAGE
 from inro_async._routes import ROUTES
 from inro_async._validate import (
-    ORDER_DIRECTIONS,
-    bulk_entries,
     check_choice,
     check_concurrency,
-    check_id,
     check_list,
     check_page,
     check_per_page,
     check_text,
+)
+from inro_async._validate_contacts import (
+    ORDER_DIRECTIONS,
+    bulk_entries,
+    check_id,
     contact_order,
     contact_update,
     one_identifier,
@@ -40,6 +42,7 @@ from inro_async.models.contacts import (
 from inro_async.models.filters import ContactFilter
 from inro_async.pagination import Page, iter_pages
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
+from inro_async.resources._contact_filters import filter_body
 
 if TYPE_CHECKING:
     import os
@@ -49,39 +52,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Contacts"]
 
-_FILTER_LOGIC = ("and", "or")
-
 
 def _walk(per_page: int, concurrency: int) -> None:
     check_per_page(per_page)
     check_concurrency(concurrency)
-
-
-def _filters(filters: object) -> builtins.list[ContactFilter]:
-    """Filters given as ``ContactFilter`` objects or mappings of the same keys, checked."""
-    items = check_list("filters", filters)
-    if not items:
-        raise InvalidArgumentError("filters", "must hold at least one filter")
-    checked: builtins.list[ContactFilter] = []
-    for index, item in enumerate(items):
-        argument = f"filters[{index}]"
-        if isinstance(item, Mapping):
-            if "filter_type" not in item:
-                raise InvalidArgumentError(argument, "needs a filter_type")
-            try:
-                item = msgspec.convert(dict(item), ContactFilter)
-            except msgspec.ValidationError as exc:
-                raise InvalidArgumentError(argument, str(exc)) from None
-        if not isinstance(item, ContactFilter):
-            raise InvalidArgumentError(
-                argument, f"must be a ContactFilter or a mapping, got {type(item).__name__}"
-            )
-        if item.filter_type == "custom_property" and not item.property:
-            raise InvalidArgumentError(
-                f"{argument}.property", "a custom_property filter names the property's slug"
-            )
-        checked.append(item)
-    return checked
 
 
 class Contacts(Resource):
@@ -189,7 +163,7 @@ class Contacts(Resource):
         check_page(page)
         if per_page is not None:
             check_per_page(per_page)
-        body = self._filter_body(filters, filter_logic, order_column, order_direction)
+        body = filter_body(filters, filter_logic, order_column, order_direction)
         return await self._filter_page(body, page, per_page)
 
     def iter_filter(
@@ -204,7 +178,7 @@ class Contacts(Resource):
     ) -> AsyncGenerator[Contact, None]:
         """Every contact matching ``filters``, page after page."""
         _walk(per_page, concurrency)
-        body = self._filter_body(filters, filter_logic, order_column, order_direction)
+        body = filter_body(filters, filter_logic, order_column, order_direction)
 
         async def fetch(number: int) -> Page[Contact]:
             return await self._filter_page(body, number, per_page)
@@ -216,19 +190,6 @@ class Contacts(Resource):
                         yield contact
 
         return walk()
-
-    @staticmethod
-    def _filter_body(
-        filters: object,
-        filter_logic: str,
-        order_column: str | None,
-        order_direction: str | None,
-    ) -> dict[str, Any]:
-        check_choice("filter_logic", filter_logic, _FILTER_LOGIC)
-        body: dict[str, Any] = {"filters": _filters(filters), "filter_logic": filter_logic}
-        order = contact_order(None, order_column, order_direction)
-        body.update((key, value) for key, value in order.items() if value is not None)
-        return body
 
     async def _filter_page(
         self, body: Mapping[str, Any], page: int, per_page: int | None

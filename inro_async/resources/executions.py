@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Literal
 
-from inro_async._validate import check_id, check_optional_id
+from inro_async._validate_contacts import check_id, check_optional_id
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.executions import Execution, ExecutionHealth
 from inro_async.pagination import Page

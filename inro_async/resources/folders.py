@@ -5,14 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Iterable
 
 from inro_async._limits import MAX_IDS_PER_FOLDER_CHANGE
-from inro_async._validate import (
-    check_choice,
-    check_id,
-    check_ids,
-    check_offset,
-    check_text,
-    contact_order,
-)
+from inro_async._validate import check_choice, check_offset, check_text
+from inro_async._validate_contacts import check_id, check_ids, contact_order
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.contacts import Contact, OrderColumn, OrderDirection
 from inro_async.models.folders import FOLDER_COLORS, Folder, FolderColor, MembershipResult

@@ -5,13 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 from inro_async._http import FilePart
-from inro_async._validate import (
-    BinaryInput,
-    check_choice,
-    check_id,
-    check_url,
-    file_input,
-)
+from inro_async._validate import BinaryInput, check_choice, check_url, file_input
+from inro_async._validate_contacts import check_id
 from inro_async.models.media import MEDIA_FILE_TYPES, MediaFile, MediaFileType
 from inro_async.pagination import Page
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource, multipart

@@ -8,9 +8,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from inro_async._message_payload import MediaInput, PreparedMessage, prepare_message
-from inro_async._validate import (
-    message_recipients,
-)
+from inro_async._validate_contacts import message_recipients
 from inro_async.jobs import send_many
 from inro_async.models.messaging import (
     MessageType,

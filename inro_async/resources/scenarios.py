@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from inro_async._transport import APIResponse, decoder_for
-from inro_async._validate import check_id
+from inro_async._validate_contacts import check_id
 from inro_async.errors import InvalidArgumentError
 from inro_async.jobs import trigger_many
 from inro_async.models.automation import Action, Performance, Scenario, Trigger, TriggerResult

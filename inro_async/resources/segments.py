@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from inro_async._validate import check_id
+from inro_async._validate_contacts import check_id
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.filters import ContactFilter
 from inro_async.models.segments import Segment

@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inro_async.governor import INRO_QUOTAS, GovernorCore, Quota
-from inro_async.governor._core import RESOLUTION, effective_quotas
+from inro_async.governor._core import effective_quotas
+from inro_async.governor._logs import RESOLUTION
 
 # -- helpers ----------------------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inro_async.governor import GovernorCore, Quota
-from inro_async.governor._core import GRACE, PROBE_TIMEOUT
+from inro_async.governor._core import PROBE_TIMEOUT
+from inro_async.governor._logs import GRACE
 from inro_async.testing._ratelimit import Mode, RateLimiter
 
 SCALED = (Quota(20, 1), Quota(100, 6), Quota(250, 18), Quota(450, 40))

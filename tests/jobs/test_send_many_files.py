@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from inro_async import InroError, Quota, _validate
+from inro_async import InroError, Quota, _validate_contacts
 from inro_async.client import Client
 from inro_async.jobs import JobMismatchError, JobStatus, send_many
 from inro_async.jobs.messages import SendMessages
@@ -120,8 +120,8 @@ async def test_each_of_5000_recipients_is_validated_once(
 
     # The one set of identifier rules that the job and the resource share: a chunk that went
     # through the resource's checks again would count every recipient twice.
-    for kind, rule in list(_validate.IDENTIFIER_PROBLEMS.items()):
-        monkeypatch.setitem(_validate.IDENTIFIER_PROBLEMS, kind, counting(rule, 0))
+    for kind, rule in list(_validate_contacts.IDENTIFIER_PROBLEMS.items()):
+        monkeypatch.setitem(_validate_contacts.IDENTIFIER_PROBLEMS, kind, counting(rule, 0))
     report = await inro_client.messages.send_many(usernames, image=promo)
     assert report.done == 5_000
     assert validated == Counter(usernames)

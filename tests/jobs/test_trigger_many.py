@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from inro_async import _validate
+from inro_async import _validate_contacts
 from inro_async._http import HTTPRequest, HTTPResult
 from inro_async.errors import InvalidArgumentError, UnprocessableEntityError
 from inro_async.jobs import JobStatus, trigger_many
@@ -67,9 +67,9 @@ async def test_each_contact_is_checked_once_not_again_by_its_chunk(
 
     # The shared identifier rules (the job applies them once), and the resource's entry point
     # (which a chunk must not go through again).
-    for kind, rule in list(_validate.IDENTIFIER_PROBLEMS.items()):
+    for kind, rule in list(_validate_contacts.IDENTIFIER_PROBLEMS.items()):
         monkeypatch.setitem(
-            _validate.IDENTIFIER_PROBLEMS, kind, counting(rule, lambda value: value)
+            _validate_contacts.IDENTIFIER_PROBLEMS, kind, counting(rule, lambda value: value)
         )
     monkeypatch.setattr(
         _automation_rules,

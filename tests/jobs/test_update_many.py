@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from inro_async import _validate
+from inro_async import _validate_contacts
 from inro_async._http import HTTPRequest, HTTPResult, SendError
 from inro_async.jobs import ItemStatus, JobStatus, update_many
 from inro_async.jobs import contacts as jobs_contacts
@@ -175,8 +175,12 @@ async def test_each_update_is_checked_once_not_again_by_its_chunk(
         return wrapper
 
     # The job's rule for a change, and the resource's (which a chunk must not apply again).
-    monkeypatch.setattr(jobs_contacts, "contact_update", counting(_validate.contact_update))
-    monkeypatch.setattr(_validate, "contact_update", counting(_validate.contact_update))
+    monkeypatch.setattr(
+        jobs_contacts, "contact_update", counting(_validate_contacts.contact_update)
+    )
+    monkeypatch.setattr(
+        _validate_contacts, "contact_update", counting(_validate_contacts.contact_update)
+    )
     report = await update_many(make_client(BulkServer(known=2_500)), entries(range(1, 2_501)))
     assert report.done == 2_500
     assert len(checked) == 2_500

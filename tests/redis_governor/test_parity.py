@@ -1,6 +1,6 @@
 """The Redis script decides as GovernorCore does: one dispatch trace through both.
 
-``redis_governor.lua`` re-implements the core's sliding-window logs (``_core.py``) in Lua, so
+``redis_governor.lua`` re-implements the core's sliding-window logs (``_logs.py``) in Lua, so
 that every process sharing a key decides on one log. Here the same trace (acquire attempts,
 each with a ``max_wait`` and some for a burst of slots; 429 pauses; server corrections; looks at
 the counts) runs through a ``GovernorCore`` and through the script on a real redis-server, and
@@ -25,7 +25,7 @@ trace of seconds runs in milliseconds. Where the two differ by design, the model
   the script only to the quota the header names, so the model tells the script of each longer
   quota as the server's next headers would. The server's count is each model's own count at
   that slot plus what someone else spent (the trace's ``extra``): the core frees a phantom 10 ppm
-  late (``_Log.after``), and at that boundary one shared count would tell the two different
+  late (``SlidingLog.after``), and at that boundary one shared count would tell the two different
   stories.
 
 Event times are multiples of 1/32 s and every ``max_wait`` or ``near`` an odd multiple of

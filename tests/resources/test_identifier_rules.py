@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from inro_async import InvalidArgumentError
-from inro_async._validate import one_identifier
+from inro_async._validate_contacts import one_identifier
 from inro_async.client import Client
 from inro_async.jobs._items import Identifier, normalize_recipient
 

@@ -1,0 +1,351 @@
+"""Each quota's count of dispatches, sans I/O: a sliding-window log, or counts per aligned window.
+
+``GovernorCore`` (``_core.py``) keeps one per quota and asks each when one more request may go;
+why a log of dispatch times at all, and how server corrections and 429s use these, is said there.
+
+**Responses bound the wait.** A request reaches the server before its response comes back,
+so once it is answered it has left any server window W after the response, whatever the
+latency or queueing: an answered entry expires at ``answered + W``. Unanswered, it expires at
+``last + W + margin + slowest``: the margin is the assumed bound on how much later one request
+may reach the server than another sent as long after it, and ``slowest``, the longest round
+trip seen, how long one may wait in a queue on its way (a request still in flight when its
+margin runs out may not have been counted yet). The response is the only safe bound:
+a burst of 20 heavy sends queued ~80 ms in a one-process server, beyond the 50 ms margin, and
+``min(last + W + margin, answered + W)`` earned 5 429s in ``benchmarks/fanout.py``; crediting
+only the round trip beyond the fastest seen still failed a property test whose server's
+service time varies. On a fast link the cost is nothing (at 1 ms round trips a 1-second quota
+cycles in ~1.001 s); on a slow one a 1-second quota cycles in W + one round trip, which
+against the minute quota is a fraction of a percent.
+
+**Bounded memory.** A day's 100,000 timestamps are not kept one by one. Each quota's log is a
+deque of entries (``SlidingLog``): a dispatch less than ``W / RESOLUTION`` after the first member
+of the newest entry joins it, and the entry expires when its *last* member does.
+Expiry is therefore late by at most ``W / RESOLUTION`` (0.05% of the window with
+``RESOLUTION = 2000``), the whole capacity cost, and a log never holds more than about
+``RESOLUTION + 1`` entries however fast requests go. Measured for the four production quotas
+after 100,000 dispatches spread over a simulated day (``benchmarks/governor_core.py``): about
+0.5 MB of entries in the worst case (8,000 entries), ~3 µs per ``record`` + ``next_free``.
+
+**Cost per request.** ``GovernorCore.record`` is O(quotas). ``next_free`` is O(quotas)
+amortized: expired entries are popped once each, and the walk to find the entry whose expiry
+frees a slot stops at the first entry in the common case (it walks further only when server
+corrections added more than one entry's worth of phantom requests).
+
+**Fixed windows.** A server that counts in aligned windows ``[kW, (k+1)W)`` allows up to 2L
+requests across a boundary, which a sliding log never uses (400 requests under the scaled test
+quotas: 22.7 to 26 s depending on where the boundaries fall, against 26 s sliding).
+``windows="fixed"`` counts per aligned window instead. The caller's clock must then be the
+server's epoch clock, and ``margin`` must cover one-way latency plus clock disagreement: a
+request dispatched less than ``margin`` before a boundary may arrive after it, so it counts in
+both windows.
+
+Nothing here knows about asyncio, HTTP or wall-clock time: ``now`` is whatever clock the caller
+uses, so a simulated day runs in milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from inro_async.governor._base import Quota
+
+__all__ = ["GRACE", "RESOLUTION", "AlignedLog", "SlidingLog"]
+
+RESOLUTION = 2000
+"""Log entries per window: dispatches closer than ``W / RESOLUTION`` share one entry."""
+
+GRACE = 10.0
+"""Seconds expired log entries are kept, so a response that took that long corrects exactly.
+
+A slower response is judged against a log that forgot some of what the server counted: it may
+add phantom requests, which only ever slows this process down (never a 429).
+"""
+
+
+class SlidingLog:
+    """One quota's sliding-window log of dispatches.
+
+    Each entry is ``[first, last, count, answered, answered_at, expires]``: ``count`` dispatches
+    from ``first`` to ``last``, of which ``answered`` have had a response, the latest at
+    ``answered_at``. A request reaches the server before its response leaves it, so once every
+    member is answered the entry leaves the server's window by ``answered_at + W``, whatever the
+    latency or queueing; until then, by ``last + W + margin`` (the margin being the assumed
+    bound on how much later one request can arrive than another).
+    """
+
+    __slots__ = (
+        "after",
+        "entries",
+        "expired",
+        "freed",
+        "limit",
+        "period",
+        "quota",
+        "rejected",
+        "server_limit",
+        "span",
+        "step",
+        "total",
+    )
+
+    def __init__(self, quota: Quota, server_limit: int, margin: float) -> None:
+        self.quota = quota
+        self.limit = quota.limit
+        self.server_limit = server_limit
+        self.period = quota.period
+        # An answered request is gone from the server's window W after its response, on the
+        # server's clock: 10 ppm (and a microsecond) for the two clocks' rates and float error.
+        self.after = quota.period * (1 + 1e-5) + 1e-6
+        self.span = quota.period + margin
+        self.step = quota.period / RESOLUTION
+        self.entries: deque[list[float]] = deque()
+        self.expired: deque[list[float]] = deque()  # left the window less than GRACE ago
+        self.rejected: deque[float] = deque()  # dispatch times of this process's 429s
+        self.freed = -math.inf  # when the latest entry to leave the log left
+        self.total = 0
+
+    def expire(self, now: float) -> None:
+        entries = self.entries
+        # In order: an entry answered early waits for the older ones (conservative, and the
+        # log stays a queue).
+        if entries and entries[0][5] <= now:
+            expired = self.expired
+            while entries and entries[0][5] <= now:
+                entry = entries.popleft()
+                self.total -= int(entry[2])
+                expired.append(entry)
+                if entry[5] > self.freed:
+                    self.freed = entry[5]
+            horizon = now - GRACE
+            while expired and expired[0][5] <= horizon:
+                expired.popleft()
+
+    def answered(self, sent_at: float, now: float) -> bool:
+        """The response to the request dispatched at ``sent_at`` came back at ``now``.
+
+        True when that completed its entry, so its slots now free earlier than planned.
+        """
+        sent_at += self.step / 4  # clock readings a hair apart still find their own entry
+        for entry in reversed(self.entries):
+            if entry[0] <= sent_at:
+                if entry[3] < entry[2]:
+                    entry[3] += 1
+                    if now > entry[4]:
+                        entry[4] = now
+                    if entry[3] == entry[2]:
+                        entry[5] = entry[4] + self.after
+                        return True
+                return False
+        return False
+
+    def held_since(self, t: float, now: float, enough: float = math.inf) -> int | None:
+        """Dispatches in the log at ``t`` or recorded since (what a server could have counted).
+
+        Counting stops once it reaches ``enough``: a caller asking only whether the server
+        counted more than this log held gets the same answer without walking the expired
+        entries (at thousands of requests a second, ~100 of them on every response).
+        """
+        entries = self.entries
+        if entries and entries[0][5] <= now:
+            self.expire(now)
+        held = self.total
+        period = self.period
+        for entry in self.entries:
+            if entry[0] + period > t:
+                break  # this one and every later one leave no earlier than first + W > t
+            if entry[5] <= t:
+                held -= int(entry[2])  # answered long ago, only queued behind an older one
+        if held >= enough:
+            return held
+        reach = self.span + self.step  # expired entries are in order of ``last`` within one step
+        for entry in reversed(self.expired):
+            if entry[5] > t:
+                held += int(entry[2])
+                if held >= enough:
+                    return held
+            elif entry[1] + reach <= t:
+                break
+        return held
+
+    def used(self, now: float) -> int:
+        """Dispatches counted in the trailing window."""
+        self.expire(now)
+        return self.total
+
+    def freed_at(self, now: float) -> float:
+        """When a slot last came free (an entry left the window)."""
+        self.expire(now)
+        return self.freed
+
+    def note_rejected(self, sent_at: float) -> None:
+        """One of this process's requests, dispatched at ``sent_at``, was answered 429."""
+        self.rejected.append(sent_at)
+
+    def comparable(self, used: int, full: bool, since: float, now: float) -> int:
+        """The server's count as this log counts: plus its 429s, which the server did not count."""
+        rejected = self.rejected
+        if not rejected:
+            return used  # the common case, on every response: no 429 of ours to add
+        horizon = now - self.span - GRACE
+        while rejected and rejected[0] <= horizon:
+            rejected.popleft()
+        span = self.span
+        return used + sum(1 for sent_at in rejected if sent_at + span > since)
+
+    def add_correction(self, now: float, count: int) -> None:
+        """Requests someone else spent: they arrived by ``now``, so they are gone by now + W."""
+        self.entries.append([now, now, count, count, now, now + self.after])
+        self.total += count
+
+    def add(self, t: float, count: int, slowest: float = 0.0) -> None:
+        """Log ``count`` dispatches at ``t``; unanswered, they expire ``slowest`` late."""
+        entries = self.entries
+        if entries and t - entries[-1][0] < self.step:
+            newest = entries[-1]
+            if t > newest[1]:
+                newest[1] = t
+            newest[2] += count
+            # not all answered any more
+            newest[5] = max(newest[5], newest[1] + self.span + slowest)
+        else:
+            entries.append([t, t, count, 0, -math.inf, t + self.span + slowest])
+        self.total += count
+
+    def free_at(self, now: float) -> float:
+        """Earliest time >= now at which one more dispatch keeps this quota."""
+        entries = self.entries
+        if entries and entries[0][5] <= now:  # the call only when something expires
+            self.expire(now)
+        excess = self.total - self.limit + 1
+        if excess <= 0:
+            return now
+        frees = now
+        for entry in self.entries:
+            if entry[5] > frees:
+                frees = entry[5]  # not before any older entry: the log stays a queue
+            excess -= int(entry[2])
+            if excess <= 0:
+                return frees
+        return now  # unreachable: total counts every entry
+
+    def copy(self) -> SlidingLog:
+        clone = SlidingLog.__new__(SlidingLog)
+        clone.quota = self.quota
+        clone.limit = self.limit
+        clone.server_limit = self.server_limit
+        clone.period = self.period
+        clone.after = self.after
+        clone.span = self.span
+        clone.step = self.step
+        # Shared entries, one copied: a simulation only pops old entries off the front and
+        # coalesces new dispatches into the newest one (``add``); it never answers or corrects.
+        clone.entries = deque(self.entries)
+        if clone.entries:
+            clone.entries[-1] = clone.entries[-1][:]
+        clone.expired = deque()  # estimates never correct
+        clone.rejected = deque()
+        clone.freed = self.freed
+        clone.total = self.total
+        return clone
+
+    def size(self) -> int:
+        return len(self.entries) + len(self.expired)
+
+
+class AlignedLog:
+    """One quota's counts per aligned window ``[kW, (k+1)W)``, for a fixed-window server."""
+
+    __slots__ = ("counts", "limit", "margin", "period", "quota", "rejected", "server_limit")
+
+    def __init__(self, quota: Quota, server_limit: int, margin: float) -> None:
+        self.quota = quota
+        self.limit = quota.limit
+        self.server_limit = server_limit
+        self.period = quota.period
+        self.margin = margin
+        self.counts: dict[int, int] = {}  # window index -> dispatches it may count
+        self.rejected: dict[int, int] = {}  # window index -> this process's 429s in it
+
+    def index(self, t: float) -> int:
+        # The epsilon keeps a boundary computed as k * W (a timer's deadline) inside window k.
+        return math.floor(t / self.period + 1e-9)
+
+    def expire(self, now: float) -> None:
+        for counts in (self.counts, self.rejected):
+            if len(counts) > 1 or (counts and next(iter(counts)) < self.index(now)):
+                current = self.index(now)
+                for index in [i for i in counts if i < current]:
+                    del counts[index]
+
+    def add(self, t: float, count: int, slowest: float = 0.0) -> None:
+        counts = self.counts
+        index = self.index(t)
+        counts[index] = counts.get(index, 0) + count
+        later = self.index(t + self.margin)
+        if later != index:  # it may arrive after the boundary: count it in both windows
+            counts[later] = counts.get(later, 0) + count
+
+    def free_at(self, now: float) -> float:
+        """Earliest time >= now at which one more dispatch keeps this quota."""
+        self.expire(now)
+        counts = self.counts
+        limit = self.limit
+        index = self.index(now)
+        t = now
+        while True:
+            if counts.get(index, 0) < limit:
+                later = self.index(t + self.margin)
+                if later == index or counts.get(later, 0) < limit:
+                    return t
+            index += 1
+            t = index * self.period
+
+    def held_since(self, t: float, now: float, enough: float = math.inf) -> int | None:
+        """What this process put in the window the server counted in, if only one could be."""
+        index = self.index(now)
+        if self.index(t) != index:
+            return None  # it arrived in one of two windows: no safe comparison
+        self.expire(now)
+        return self.counts.get(index, 0)
+
+    def used(self, now: float) -> int:
+        """Dispatches counted in the current window."""
+        self.expire(now)
+        return self.counts.get(self.index(now), 0)
+
+    def answered(self, sent_at: float, now: float) -> bool:
+        """Responses do not move aligned windows."""
+        return False
+
+    def freed_at(self, now: float) -> float:
+        """When a slot last came free: the current window's start."""
+        return self.index(now) * self.period
+
+    def note_rejected(self, sent_at: float) -> None:
+        """One of this process's requests, dispatched at ``sent_at``, was answered 429."""
+        index = self.index(sent_at)
+        self.rejected[index] = self.rejected.get(index, 0) + 1
+
+    def comparable(self, used: int, full: bool, since: float, now: float) -> int:
+        """The server's count as this log counts; a ``full`` window: the limit plus our 429s."""
+        if not full:
+            return used
+        return max(used, self.server_limit + self.rejected.get(self.index(now), 0))
+
+    def add_correction(self, now: float, count: int) -> None:
+        """Requests someone else spent in the current window."""
+        index = self.index(now)
+        self.counts[index] = self.counts.get(index, 0) + count
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def copy(self) -> AlignedLog:
+        clone = AlignedLog(self.quota, self.server_limit, self.margin)
+        clone.counts = dict(self.counts)
+        return clone  # estimates never correct: no rejections needed
+
+    def size(self) -> int:
+        return len(self.counts)
