@@ -111,7 +111,7 @@ async def run(base_url: str, contacts: int, concurrency: int | None) -> list[Row
     import inro_async.jobs  # a one-time ~60 ms per process, not part of a job's pace
     from inro_async.client import Client
 
-    pages_ahead = concurrency or inro_async.jobs._runner.EXPORT_CONCURRENCY
+    pages_ahead = concurrency or inro_async.jobs._job.EXPORT_CONCURRENCY
 
     rows: list[Row] = []
 

@@ -62,7 +62,7 @@ async def run(task: str, base_url: str, contacts: int, concurrency: int | None) 
     async with Client(token, base_url=base_url, governor=governor) as inro:
         started = governor._now()
         if task == "walk":
-            window = concurrency or inro_async.jobs._runner.EXPORT_CONCURRENCY
+            window = concurrency or inro_async.jobs._job.EXPORT_CONCURRENCY
             async for _ in inro.contacts.iter_pages(per_page=1000, concurrency=window):
                 pass
         else:
