@@ -105,24 +105,32 @@ async def body(request: web.Request) -> dict[str, Any]:
     return parsed
 
 
-def _int_param(request: web.Request, name: str, default: int, minimum: int) -> int:
-    raw = request.query.get(name)
+def _int_param(params: Mapping[str, Any], name: str, default: int, minimum: int) -> int:
+    raw = params.get(name)
     if raw is None or raw == "":
         return default
     try:
+        if isinstance(raw, bool | float):
+            raise ValueError(raw)
         value = int(raw)
-    except ValueError:
+    except (TypeError, ValueError):
         raise ApiError(400, f"{name} must be an integer, got {raw!r}", field=name) from None
     if value < minimum:
         raise ApiError(400, f"{name} must be >= {minimum}, got {value}", field=name)
     return value
 
 
-def pagination(request: web.Request) -> tuple[int, int, int]:
-    """``page`` (1-based), ``per_page`` (default 20, clamped to 1,000) and ``offset``."""
-    page = _int_param(request, "page", 1, 1)
-    per_page = min(_int_param(request, "per_page", 20, 1), MAX_PER_PAGE)
-    offset = _int_param(request, "offset", 0, 0)
+def pagination(
+    request: web.Request, params: Mapping[str, Any] | None = None
+) -> tuple[int, int, int]:
+    """``page`` (1-based), ``per_page`` (default 20, clamped to 1,000) and ``offset``.
+
+    Read from the query string, or from ``params`` (a JSON body's, for lists asked by POST).
+    """
+    source: Mapping[str, Any] = request.query if params is None else params
+    page = _int_param(source, "page", 1, 1)
+    per_page = min(_int_param(source, "per_page", 20, 1), MAX_PER_PAGE)
+    offset = _int_param(source, "offset", 0, 0)
     return page, per_page, offset
 
 
@@ -130,9 +138,13 @@ def paginate(
     request: web.Request,
     items: Sequence[T],
     encode_item: Callable[[T], bytes] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> web.Response:
-    """One page of ``items`` as a bare JSON array with the four ``X-*`` paging headers."""
-    page, per_page, offset = pagination(request)
+    """One page of ``items`` as a bare JSON array with the four ``X-*`` paging headers.
+
+    ``params``: where ``page`` and ``per_page`` come from when not the query (see ``pagination``).
+    """
+    page, per_page, offset = pagination(request, params)
     remaining = items[offset:] if offset else items
     total = len(remaining)
     start = (page - 1) * per_page
@@ -212,10 +224,14 @@ def optional_text(payload: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
-def order(request: web.Request) -> tuple[str, str]:
-    """The contact lists' ``order_column`` and ``order_direction`` (default ``id``, ``asc``)."""
-    column = request.query.get("order_column", "id")
-    direction = request.query.get("order_direction", "asc")
+def order(request: web.Request, params: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    """The contact lists' ``order_column`` and ``order_direction`` (default ``id``, ``asc``).
+
+    Read from the query string, or from ``params`` (a JSON body's, for lists asked by POST).
+    """
+    source: Mapping[str, Any] = request.query if params is None else params
+    column = source.get("order_column", "id")
+    direction = source.get("order_direction", "asc")
     if column not in ORDER_COLUMNS:
         raise ApiError(
             400, f"order_column must be one of {', '.join(ORDER_COLUMNS)}", field="order_column"
@@ -225,9 +241,14 @@ def order(request: web.Request) -> tuple[str, str]:
     return column, direction
 
 
-def contact_page(request: web.Request, org: Organization, ids: Sequence[int]) -> web.Response:
+def contact_page(
+    request: web.Request,
+    org: Organization,
+    ids: Sequence[int],
+    params: Mapping[str, Any] | None = None,
+) -> web.Response:
     """One page of contacts (given by id), joined from their cached JSON."""
-    return paginate(request, ids, org.encoded)
+    return paginate(request, ids, org.encoded, params)
 
 
 class TimeWindow(NamedTuple):
