@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAKE_KEY",
+    "FAULTS_KEY",
     "ORG_KEY",
     "ApiError",
     "Handler",
@@ -60,6 +61,8 @@ FAKE_KEY: web.AppKey[FakeInro] = web.AppKey("inro_fake")
 """Where the app keeps its FakeInro."""
 ORG_KEY: web.RequestKey[Organization] = web.RequestKey("inro_org")
 """Where a request keeps its organization."""
+FAULTS_KEY: web.RequestKey[dict[str, Any]] = web.RequestKey("inro_faults")
+"""The faults a request met (set by the middleware); ``paginate`` acts on the paging ones."""
 
 
 class ApiError(Exception):
@@ -143,12 +146,23 @@ def paginate(
     """One page of ``items`` as a bare JSON array with the four ``X-*`` paging headers.
 
     ``params``: where ``page`` and ``per_page`` come from when not the query (see ``pagination``).
+    The paging faults act here (``testing.faults``): ``ignore_page`` answers page 1 whatever was
+    asked, headers included; ``lying_total`` shifts ``X-Total`` (and ``X-Total-Pages`` with
+    it); ``short_page`` leaves the page's last items out and its headers as they were.
     """
     page, per_page, offset = pagination(request, params)
+    faults = request.get(FAULTS_KEY)
+    if faults and faults.get("ignore_page"):
+        page = 1  # a cache keyed without the query: page 1's answer, to every page
     remaining = items[offset:] if offset else items
     total = len(remaining)
     start = (page - 1) * per_page
     chunk = remaining[start : start + per_page]
+    if faults:
+        missing = int(faults.get("short_page", 0))
+        if missing:
+            chunk = chunk[: max(0, len(chunk) - missing)]
+        total = max(0, total + int(faults.get("lying_total", 0)))
     if encode_item is not None:
         payload = b"[" + b",".join(encode_item(item) for item in chunk) + b"]"
     else:
