@@ -119,9 +119,20 @@ async def test_page_repr_is_short() -> None:
     )
 
 
-def test_a_short_page_ends_the_list_whatever_the_headers_say() -> None:
-    page = Page(items=[1, 2], page=1, per_page=10, total=100, total_pages=10)
-    assert not page.has_next
+def test_a_short_page_ends_the_list_when_the_headers_agree_or_are_missing() -> None:
+    assert not Page(items=[1, 2], page=10, per_page=10, total=92, total_pages=10).has_next
+    assert not Page(items=[1, 2], page=1, per_page=10).has_next
+
+
+def test_a_short_page_the_headers_count_more_after_has_a_next() -> None:
+    # 2 items where the headers count 100: the list shrank as it was read, or the server left
+    # items out; only the pages after it can tell (the walk checks the count at its end).
+    assert Page(items=[1, 2], page=1, per_page=10, total=100, total_pages=10).has_next
+    assert Page(items=[1, 2], page=1, per_page=10, total_pages=10).has_next
+
+
+def test_an_empty_page_is_always_the_last() -> None:
+    assert not Page(items=[], page=3, per_page=10, total=100, total_pages=10).has_next
 
 
 def test_a_full_last_page_ends_the_list_when_the_headers_say_so() -> None:
