@@ -10,12 +10,15 @@ report a shorter list as the whole; a list that merely changes while walked is n
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncGenerator
+from pathlib import Path
 
 import pytest
 
 from inro_async import APIResponseValidationError, PaginationError
 from inro_async.client import Client
+from inro_async.jobs import ProgressEvent, export_contacts
 from inro_async.models.contacts import Contact
 from inro_async.pagination import Page
 from inro_async.testing import FakeInro
@@ -55,6 +58,10 @@ async def walk_items(
 
 def pages_asked(server: FakeInro) -> list[int]:
     return [int(r.query["page"]) for r in server.requests_to("contacts.list")]
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
 
 
 # -- a server that ignores ?page= ------------------------------------------------------------
@@ -196,3 +203,77 @@ async def test_a_list_shrinking_by_pages_under_a_concurrent_walk_keeps_what_was_
     assert error is not None
     assert error.page == 3
     assert "page 4, already fetched, holds 20 items" in str(error)
+
+
+# -- export ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+@pytest.mark.parametrize("concurrency", [1, 4])
+async def test_an_export_over_a_short_page_fails_and_leaves_no_file(
+    inro_client: Client, inro_server: FakeInro, tmp_path: Path, suffix: str, concurrency: int
+) -> None:
+    # Before: "export: 39 contacts (2 pages)", a success with 39 of 100, pages 3-5 dropped.
+    inro_server.inject("short_page", route="contacts.list", page=2, missing=1)
+    target = tmp_path / f"contacts.{suffix}"
+    job = export_contacts(inro_client, target, per_page=PER_PAGE, concurrency=concurrency)
+    with pytest.raises(PaginationError, match="99 items, 1 fewer than X-Total") as caught:
+        await job
+    assert caught.value.page == 2
+    assert leftovers(tmp_path) == []  # no file, no temporary file
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+async def test_an_export_behind_a_cache_that_ignores_page_fails_at_page_two(
+    inro_client: Client, inro_server: FakeInro, tmp_path: Path, suffix: str
+) -> None:
+    inro_server.inject("ignore_page", route="contacts.list", times=100)
+    job = export_contacts(inro_client, tmp_path / f"contacts.{suffix}", per_page=PER_PAGE)
+    with pytest.raises(PaginationError) as caught:
+        await job
+    assert caught.value.page == 2
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+async def test_an_export_report_says_how_many_the_server_counted(
+    inro_client: Client, tmp_path: Path, suffix: str
+) -> None:
+    report = await export_contacts(
+        inro_client, tmp_path / f"contacts.{suffix}", per_page=PER_PAGE, concurrency=4
+    )
+    assert (report.contacts, report.total, report.total_at_start) == (100, 100, 100)
+    assert (report.missing, report.changed) == (0, False)
+    assert "100 of 100 contacts" in str(report)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+async def test_an_export_of_a_list_that_shrank_says_so(
+    inro_client: Client, org: Organization, tmp_path: Path, suffix: str
+) -> None:
+    target = tmp_path / f"contacts.{suffix}"
+
+    def delete_after_the_first_page(event: ProgressEvent) -> None:
+        if event.kind == "progress" and event.done == PER_PAGE and 1 in org.contacts:
+            for contact_id in ALL[:5]:
+                org.remove_contact(contact_id)
+
+    job = export_contacts(
+        inro_client,
+        target,
+        per_page=PER_PAGE,
+        concurrency=1,
+        on_progress=delete_after_the_first_page,
+    )
+    report = await job
+    assert (report.contacts, report.total, report.total_at_start) == (95, 95, 100)
+    assert report.changed
+    assert report.missing == 0
+    assert "the list changed while it was read: 100 contacts at the start, 95 at the end" in str(
+        report
+    )
+    rows = target.read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 95 + (suffix == "csv")  # the header row
+    if suffix == "jsonl":
+        ids = [json.loads(row)["id"] for row in rows]
+        assert ids == [*ALL[:20], *ALL[25:]]
