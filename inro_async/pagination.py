@@ -210,6 +210,16 @@ def _placed(page: Page[T]) -> int | None:
     return None
 
 
+def _last_announced(page: Page[T]) -> int | None:
+    """The last page number the page's headers announce (either header); ``None`` if neither."""
+    by_count = None
+    if page.total is not None and page.per_page > 0:
+        by_count = -(-page.total // page.per_page)
+    if page.total_pages is None:
+        return by_count
+    return page.total_pages if by_count is None else max(page.total_pages, by_count)
+
+
 def _key(item: object) -> object:
     key = getattr(item, "id", None)
     return item if key is None else key
@@ -317,7 +327,7 @@ class _Walk:
         own = 0 if placed is None else max(0, placed - len(final.items))
         if missing <= min(_slack(final.per_page), own):
             return  # the last page was read just as the count moved
-        where = f"page {final.page}"
+        where = "the pages' counts disagree with each other"
         first_short = self.short[0][0] if self.short else final.page
         if self.short:
             where = ", ".join(
@@ -375,7 +385,8 @@ async def iter_pages(
         return
 
     # None: unknown, walk until a short page. A full page counting items past it has a next.
-    last = None if page.total_pages is None else max(page.total_pages, first_page + 1)
+    announced = _last_announced(page)
+    last = None if announced is None else max(announced, first_page + 1)
     next_number = first_page + 1
     window: deque[tuple[int, asyncio.Task[Page[T]]]] = deque()
     try:
@@ -397,7 +408,7 @@ async def iter_pages(
                 break
             if last is not None and walk.trusted:
                 # Newer headers win: pages the list grew by since page one are walked too.
-                last = max(last, page.total_pages or 0, page.page + 1)
+                last = max(last, _last_announced(page) or 0, page.page + 1)
         walk.finish()
     finally:
         for _, task in window:
