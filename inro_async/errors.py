@@ -126,7 +126,8 @@ class PaginationError(APIResponseValidationError):
 
     A page repeats the one before (the server, or a cache, ignores ``?page=``), the pages hold
     more items than ``X-Total`` counts, or the walk ended with fewer (a page left items out).
-    ``page`` names the page at fault; ``status`` and ``body`` are its response's. A list that
+    ``page`` names the page at fault; ``status`` is its response's, and ``body`` too when the
+    error is about that page's answer (empty for a walk found short at its end). A list that
     changed while walked is not an error (see ``inro_async.pagination``), unless it changed by
     more than a page under a concurrent walk: walking it again may then succeed.
     """

@@ -47,9 +47,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 from multidict import istr
 
@@ -225,37 +225,56 @@ def _key(item: object) -> object:
     return item if key is None else key
 
 
-def _same_items(before: Sequence[object], after: Sequence[object]) -> bool:
-    """Whether two non-empty pages hold the same items (by id where they have one)."""
-    if len(before) != len(after):
-        return False
-    # The first and last items tell two different pages apart at once, nearly always.
-    if _key(before[0]) != _key(after[0]) or _key(before[-1]) != _key(after[-1]):
-        return False
-    return all(_key(a) == _key(b) for a, b in zip(before, after, strict=True))
+class _Seen(NamedTuple):
+    """What a walk keeps of the page it yielded last: its facts, not its items or body."""
+
+    page: int
+    per_page: int
+    total: int | None
+    held: int
+    """Items on it."""
+    placed: int | None
+    keys: list[object]
+    """The items' ids (the items themselves where they have none), to tell a repeat."""
+    method: str
+    path: str
+    status: int
 
 
-def _error(page: Page[T], message: str, *, at: int | None = None) -> PaginationError:
-    response = page.response
+def _error(page: Page[T] | _Seen, message: str, *, at: int | None = None) -> PaginationError:
+    """The error about ``page`` (its body when the page is at hand; a seen one's is gone)."""
+    body = b""
+    if isinstance(page, _Seen):
+        method, path, status = page.method, page.path, page.status
+    elif page.response is not None:
+        response = page.response
+        method, path, status = response.method, response.path, response.status
+        body = response.content  # the page at fault's own answer
+    else:
+        method, path, status = "GET", "(page walk)", 200
     return PaginationError(
         message,
         page=page.page if at is None else at,
-        method=response.method if response is not None else "GET",
-        path=response.path if response is not None else "(page walk)",
-        status=response.status if response is not None else 200,
-        body=response.content if response is not None else b"",
+        method=method,
+        path=path,
+        status=status,
+        body=body,
     )
 
 
 class _Walk:
-    """What a walk has yielded so far, and the checks each page must pass (module docstring)."""
+    """What a walk has yielded so far, and the checks each page must pass (module docstring).
+
+    It keeps the last page's ids and counts, never a page: memory stays bounded by the pages in
+    flight.
+    """
 
     __slots__ = ("offset", "previous", "short", "yielded")
 
     def __init__(self) -> None:
         self.offset = 0  # items before the walk's first page
         self.yielded = 0
-        self.previous: Page[Any] | None = None
+        self.previous: _Seen | None = None
         self.short: list[tuple[int, int, int]] = []
         """Pages shorter than their own headers say: (page, items, items placed on it)."""
 
@@ -278,10 +297,11 @@ class _Walk:
                 "(X-Page): something between us and the API ignores ?page= (a cache?)",
                 at=asked,
             )
+        keys = [_key(item) for item in items]
         previous = self.previous
         if previous is None:
             self.offset = (asked - 1) * page.per_page
-        elif count and previous.items and _same_items(previous.items, items):
+        elif count and keys == previous.keys:
             raise _error(
                 page,
                 f"page {asked} holds the same {count:,} items as page {previous.page}: the "
@@ -313,7 +333,18 @@ class _Walk:
                 )
             self.short.append((asked, count, placed))
         self.yielded = through
-        self.previous = page
+        response = page.response
+        self.previous = _Seen(
+            page.page,
+            page.per_page,
+            page.total,
+            count,
+            placed,
+            keys,
+            response.method if response is not None else "GET",
+            response.path if response is not None else "(page walk)",
+            response.status if response is not None else 200,
+        )
 
     def finish(self) -> None:
         """The walk ended: raise if it yielded fewer items than the last count, beyond slack."""
@@ -323,8 +354,7 @@ class _Walk:
         missing = final.total - self.offset - self.yielded
         if missing <= 0:
             return
-        placed = _placed(final)
-        own = 0 if placed is None else max(0, placed - len(final.items))
+        own = 0 if final.placed is None else max(0, final.placed - final.held)
         if missing <= min(_slack(final.per_page), own):
             return  # the last page was read just as the count moved
         where = "the pages' counts disagree with each other"
