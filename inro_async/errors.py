@@ -121,6 +121,24 @@ class APIResponseValidationError(APIError):
         super().__init__(message, method=method, path=path)
 
 
+class PaginationError(APIResponseValidationError):
+    """A list's pages contradict each other or their own headers, so a walk stopped.
+
+    A page repeats the one before (the server, or a cache, ignores ``?page=``), the pages hold
+    more items than ``X-Total`` counts, or the walk ended with fewer (a page left items out).
+    ``page`` names the page at fault; ``status`` is its response's, and ``body`` too when the
+    error is about that page's answer (empty for a walk found short at its end). A list that
+    changed while walked is not an error (see ``inro_async.pagination``), unless it changed by
+    more than a page under a concurrent walk: walking it again may then succeed.
+    """
+
+    def __init__(
+        self, message: str, *, page: int, method: str, path: str, status: int, body: bytes
+    ) -> None:
+        self.page = page
+        super().__init__(message, method=method, path=path, status=status, body=body)
+
+
 class APIStatusError(APIError):
     """The server answered with a 4xx or 5xx status.
 

@@ -54,6 +54,8 @@ def sample(cls: type[BaseException]) -> BaseException:
         return cls("reset", may_have_been_processed=True, **request)
     if cls is errors.APIResponseValidationError:
         return cls("unexpected body", status=200, body=b"{oops", **request)
+    if cls is errors.PaginationError:
+        return cls("page 2 repeats page 1", page=2, status=200, body=b"[]", **request)
     if cls is errors.RateLimitError:
         return cls(
             "slow down",

@@ -13,7 +13,7 @@ from resources._mock import MockAPI, answer, page_headers
 from inro_async._http import HTTPRequest, HTTPResult
 from inro_async._transport import APIResponse
 from inro_async.client import Client
-from inro_async.errors import InvalidArgumentError
+from inro_async.errors import InvalidArgumentError, PaginationError
 from inro_async.pagination import Page, PageInfo, iter_pages
 
 
@@ -119,9 +119,20 @@ async def test_page_repr_is_short() -> None:
     )
 
 
-def test_a_short_page_ends_the_list_whatever_the_headers_say() -> None:
-    page = Page(items=[1, 2], page=1, per_page=10, total=100, total_pages=10)
-    assert not page.has_next
+def test_a_short_page_ends_the_list_when_the_headers_agree_or_are_missing() -> None:
+    assert not Page(items=[1, 2], page=10, per_page=10, total=92, total_pages=10).has_next
+    assert not Page(items=[1, 2], page=1, per_page=10).has_next
+
+
+def test_a_short_page_the_headers_count_more_after_has_a_next() -> None:
+    # 2 items where the headers count 100: the list shrank as it was read, or the server left
+    # items out; only the pages after it can tell (the walk checks the count at its end).
+    assert Page(items=[1, 2], page=1, per_page=10, total=100, total_pages=10).has_next
+    assert Page(items=[1, 2], page=1, per_page=10, total_pages=10).has_next
+
+
+def test_an_empty_page_is_always_the_last() -> None:
+    assert not Page(items=[], page=3, per_page=10, total=100, total_pages=10).has_next
 
 
 def test_a_full_last_page_ends_the_list_when_the_headers_say_so() -> None:
@@ -196,3 +207,38 @@ async def test_a_page_past_the_end_is_empty() -> None:
         page = await client.contacts.list(page=9, per_page=5)
     assert page.items == []
     assert not page.has_next
+
+
+async def test_a_count_that_grows_while_the_pages_stay_short_cannot_keep_a_walk_going() -> None:
+    # One item a page, and an X-Total (no X-Total-Pages) that always counts 100 more: the walk
+    # follows the count of the page before the first short one, no further, then reports.
+    api = MockAPI()
+    asked: list[int] = []
+
+    async def handle(request: HTTPRequest) -> HTTPResult:
+        page = int(dict(request.params)["page"])
+        asked.append(page)
+        headers = {"X-Total": str(page * 10 + 100), "X-Page": str(page), "X-Per-Page": "10"}
+        return answer(200, [{"id": page}], headers)
+
+    api.on("GET", "/contacts", handle)  # type: ignore[arg-type]
+    seen: list[int] = []
+
+    async def walk(inro: Client) -> None:
+        async for contact in inro.contacts.iter(per_page=10, concurrency=4):
+            seen.append(contact.id)
+
+    async with api.client() as inro:
+        with pytest.raises(PaginationError, match="page 1 held 1 of the 10") as caught:
+            await walk(inro)
+    assert seen == asked == list(range(1, 12))  # page 1 announced 11 pages
+    assert caught.value.page == 1
+
+
+async def test_a_custom_fetch_is_checked_like_any_walk() -> None:
+    async def fetch(number: int) -> Page[int]:
+        return Page(items=[1, 2, 3], page=number, per_page=3)  # the same items, every page
+
+    with pytest.raises(PaginationError, match="page 2 holds the same 3 items as page 1") as caught:
+        [p async for p in iter_pages(fetch)]
+    assert (caught.value.page, caught.value.method, caught.value.path) == (2, "GET", "(page walk)")

@@ -166,6 +166,8 @@ def contacts_export(
             "path": report.path,
             "format": report.format,
             "contacts": report.contacts,
+            "total": report.total,
+            "total_at_start": report.total_at_start,
             "pages": report.pages,
             "elapsed": round(report.elapsed, 3),
         },

@@ -329,23 +329,60 @@ class JobReport(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class ExportReport:
-    """What an export wrote."""
+    """What an export wrote, and how many contacts the server counted.
+
+    An export that wrote fewer contacts than the server's last count fails (the walk raises a
+    ``PaginationError``), except for the few a count read as the last page changed may be
+    ahead by (``missing``, said in the summary). A list that changed during the export is no
+    failure; ``changed`` and the summary say so.
+    """
 
     path: str
     format: str
     """``jsonl`` or ``csv``."""
     contacts: int
+    """Contacts written."""
     pages: int
     elapsed: float
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    total: int | None = None
+    """Contacts the server counted at the end (the last page's ``X-Total``); ``None`` if unsaid."""
+    total_at_start: int | None = None
+    """Contacts the server counted at the start (the first page's ``X-Total``)."""
 
     @property
     def rate(self) -> float:
         """Contacts written per second."""
         return self.contacts / self.elapsed if self.elapsed > 0 else 0.0
 
-    def __str__(self) -> str:
+    @property
+    def missing(self) -> int:
+        """Contacts the server's last count has beyond those written (0 when it sent none)."""
+        return max(0, self.total - self.contacts) if self.total is not None else 0
+
+    @property
+    def changed(self) -> bool:
+        """Whether the server's count changed between the first page and the last."""
         return (
-            f"export: {self.contacts:,} contacts ({self.pages:,} pages) to {self.path} "
+            self.total is not None
+            and self.total_at_start is not None
+            and self.total != self.total_at_start
+        )
+
+    def __str__(self) -> str:
+        of = f" of {self.total:,}" if self.total is not None else ""
+        text = (
+            f"export: {self.contacts:,}{of} contacts ({self.pages:,} pages) to {self.path} "
             f"[{self.format}] in {format_duration(self.elapsed)} · {self.rate:,.0f} contacts/s"
         )
+        if self.changed:
+            text += (
+                f"\n  the list changed while it was read: {self.total_at_start:,} contacts at "
+                f"the start, {self.total:,} at the end"
+            )
+        if self.missing:
+            text += (
+                f"\n  {self.missing:,} fewer than the server counts: the count moved as the "
+                "last page was read"
+            )
+        return text

@@ -12,7 +12,12 @@ the export. Cells holding a list or an object are JSON; booleans are ``true``/``
 is an empty cell. The message and comment previews stay out of CSV (they are in JSON Lines).
 
 The API offers no snapshot: a walk ordered by id (the default) sees contacts created meanwhile at
-the end, and may miss one deleted while the walk is under way.
+the end, and may miss one deleted while the walk is under way. The report says how many the
+server counted at the start and at the end (``ExportReport.total``, ``total_at_start``). An
+export never succeeds with fewer contacts than the last count beyond what a list changing as
+it is read explains: the walk's checks (``inro_async.pagination``) raise a ``PaginationError``
+for a page that repeats the one before, a count the pages overrun, or a page that left contacts
+out, and the file is not written.
 """
 
 from __future__ import annotations
@@ -207,6 +212,8 @@ class _Export:
         self.t0 = self.loop.time()
         self.started_at = datetime.now(UTC)
         self.total = 0
+        self.counted: int | None = None  # the last page's X-Total
+        self.counted_at_start: int | None = None  # the first page's
         self.written = 0
         self.pages = 0
         self.total_pages: int | None = None
@@ -258,6 +265,8 @@ class _Export:
             pages=self.pages,
             elapsed=self.loop.time() - self.t0,
             started_at=self.started_at,
+            total=self.counted,
+            total_at_start=self.counted_at_start,
         )
         await self._emit("finished", status="completed")
         return report
@@ -271,6 +280,9 @@ class _Export:
             async for page in pages:
                 if page.total is not None:
                     self.total = page.total
+                if self.pages == 0:
+                    self.counted_at_start = page.total
+                self.counted = page.total
                 self.total_pages = page.total_pages
                 if page.response is not None:
                     self._page_seconds.add(page.response.elapsed)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FAKE_KEY",
+    "FAULTS_KEY",
     "ORG_KEY",
     "ApiError",
     "Handler",
@@ -60,6 +61,8 @@ FAKE_KEY: web.AppKey[FakeInro] = web.AppKey("inro_fake")
 """Where the app keeps its FakeInro."""
 ORG_KEY: web.RequestKey[Organization] = web.RequestKey("inro_org")
 """Where a request keeps its organization."""
+FAULTS_KEY: web.RequestKey[dict[str, Any]] = web.RequestKey("inro_faults")
+"""The faults a request met (set by the middleware); ``paginate`` acts on the paging ones."""
 
 
 class ApiError(Exception):
@@ -105,24 +108,32 @@ async def body(request: web.Request) -> dict[str, Any]:
     return parsed
 
 
-def _int_param(request: web.Request, name: str, default: int, minimum: int) -> int:
-    raw = request.query.get(name)
+def _int_param(params: Mapping[str, Any], name: str, default: int, minimum: int) -> int:
+    raw = params.get(name)
     if raw is None or raw == "":
         return default
     try:
+        if isinstance(raw, bool | float):
+            raise ValueError(raw)
         value = int(raw)
-    except ValueError:
+    except (TypeError, ValueError):
         raise ApiError(400, f"{name} must be an integer, got {raw!r}", field=name) from None
     if value < minimum:
         raise ApiError(400, f"{name} must be >= {minimum}, got {value}", field=name)
     return value
 
 
-def pagination(request: web.Request) -> tuple[int, int, int]:
-    """``page`` (1-based), ``per_page`` (default 20, clamped to 1,000) and ``offset``."""
-    page = _int_param(request, "page", 1, 1)
-    per_page = min(_int_param(request, "per_page", 20, 1), MAX_PER_PAGE)
-    offset = _int_param(request, "offset", 0, 0)
+def pagination(
+    request: web.Request, params: Mapping[str, Any] | None = None
+) -> tuple[int, int, int]:
+    """``page`` (1-based), ``per_page`` (default 20, clamped to 1,000) and ``offset``.
+
+    Read from the query string, or from ``params`` (a JSON body's, for lists asked by POST).
+    """
+    source: Mapping[str, Any] = request.query if params is None else params
+    page = _int_param(source, "page", 1, 1)
+    per_page = min(_int_param(source, "per_page", 20, 1), MAX_PER_PAGE)
+    offset = _int_param(source, "offset", 0, 0)
     return page, per_page, offset
 
 
@@ -130,13 +141,28 @@ def paginate(
     request: web.Request,
     items: Sequence[T],
     encode_item: Callable[[T], bytes] | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> web.Response:
-    """One page of ``items`` as a bare JSON array with the four ``X-*`` paging headers."""
-    page, per_page, offset = pagination(request)
+    """One page of ``items`` as a bare JSON array with the four ``X-*`` paging headers.
+
+    ``params``: where ``page`` and ``per_page`` come from when not the query (see ``pagination``).
+    The paging faults act here (``testing.faults``): ``ignore_page`` answers page 1 whatever was
+    asked, headers included; ``lying_total`` shifts ``X-Total`` (and ``X-Total-Pages`` with
+    it); ``short_page`` leaves the page's last items out and its headers as they were.
+    """
+    page, per_page, offset = pagination(request, params)
+    faults = request.get(FAULTS_KEY)
+    if faults and faults.get("ignore_page"):
+        page = 1  # a cache keyed without the query: page 1's answer, to every page
     remaining = items[offset:] if offset else items
     total = len(remaining)
     start = (page - 1) * per_page
     chunk = remaining[start : start + per_page]
+    if faults:
+        missing = int(faults.get("short_page", 0))
+        if missing:
+            chunk = chunk[: max(0, len(chunk) - missing)]
+        total = max(0, total + int(faults.get("lying_total", 0)))
     if encode_item is not None:
         payload = b"[" + b",".join(encode_item(item) for item in chunk) + b"]"
     else:
@@ -212,10 +238,14 @@ def optional_text(payload: Mapping[str, Any], name: str) -> str | None:
     return value
 
 
-def order(request: web.Request) -> tuple[str, str]:
-    """The contact lists' ``order_column`` and ``order_direction`` (default ``id``, ``asc``)."""
-    column = request.query.get("order_column", "id")
-    direction = request.query.get("order_direction", "asc")
+def order(request: web.Request, params: Mapping[str, Any] | None = None) -> tuple[str, str]:
+    """The contact lists' ``order_column`` and ``order_direction`` (default ``id``, ``asc``).
+
+    Read from the query string, or from ``params`` (a JSON body's, for lists asked by POST).
+    """
+    source: Mapping[str, Any] = request.query if params is None else params
+    column = source.get("order_column", "id")
+    direction = source.get("order_direction", "asc")
     if column not in ORDER_COLUMNS:
         raise ApiError(
             400, f"order_column must be one of {', '.join(ORDER_COLUMNS)}", field="order_column"
@@ -225,9 +255,14 @@ def order(request: web.Request) -> tuple[str, str]:
     return column, direction
 
 
-def contact_page(request: web.Request, org: Organization, ids: Sequence[int]) -> web.Response:
+def contact_page(
+    request: web.Request,
+    org: Organization,
+    ids: Sequence[int],
+    params: Mapping[str, Any] | None = None,
+) -> web.Response:
     """One page of contacts (given by id), joined from their cached JSON."""
-    return paginate(request, ids, org.encoded)
+    return paginate(request, ids, org.encoded, params)
 
 
 class TimeWindow(NamedTuple):

@@ -12,6 +12,19 @@ admitted it (a 429 meets no fault, and leaves an injected one for the next admit
   connection is dropped before any response: the client cannot know it worked.
 * ``truncate`` / ``malformed``: the body is cut short / is not JSON.
 * ``no_pagination_headers``: list responses lose ``X-Total`` and its siblings.
+
+Three more lie about a list's pages (list routes only; they act where the page is made):
+
+* ``ignore_page``: every page answers page 1's items and headers (``X-Page: 1``), as a cache
+  keyed without the query string would.
+* ``lying_total``: ``X-Total`` is overstated (``by=`` > 0) or understated (``by=`` < 0), and
+  ``X-Total-Pages`` follows it; the items are the true ones.
+* ``short_page``: the page leaves out its last ``missing=`` items (default 1); its headers count
+  them still. ``inject("short_page", route="contacts.list", page=3)`` makes page 3 short.
+
+``inject(..., page=N)`` aims any injected kind at the requests for page ``N`` (its ``page``
+parameter, in the query or a JSON body; 1 when absent): other pages pass it by, unspent.
+``short_page`` aims at page 2 unless told.
 """
 
 from __future__ import annotations
@@ -31,6 +44,9 @@ FaultKind = Literal[
     "truncate",
     "malformed",
     "no_pagination_headers",
+    "ignore_page",
+    "lying_total",
+    "short_page",
 ]
 FAULT_KINDS: tuple[str, ...] = (
     "reset_before",
@@ -40,6 +56,9 @@ FAULT_KINDS: tuple[str, ...] = (
     "truncate",
     "malformed",
     "no_pagination_headers",
+    "ignore_page",
+    "lying_total",
+    "short_page",
 )
 
 
@@ -104,3 +123,5 @@ class Injected:
     route: str | None
     times: int
     value: Any = True
+    page: int | None = None
+    """Only a request for this page meets it (``None``: any request)."""

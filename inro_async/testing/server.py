@@ -4,7 +4,8 @@ Every request passes one middleware, in this order: it is recorded (with its arr
 the server's clock), authenticated (unknown token 401, Free plan 403), dropped unprocessed
 (``reset_before``), judged by the organization's rate limiter (429 with ``Retry-After``, and no
 other fault), delayed (``latency``), failed (``status``: 5xx, counted against the quota but
-not processed) or handled; then its body may be damaged (``truncate``, ``malformed``), its
+not processed) or handled (where a list's page may be made to lie: ``ignore_page``,
+``lying_total``, ``short_page``); then its body may be damaged (``truncate``, ``malformed``), its
 paging headers dropped, or, after it took effect, its connection reset (``reset_after``). Every
 response of an authenticated request carries ``X-RateLimit-Limit``/``-Remaining``/``-Reset``.
 """
@@ -25,7 +26,7 @@ from aiohttp import web
 from inro_async._routes import ROUTES
 from inro_async.governor._base import INRO_QUOTAS, Quota
 from inro_async.testing._handlers import HANDLERS
-from inro_async.testing._http import FAKE_KEY, ORG_KEY, ApiError, json_response
+from inro_async.testing._http import FAKE_KEY, FAULTS_KEY, ORG_KEY, ApiError, json_response
 from inro_async.testing._ratelimit import Mode, Verdict
 from inro_async.testing.faults import FAULT_KINDS, Faults, Injected
 from inro_async.testing.store import Organization
@@ -58,6 +59,17 @@ class RecordedRequest:
     throttled: bool = False
     faults: tuple[str, ...] = ()
     """The faults this request met (none when it was answered 429)."""
+
+
+def _page_asked(record: RecordedRequest) -> int:
+    """The page a request asks for (its query's, or its JSON body's ``page``); 1 if neither."""
+    raw = record.query.get("page")
+    if raw is None and isinstance(record.body, dict):
+        raw = record.body.get("page")
+    try:
+        return int(raw) if raw is not None else 1
+    except (TypeError, ValueError):
+        return 1
 
 
 def _aiohttp_path(path: str) -> str:
@@ -158,7 +170,9 @@ class FakeInro:
         it); every other kind by the next one the rate limiter admits, so a request answered
         429 leaves the fault for the one after it.
         ``inject("reset_after", route="messages.send")``, ``inject("status", status=503)``,
-        ``inject("latency", seconds=2.0)``.
+        ``inject("latency", seconds=2.0)``; the paging lies: ``inject("lying_total", by=-150)``,
+        ``inject("short_page", page=2, missing=1)``, ``inject("ignore_page", times=50)``.
+        ``page=N`` aims any kind at the requests for page ``N`` only (see ``testing.faults``).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
@@ -169,7 +183,15 @@ class FakeInro:
             value = int(params.get("status", 500))
         elif kind == "latency":
             value = float(params.get("seconds", 1.0))
-        self._injected.append(Injected(kind, route, times, value))
+        elif kind == "lying_total":
+            value = int(params.get("by", 1000))
+        elif kind == "short_page":
+            value = int(params.get("missing", 1))
+            params.setdefault("page", 2)
+        page = params.get("page")
+        self._injected.append(
+            Injected(kind, route, times, value, None if page is None else int(page))
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -255,15 +277,20 @@ class FakeInro:
             )
         return app
 
-    def _take_injected(self, route: str | None, *, before_limiter: bool) -> dict[str, Any]:
-        """Use up the injected faults met at this point by a request to ``route``.
+    def _take_injected(
+        self, route: str | None, *, before_limiter: bool, page: int = 1
+    ) -> dict[str, Any]:
+        """Use up the injected faults met at this point by a request to ``route`` for ``page``.
 
         ``reset_before`` is met before the rate limiter; every other kind only by a request the
-        limiter admits, so a 429 leaves them waiting for the next admitted one.
+        limiter admits, so a 429 leaves them waiting for the next admitted one. One aimed at a
+        page waits for a request for that page.
         """
         chosen: dict[str, Any] = {}
         for injected in list(self._injected):
             if (injected.kind == "reset_before") != before_limiter:
+                continue
+            if injected.page is not None and injected.page != page:
                 continue
             if injected.route is None or injected.route == route:
                 chosen[injected.kind] = injected.value
@@ -316,7 +343,8 @@ class FakeInro:
         # Random faults are drawn for every request (a seed gives the same sequence whatever
         # is throttled); injected ones wait for a request that gets as far as they act.
         faults = self.faults.draw(route) if self.faults is not None else {}
-        faults.update(self._take_injected(route, before_limiter=True))
+        page = _page_asked(record)
+        faults.update(self._take_injected(route, before_limiter=True, page=page))
         if faults.get("reset_before"):
             record.faults = ("reset_before",)
             return self._reset(request, record)
@@ -331,8 +359,10 @@ class FakeInro:
                 else "Rate limit exceeded"
             )
             return self._finish(json_response({"error": message}, status=429), verdict, record)
-        faults.update(self._take_injected(route, before_limiter=False))
+        faults.update(self._take_injected(route, before_limiter=False, page=page))
         record.faults = tuple(faults)
+        if faults:
+            request[FAULTS_KEY] = faults  # the paging ones act where the page is made
         if faults.get("latency"):
             await asyncio.sleep(float(faults["latency"]))
         if faults.get("status"):

@@ -202,6 +202,16 @@ class Organization:
         self._encoded.pop(contact_id, None)
         self._orders.clear()
 
+    def remove_contact(self, contact_id: int) -> None:
+        """Delete a contact (as someone would in the Inrō app): lists no longer show it."""
+        contact = self.contacts.pop(contact_id)
+        if contact.get("username"):
+            self._by_username.pop(contact["username"].lower(), None)
+        if contact.get("email"):
+            self._by_email.pop(contact["email"].lower(), None)
+        self._encoded.pop(contact_id, None)
+        self._orders.clear()
+
     def _index(self, contact: dict[str, Any]) -> None:
         if contact.get("username"):
             self._by_username[contact["username"].lower()] = contact["id"]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from inro_async.jobs._items import ItemStatus, Outcome
 from inro_async.jobs._progress import ProgressEvent
-from inro_async.jobs._report import JobReport, JobStatus, Tally, format_duration
+from inro_async.jobs._report import ExportReport, JobReport, JobStatus, Tally, format_duration
 from inro_async.jobs.export import csv_header, csv_rows
 
 
@@ -203,3 +203,19 @@ def test_the_rate_counts_only_items_this_run_finished() -> None:
         list(range(10)), outcomes, earlier={ItemStatus.DONE: 2}, carried_over=3, elapsed=5.0
     )
     assert report.rate == 1.0  # the 5 done items, not the 2 skipped or 3 carried-over unknown
+
+
+def test_an_export_report_names_what_the_count_says_beyond_the_rows_written() -> None:
+    # The last page read as the count moved: 4,999 rows, 5,000 counted. Never a silent "done".
+    report = ExportReport("c.csv", "csv", 4_999, 5, 2.0, total=5_000, total_at_start=5_000)
+    assert (report.missing, report.changed) == (1, False)
+    assert str(report).splitlines()[1:] == [
+        "  1 fewer than the server counts: the count moved as the last page was read"
+    ]
+    assert str(report).startswith("export: 4,999 of 5,000 contacts (5 pages) to c.csv [csv]")
+
+
+def test_an_export_report_without_counts_says_only_what_was_written() -> None:
+    report = ExportReport("c.jsonl", "jsonl", 30, 1, 1.0)
+    assert (report.total, report.missing, report.changed) == (None, 0, False)
+    assert str(report).startswith("export: 30 contacts (1 pages) to c.jsonl [jsonl]")

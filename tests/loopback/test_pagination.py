@@ -212,3 +212,25 @@ async def test_every_walk_refuses_a_concurrency_outside_1_to_64(
     with pytest.raises(InvalidArgumentError, match="concurrency"):
         getattr(inro_client, resource).iter(concurrency=concurrency)
     assert inro_server.requests == []
+
+
+# -- lists asked by POST ---------------------------------------------------------------------
+
+
+async def test_a_filter_walk_pages_through_its_body_and_sees_each_contact_once(
+    inro_client: Client, org: Organization
+) -> None:
+    # contacts.filter carries page, per_page and the order in its JSON body (docs/wire.md):
+    # a fake that read them from the query answered page 1 to every page of the walk.
+    active = sorted(cid for cid, c in org.contacts.items() if c["status"] == "active")
+    assert len(active) > 30
+    filters = [{"filter_type": "status", "value": "active"}]
+    walked = [c.id async for c in inro_client.contacts.iter_filter(filters, per_page=10)]
+    assert walked == active
+    backwards = [
+        c.id
+        async for c in inro_client.contacts.iter_filter(
+            filters, per_page=10, order_direction="desc"
+        )
+    ]
+    assert backwards == active[::-1]

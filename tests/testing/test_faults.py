@@ -115,6 +115,64 @@ async def test_missing_pagination_headers(start: Callable[..., Any]) -> None:
         assert response.headers["X-Total"] == "30"
 
 
+async def page_of(
+    session: aiohttp.ClientSession, url: str, **query: Any
+) -> tuple[list[int], dict[str, str]]:
+    """The ids on one page and its four paging headers."""
+    async with session.get(url, params={k: str(v) for k, v in query.items()}) as response:
+        ids = [item["id"] for item in await response.json()]
+        names = ("X-Total", "X-Total-Pages", "X-Page", "X-Per-Page")
+        return ids, {name: response.headers[name] for name in names}
+
+
+async def test_ignore_page_answers_page_one_to_every_page(start: Callable[..., Any]) -> None:
+    server, session, base_url = await start()
+    first, _ = await page_of(session, base_url + "/contacts", page=1, per_page=10)
+    server.inject("ignore_page", route="contacts.list", times=2)
+    for asked in (2, 3):
+        ids, headers = await page_of(session, base_url + "/contacts", page=asked, per_page=10)
+        assert ids == first  # a cache keyed without the query: page 1, headers and all
+        assert headers == {"X-Total": "30", "X-Total-Pages": "3", "X-Page": "1", "X-Per-Page": "10"}
+    ids, headers = await page_of(session, base_url + "/contacts", page=3, per_page=10)
+    assert (ids[0], headers["X-Page"]) == (first[0] + 20, "3")
+
+
+@pytest.mark.parametrize(("by", "total", "pages"), [(25, "55", "6"), (-15, "15", "2")])
+async def test_lying_total_shifts_the_counts_not_the_items(
+    start: Callable[..., Any], by: int, total: str, pages: str
+) -> None:
+    server, session, base_url = await start()
+    server.inject("lying_total", route="contacts.list", by=by)
+    ids, headers = await page_of(session, base_url + "/contacts", page=3, per_page=10)
+    assert len(ids) == 10  # the true third page
+    assert (headers["X-Total"], headers["X-Total-Pages"]) == (total, pages)
+
+
+async def test_short_page_leaves_items_out_of_the_page_it_aims_at(
+    start: Callable[..., Any],
+) -> None:
+    server, session, base_url = await start()
+    server.inject("short_page", route="contacts.list", missing=3)  # page 2 unless told
+    whole, _ = await page_of(session, base_url + "/contacts", page=1, per_page=10)
+    assert len(whole) == 10  # page 1 passed the fault by, unspent
+    ids, headers = await page_of(session, base_url + "/contacts", page=2, per_page=10)
+    assert ids == list(range(whole[0] + 10, whole[0] + 17))
+    assert (headers["X-Total"], headers["X-Total-Pages"]) == ("30", "3")  # still counted
+    ids, _ = await page_of(session, base_url + "/contacts", page=2, per_page=10)
+    assert len(ids) == 10  # spent
+    assert [r.faults for r in server.requests] == [(), ("short_page",), ()]
+
+
+async def test_any_injected_fault_can_aim_at_one_page(start: Callable[..., Any]) -> None:
+    server, session, base_url = await start()
+    server.inject("status", route="contacts.list", status=503, page=3)
+    statuses = []
+    for asked in (1, 2, 3):
+        async with session.get(base_url + "/contacts", params={"page": str(asked)}) as response:
+            statuses.append(response.status)
+    assert statuses == [200, 200, 503]
+
+
 async def test_unknown_faults_and_routes_are_refused() -> None:
     server = FakeInro()
     with pytest.raises(ValueError, match="unknown fault"):

@@ -213,11 +213,12 @@ async def contacts_filter(request: web.Request) -> web.StreamResponse:
     if "filters" not in payload:
         raise ApiError(400, "'filters' is required", field="filters")
     ids = evaluate_filters(org, payload["filters"], payload.get("filter_logic", "and"))
-    column, direction = order(request)
+    # A list asked by POST: its paging and order travel in the body (docs/wire.md, Contacts).
+    column, direction = order(request, payload)
     if (column, direction) != ("id", "asc"):
         keep = set(ids)
         ids = [cid for cid in org.ordered_ids(column, direction) if cid in keep]
-    return contact_page(request, org, ids)
+    return contact_page(request, org, ids, payload)
 
 
 async def contacts_messages(request: web.Request) -> web.StreamResponse:
