@@ -22,6 +22,7 @@ from inro_async.errors import (
     PermissionDeniedError,
     QuotaWaitTooLongError,
     RateLimitError,
+    UnexpectedRedirectError,
     UnprocessableEntityError,
 )
 from inro_async.governor import INRO_QUOTAS, Governor, LocalGovernor, Priority, Quota, QuotaUsage
@@ -137,5 +138,6 @@ __all__ = [
     "Trigger",
     "TriggerResult",
     "TypeInfo",
+    "UnexpectedRedirectError",
     "UnprocessableEntityError",
 ]

@@ -19,6 +19,7 @@ import aiohttp
 import msgspec
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from inro_async._routes import is_read
 from inro_async.errors import ClientClosedError
 
 __all__ = [
@@ -199,6 +200,10 @@ class AiohttpBackend:
                 data=_form_data(request.form) if request.form is not None else request.body,
                 headers=request.headers,
                 timeout=_client_timeout(request.timeout),
+                # A write is never sent again elsewhere: its 3xx goes back to the transport,
+                # which raises it (the request arrived; it may have been processed). A read
+                # follows, and aiohttp drops the token when the redirect changes the origin.
+                allow_redirects=is_read(request.method),
                 # A shared session may raise on 4xx/5xx by default; the transport maps statuses.
                 raise_for_status=False,
             ) as response:

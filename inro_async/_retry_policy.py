@@ -13,6 +13,9 @@ every rule of ``RetryPolicy.decide`` is checked by a table (``tests/test_retry_p
   ``Retry-After`` replaces the backoff up to ``Retries.longest_retry_after(max_wait)``; a
   longer one is raised, with a note saying why.
 * **Permanent** send failures (TLS verification, invalid URL) are raised at once.
+* **3xx** that reaches the policy (the backend follows redirects for reads only) is raised at
+  once as ``UnexpectedRedirectError``, never repeated: the request arrived, and a write may
+  have been processed before the redirect was written.
 * With ``gone_is_done``, a 404 after an attempt that may have been processed is returned: the
   earlier attempt deleted it, and "the resource is gone" is what the caller asked for.
 """
@@ -188,8 +191,10 @@ class RetryPolicy(msgspec.Struct, frozen=True, gc=False):
         if isinstance(outcome, Failed):
             return self._after_failure(outcome, progress, rng)
         status, retries = outcome.status, self.retries
-        if status < 400 or (status == 404 and self.gone_is_done and progress.maybe_processed):
+        if status < 300 or (status == 404 and self.gone_is_done and progress.maybe_processed):
             return ReturnResponse()
+        if status < 400:  # a redirect the backend did not follow: it arrived, may have acted
+            return Raise(status_error_class(status), may_have_been_processed=True)
         if status == 429 and progress.throttled < retries.max_throttled:
             then = replace(progress, throttled=progress.throttled + 1)
             return SendAgain(None, then, priority=Priority.RETRY)

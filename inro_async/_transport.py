@@ -366,7 +366,7 @@ class Transport:
 
         With ``gone_is_done``, a 404 to a repeat of a request that may already have been
         processed is returned as a success (a DELETE whose first answer was lost).
-        Raises an ``APIStatusError`` subclass for 4xx/5xx, ``APIConnectionError`` or
+        Raises an ``APIStatusError`` subclass for 3xx/4xx/5xx, ``APIConnectionError`` or
         ``APITimeoutError`` when no response arrived, ``QuotaWaitTooLongError`` from the governor.
         """
         loop = self._usable_loop()
@@ -405,7 +405,7 @@ class Transport:
                 retry_after, what = None, type(result).__name__
             else:
                 await self.governor.observe(result.status, result.headers, permit=permit)
-                if result.status < 400:  # what the policy decides for any success: return it
+                if result.status < 300:  # what the policy decides for any success: return it
                     if logger.isEnabledFor(logging.DEBUG):
                         self._log(
                             method, path, str(result.status), elapsed, progress.repeats, queued

@@ -189,6 +189,24 @@ class InternalServerError(APIStatusError):
     may_have_been_processed: bool = True
 
 
+class UnexpectedRedirectError(APIStatusError):
+    """3xx: the server (or a proxy in front of it) answered with a redirect; it is not followed.
+
+    The API does not redirect, so the request is never sent again elsewhere: for a write
+    (POST, PUT, PATCH, DELETE) the answer shows the request arrived, and it may have been
+    processed before the redirect was written, so ``may_have_been_processed`` is True and its
+    outcome is unknown. A GET follows ordinary redirects itself (without the token when the
+    origin changes); it raises this only for one it cannot follow. ``location`` is the
+    ``Location`` header, or None.
+    """
+
+    may_have_been_processed: bool = True
+
+    def __init__(self, message: str, *, location: str | None, **kwargs: Any) -> None:
+        self.location = location
+        super().__init__(message, **kwargs)
+
+
 class QuotaWaitTooLongError(InroError):
     """The governor would have to wait longer than ``max_wait`` for a free slot.
 
@@ -257,6 +275,8 @@ def status_error_class(status: int) -> type[APIStatusError]:
     """The exception class for an HTTP error status."""
     if status >= 500:
         return InternalServerError
+    if 300 <= status < 400:
+        return UnexpectedRedirectError
     return _STATUS_ERRORS.get(status, APIStatusError)
 
 
@@ -302,7 +322,9 @@ def error_from_response(
     idempotent: bool = False,
     note: str = "",
 ) -> APIStatusError:
-    """The error for a 4xx/5xx answer: the API's message, a hint, and ``note`` at the end."""
+    """The error for a 3xx/4xx/5xx answer: the API's message, a hint, ``note`` at the end."""
+    if 300 <= status < 400:
+        return _redirect_error(method, path, status, headers, content, note)
     try:
         body: Any = msgspec.json.decode(content) if content else None
     except msgspec.DecodeError:
@@ -323,6 +345,34 @@ def error_from_response(
             headers=headers,
         )
     return error_class(message, method=method, path=path, status=status, body=body, headers=headers)
+
+
+def _redirect_error(
+    method: str, path: str, status: int, headers: Mapping[str, str], content: bytes, note: str
+) -> UnexpectedRedirectError:
+    """A redirect that was not followed: where it pointed, and why the request was not resent."""
+    location = headers.get("Location")
+    where = "without a Location" if location is None else f"to {_without_query(location)!r}"
+    message = (
+        f"redirect {where} not followed: the API does not redirect, so the request is not "
+        "sent anywhere else (check base_url, or a proxy in between)"
+    )
+    if not is_read(method):
+        message += "; the server may have acted on it, so its outcome is unknown"
+    return UnexpectedRedirectError(
+        message + note,
+        location=location,
+        method=method,
+        path=path,
+        status=status,
+        body=content.decode("utf-8", "replace") or None,
+        headers=headers,
+    )
+
+
+def _without_query(url: str) -> str:
+    """``url`` cut before its query or fragment, which can hold an email address."""
+    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 def _error_message(body: Any, content: bytes) -> str:

@@ -27,6 +27,7 @@ from inro_async.errors import (
     InternalServerError,
     NotFoundError,
     RateLimitError,
+    UnexpectedRedirectError,
 )
 from inro_async.governor import Priority
 
@@ -149,6 +150,26 @@ CASES = {
         Raise(InternalServerError, may_have_been_processed=True),
         retries=Retries(max_retries=0),
     ),
+    # 3xx the backend did not follow (it follows only reads): raised, never repeated.
+    **{
+        f"{status} on {method} is raised: it arrived and may have acted": Case(
+            method,
+            Answered(status),
+            Raise(UnexpectedRedirectError, may_have_been_processed=True),
+        )
+        for status in (301, 302, 303, 307, 308)
+        for method in ("POST", "PUT", "PATCH", "DELETE")
+    },
+    "3xx on GET is raised, not returned": Case(
+        "GET", Answered(300), Raise(UnexpectedRedirectError, may_have_been_processed=True)
+    ),
+    "3xx after retries is raised even with gone_is_done": Case(
+        "DELETE",
+        Answered(302),
+        Raise(UnexpectedRedirectError, may_have_been_processed=True),
+        Progress(retried=1, maybe_processed=True),
+        gone_is_done=True,
+    ),
     # 4xx other than 429: raised, never retried.
     "400 is raised": Case("GET", Answered(400), Raise(BadRequestError, False)),
     "404 is raised": Case("DELETE", Answered(404), Raise(NotFoundError, False)),
@@ -235,6 +256,7 @@ def test_repeats_count_retries_and_429s() -> None:
         (Answered(500), False),
         (Answered(503, retry_after=1.0), False),
         (Answered(200), False),
+        (Answered(302), False),
     ],
 )
 def test_only_a_429_or_a_request_never_sent_certainly_did_nothing(

@@ -12,6 +12,9 @@ admitted it (a 429 meets no fault, and leaves an injected one for the next admit
   connection is dropped before any response: the client cannot know it worked.
 * ``truncate`` / ``malformed``: the body is cut short / is not JSON.
 * ``no_pagination_headers``: list responses lose ``X-Total`` and its siblings.
+* ``redirect``: the request is fully processed, then answered with a redirect instead of its
+  response (``status=``, default 302; ``location=``, default an address where nothing listens),
+  as a misconfigured proxy or load balancer might.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ FaultKind = Literal[
     "truncate",
     "malformed",
     "no_pagination_headers",
+    "redirect",
 ]
 FAULT_KINDS: tuple[str, ...] = (
     "reset_before",
@@ -40,7 +44,11 @@ FAULT_KINDS: tuple[str, ...] = (
     "truncate",
     "malformed",
     "no_pagination_headers",
+    "redirect",
 )
+
+REDIRECT_TO = "http://127.0.0.1:9/api/v1/elsewhere"
+"""The default ``Location`` of an injected ``redirect``: the discard port, where nothing listens."""
 
 
 @dataclass

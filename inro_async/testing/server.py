@@ -5,7 +5,8 @@ the server's clock), authenticated (unknown token 401, Free plan 403), dropped u
 (``reset_before``), judged by the organization's rate limiter (429 with ``Retry-After``, and no
 other fault), delayed (``latency``), failed (``status``: 5xx, counted against the quota but
 not processed) or handled; then its body may be damaged (``truncate``, ``malformed``), its
-paging headers dropped, or, after it took effect, its connection reset (``reset_after``). Every
+paging headers dropped, or, after it took effect, its connection reset (``reset_after``) or its
+answer replaced by a redirect (``redirect``). Every
 response of an authenticated request carries ``X-RateLimit-Limit``/``-Remaining``/``-Reset``.
 """
 
@@ -27,7 +28,7 @@ from inro_async.governor._base import INRO_QUOTAS, Quota
 from inro_async.testing._handlers import HANDLERS
 from inro_async.testing._http import FAKE_KEY, ORG_KEY, ApiError, json_response
 from inro_async.testing._ratelimit import Mode, Verdict
-from inro_async.testing.faults import FAULT_KINDS, Faults, Injected
+from inro_async.testing.faults import FAULT_KINDS, REDIRECT_TO, Faults, Injected
 from inro_async.testing.store import Organization
 
 __all__ = ["FakeInro", "RecordedRequest"]
@@ -158,7 +159,7 @@ class FakeInro:
         it); every other kind by the next one the rate limiter admits, so a request answered
         429 leaves the fault for the one after it.
         ``inject("reset_after", route="messages.send")``, ``inject("status", status=503)``,
-        ``inject("latency", seconds=2.0)``.
+        ``inject("latency", seconds=2.0)``, ``inject("redirect", status=307, location="/x")``.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
@@ -169,6 +170,8 @@ class FakeInro:
             value = int(params.get("status", 500))
         elif kind == "latency":
             value = float(params.get("seconds", 1.0))
+        elif kind == "redirect":
+            value = (int(params.get("status", 302)), str(params.get("location", REDIRECT_TO)))
         self._injected.append(Injected(kind, route, times, value))
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -354,6 +357,9 @@ class FakeInro:
                 response.body = b'{"this is": not json'
         if faults.get("reset_after"):
             return self._reset(request, record)
+        if faults.get("redirect"):  # processed, but the answer points elsewhere
+            status, location = faults["redirect"]
+            response = web.Response(status=status, headers={"Location": location})
         return self._finish(response, verdict, record)
 
     @staticmethod
