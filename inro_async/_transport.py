@@ -33,6 +33,7 @@ from inro_async._http import (
 from inro_async._retry_policy import (
     DEFAULT_RETRIES,
     NOTHING_YET,
+    WAIT_LONGER,
     Answered,
     Failed,
     Outcome,
@@ -48,6 +49,7 @@ from inro_async.errors import (
     ClientClosedError,
     EventLoopMismatchError,
     InvalidArgumentError,
+    allowed_again,
     body_error,
     connection_error,
     error_from_response,
@@ -238,6 +240,18 @@ class APIResponse(msgspec.Struct, frozen=True, gc=False):
         )
 
 
+SAME_PAUSE = 1.0
+"""Seconds within which two 429s ask for the same pause (one warning)."""
+
+
+class _Pause(msgspec.Struct, frozen=True):
+    """The 429 answer that set the latest pause, to build the errors of calls refused meanwhile."""
+
+    method: str
+    path: str
+    answer: HTTPResult
+
+
 def encode_query(params: Mapping[str, QueryValue] | None) -> list[tuple[str, str]]:
     """Query parameters as pairs: ``None`` dropped, booleans lower-case, lists as ``key[]``."""
     pairs: list[tuple[str, str]] = []
@@ -282,6 +296,9 @@ class Transport:
     _closed: bool = field(init=False, default=False)
     # The loop of the first request: the session and the governor's waiters belong to it.
     _loop: asyncio.AbstractEventLoop | None = field(init=False, default=None)
+    # The latest 429 pause: when it ends (loop clock; 0.0: none) and the answer that asked it.
+    _paused_until: float = field(init=False, default=0.0)
+    _pause: _Pause | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._resolved = self.defaults.resolved()  # most requests override nothing
@@ -385,6 +402,8 @@ class Transport:
         priority = Priority.NORMAL if opts.priority is None else opts.priority
 
         policy = RetryPolicy(retries, idempotent, opts.max_wait, gone_is_done)
+        if self._paused_until:  # a 429 paused the token: refuse rather than hang silently
+            self._refuse_if_paused(policy, loop, method, path)
         progress = NOTHING_YET
         queued = 0.0
         while True:
@@ -416,6 +435,8 @@ class Transport:
                     )  # fmt: skip
                 retry_after = parse_retry_after(result.headers.get("Retry-After"))
                 outcome, what = Answered(result.status, retry_after), str(result.status)
+                if result.status == 429 and retry_after is not None:
+                    self._paused(loop, retry_after, retries, method, path, result)
             decision = policy.decide(outcome, progress, self._rng)
             log = (method, path, what, elapsed, progress.repeats, queued)
             if isinstance(decision, SendAgain):
@@ -449,6 +470,52 @@ class Transport:
                 retries=progress.repeats,
                 queued=queued,
             )
+
+    def _paused(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        retry_after: float,
+        retries: Retries,
+        method: str,
+        path: str,
+        answer: HTTPResult,
+    ) -> None:
+        """Remember a 429's pause (the governor holds it too); warn once of a long one."""
+        until = loop.time() + retry_after
+        if until <= self._paused_until:
+            return
+        long_pause = retry_after > retries.max_throttled_wait
+        if long_pause and until > self._paused_until + SAME_PAUSE:
+            logger.warning(
+                "429 on %s %s: Retry-After %gs; the server allows requests again %s. Calls "
+                "with a max_wait wait for it (or raise QuotaWaitTooLongError), calls without "
+                "one raise RateLimitError while more than %gs of it remain "
+                "(Retries.max_throttled_wait)",
+                *(method, path, retry_after, allowed_again(retry_after)),
+                retries.max_throttled_wait,
+            )
+        self._paused_until, self._pause = until, _Pause(method, path, answer)
+
+    def _refuse_if_paused(
+        self, policy: RetryPolicy, loop: asyncio.AbstractEventLoop, method: str, path: str
+    ) -> None:
+        """Raise ``RateLimitError`` unsent if the pause left is longer than ``policy`` waits."""
+        left = self._paused_until - loop.time()
+        if left <= 0:
+            self._paused_until, self._pause = 0.0, None
+            return
+        pause = self._pause
+        if pause is None or not policy.waits_too_long_for(left):
+            return
+        answer = pause.answer
+        note = (
+            f"; not sent: an earlier 429 ({pause.method} {pause.path}) paused requests for this "
+            f"token longer than the {policy.retries.max_throttled_wait:g}s a call without "
+            f"max_wait waits for one ({WAIT_LONGER})"
+        )
+        raise error_from_response(
+            method, path, answer.status, answer.headers, answer.content, left, note=note
+        )
 
     @staticmethod
     def _log(

@@ -5,7 +5,9 @@ Errors carry the status, the API's message, the method and the path, never the t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -332,6 +334,8 @@ def error_from_response(
     message = _with_hint(status, _error_message(body, content))
     if status >= 500 and not idempotent:
         message += "; the server may have acted on it, so its outcome is unknown"
+    if status == 429 and retry_after is not None:
+        message += f"; the server allows requests again {allowed_again(retry_after)}"
     message += note
     error_class = status_error_class(status)
     if error_class is RateLimitError:
@@ -345,6 +349,16 @@ def error_from_response(
             headers=headers,
         )
     return error_class(message, method=method, path=path, status=status, body=body, headers=headers)
+
+
+def allowed_again(seconds: float, *, now: float | None = None) -> str:
+    """``seconds`` from now as text, with the wall-clock moment: ``in 90 s (at 10:01:30 UTC)``."""
+    try:
+        moment = datetime.fromtimestamp((time.time() if now is None else now) + seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return f"in {seconds:.3g} s (after the year 9999)"
+    amount = f"{seconds:,.0f}" if seconds >= 10 else f"{seconds:.3g}"
+    return f"in {amount} s (at {moment:%Y-%m-%d %H:%M:%S} UTC)"
 
 
 def _redirect_error(

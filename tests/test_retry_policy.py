@@ -81,6 +81,42 @@ CASES = {
         Raise(RateLimitError, may_have_been_processed=False),
         Progress(throttled=3),
     ),
+    # A 429's Retry-After: a call without max_wait waits up to max_throttled_wait for it.
+    "429 Retry-After within max_throttled_wait goes again": Case(
+        "GET",
+        Answered(429, retry_after=60),
+        SendAgain(None, Progress(throttled=1), priority=Priority.RETRY),
+    ),
+    **{
+        f"429 Retry-After {seconds:g}s without max_wait is raised at once": Case(
+            method,
+            Answered(429, retry_after=seconds),
+            Raise(
+                RateLimitError,
+                may_have_been_processed=False,
+                note=f"; not repeated: Retry-After {seconds:g}s is longer than the 60s a call "
+                "without max_wait waits for a 429 (raise Retries.max_throttled_wait, or pass "
+                "max_wait=, to wait for it)",
+            ),
+        )
+        for seconds in (61, 86_400, 1e9)
+        for method in ("GET", "POST")
+    },
+    "429 Retry-After beyond the cap with a max_wait is left to the governor": Case(
+        "POST",
+        Answered(429, retry_after=86_400),
+        SendAgain(None, Progress(throttled=1), priority=Priority.RETRY),
+        max_wait=10,
+    ),
+    "429 Retry-After beyond a raised cap's default is waited": Case(
+        "GET",
+        Answered(429, retry_after=3600),
+        SendAgain(None, Progress(throttled=1), priority=Priority.RETRY),
+        retries=Retries(max_throttled=3, max_throttled_wait=3600),
+    ),
+    "429 without Retry-After goes again": Case(
+        "GET", Answered(429), SendAgain(None, Progress(throttled=1), priority=Priority.RETRY)
+    ),
     # 5xx: only idempotent methods, with backoff (full jitter, here its top) or Retry-After.
     **{
         f"5xx on {method} is retried after backoff": Case(
