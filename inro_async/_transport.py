@@ -24,6 +24,7 @@ from multidict import CIMultiDictProxy
 from inro_async._headers import parse_retry_after
 from inro_async._http import (
     AiohttpBackend,
+    BodyTooLarge,
     HTTPBackend,
     HTTPRequest,
     HTTPResult,
@@ -51,6 +52,7 @@ from inro_async.errors import (
     InvalidArgumentError,
     allowed_again,
     body_error,
+    body_too_large,
     connection_error,
     error_from_response,
 )
@@ -125,6 +127,8 @@ class RequestOptions:
     governor is bounded by ``max_wait`` instead (``None``: wait as long as it takes).
     ``on_dispatch`` is called when the governor grants each attempt its slot (``DispatchHook``),
     ``on_no_effect`` when an attempt certainly did nothing and is repeated (``NoEffectHook``).
+    ``max_response_bytes`` bounds a response's body after decompression (``None``: no limit);
+    a longer one raises ``APIResponseValidationError`` and is not read further.
     """
 
     timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
@@ -133,6 +137,7 @@ class RequestOptions:
     max_wait: float | UseClientDefault | None = USE_CLIENT_DEFAULT
     on_dispatch: DispatchHook | UseClientDefault | None = USE_CLIENT_DEFAULT
     on_no_effect: NoEffectHook | UseClientDefault | None = USE_CLIENT_DEFAULT
+    max_response_bytes: int | UseClientDefault | None = USE_CLIENT_DEFAULT
 
     def __post_init__(self) -> None:
         # aiohttp reads a timeout of 0 as "no timeout"; None says that explicitly.
@@ -149,6 +154,13 @@ class RequestOptions:
             or (isinstance(max_wait, int | float) and max_wait >= 0)
         ):
             raise InvalidArgumentError("max_wait", "must be >= 0 seconds, or None to wait")
+        limit = self.max_response_bytes
+        if not (
+            limit is None or limit is USE_CLIENT_DEFAULT or (type(limit) is int and limit >= 1)
+        ):
+            raise InvalidArgumentError(
+                "max_response_bytes", "must be a whole number of bytes >= 1, or None for no limit"
+            )
 
     def merged(self, override: RequestOptions) -> RequestOptions:
         """These options with every field that ``override`` sets taking precedence."""
@@ -180,9 +192,18 @@ class ResolvedOptions:
     max_wait: float | None
     on_dispatch: DispatchHook | None
     on_no_effect: NoEffectHook | None
+    max_response_bytes: int | None
 
 
-_FIELDS = ("timeout", "retries", "priority", "max_wait", "on_dispatch", "on_no_effect")
+_FIELDS = (
+    "timeout",
+    "retries",
+    "priority",
+    "max_wait",
+    "on_dispatch",
+    "on_no_effect",
+    "max_response_bytes",
+)
 NO_OVERRIDES: Final = RequestOptions()
 """Options that override nothing (a client's own, before ``with_options``)."""
 
@@ -397,7 +418,7 @@ class Transport:
             body = self.encode(json)
             headers = {**self._auth, "Content-Type": "application/json"}
         request = HTTPRequest(
-            method, url, query, headers, body=body, form=form, timeout=opts.timeout
+            method, url, query, headers, body, form, opts.timeout, opts.max_response_bytes
         )
         priority = Priority.NORMAL if opts.priority is None else opts.priority
 
@@ -420,6 +441,8 @@ class Transport:
                 result = exc
             elapsed = loop.time() - sent_at
             if isinstance(result, SendError):
+                if isinstance(result, BodyTooLarge):  # answered: the permit goes back
+                    await self.governor.observe(result.status, result.headers, permit=permit)
                 outcome: Outcome = Failed(result.sent, result.timeout, result.permanent)
                 retry_after, what = None, type(result).__name__
             else:
@@ -450,6 +473,10 @@ class Transport:
                 continue
             self._log(*log)
             if isinstance(decision, Raise):
+                if isinstance(result, BodyTooLarge):
+                    raise body_too_large(
+                        method, path, result.status, result.limit, result.head
+                    ) from None
                 if isinstance(result, SendError):
                     raise connection_error(
                         method, path, str(result), timed_out=decision.error is APITimeoutError,

@@ -48,6 +48,8 @@ __all__ = ["Client"]
 
 TOKEN_ENV = "INRO_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 """Where the token is read from when none is passed."""
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+"""The longest response body read, after decompression (a 1,000-contact page is about 1.5 MB)."""
 BASE_URL_ENV = "INRO_BASE_URL"
 """Overrides the base URL when set (useful to point scripts at the fake server)."""
 
@@ -82,7 +84,8 @@ class Client:
     request goes through one governor that mirrors the organization's quotas, so fan-out work
     runs at full speed without earning 429s.
     ``session`` shares an aiohttp session you own; ``backend`` replaces HTTP altogether (for
-    unit tests: ``inro_async._http.MockBackend``).
+    unit tests: ``inro_async._http.MockBackend``). ``max_response_bytes`` bounds a response's
+    body after decompression (32 MiB, a 1,000-contact page many times over; ``None``: no limit).
     """
 
     def __init__(
@@ -97,6 +100,7 @@ class Client:
         max_wait: float | None = None,
         session: aiohttp.ClientSession | None = None,
         backend: HTTPBackend | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         token = _clean_token(token)
         if governor is not None and quotas is not None:
@@ -108,7 +112,12 @@ class Client:
             token=token,
             base_url=base_url or os.environ.get(BASE_URL_ENV) or _routes.DEFAULT_BASE_URL,
             governor=governor,
-            defaults=RequestOptions(timeout=timeout, retries=retries, max_wait=max_wait),
+            defaults=RequestOptions(
+                timeout=timeout,
+                retries=retries,
+                max_wait=max_wait,
+                max_response_bytes=max_response_bytes,
+            ),
             backend=backend or AiohttpBackend(session),
             user_agent=(
                 f"inro-async/{_VERSION} aiohttp/{aiohttp.__version__} "
@@ -168,6 +177,7 @@ class Client:
         max_wait: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         on_dispatch: DispatchHook | UseClientDefault | None = USE_CLIENT_DEFAULT,
         on_no_effect: NoEffectHook | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_response_bytes: int | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Client:
         """A copy for a few calls with other settings; it shares the session and governor.
 
@@ -176,6 +186,7 @@ class Client:
         ``max_wait=None`` waits as long as the quota needs. ``on_dispatch`` is called each time
         the governor grants one of the copy's requests its slot, before it is sent, and
         ``on_no_effect`` when one of them certainly did nothing (a 429) and is sent again.
+        ``max_response_bytes=None`` lifts the limit on a response's size.
         """
         copy = object.__new__(Client)
         copy._transport = self._transport
@@ -188,6 +199,7 @@ class Client:
                 max_wait=max_wait,
                 on_dispatch=on_dispatch,
                 on_no_effect=on_no_effect,
+                max_response_bytes=max_response_bytes,
             )
         )
         return copy

@@ -115,7 +115,10 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(APIError):
-    """The server answered 2xx but the body could not be decoded into the expected model."""
+    """The server answered but its body could not be used: not the expected model, not JSON.
+
+    Or longer than ``max_response_bytes``: then ``body`` holds only its first bytes.
+    """
 
     def __init__(self, message: str, *, method: str, path: str, status: int, body: bytes) -> None:
         self.status = status
@@ -312,6 +315,28 @@ def body_error(
     return APIResponseValidationError(
         f"{what}: {exc}", method=method, path=path, status=status, body=body
     )
+
+
+def body_too_large(
+    method: str, path: str, status: int, limit: int, head: bytes
+) -> APIResponseValidationError:
+    """The error for a body longer than ``max_response_bytes``; ``head`` is its start.
+
+    A write's answer proves it reached the server, which may have acted on it (certainly so
+    for a 2xx): its outcome is unknown.
+    """
+    message = (
+        f"response body larger than the {limit:,}-byte limit, not read further (raise it "
+        "with Client(max_response_bytes=...) or with_options(max_response_bytes=...); None "
+        "for no limit)"
+    )
+    if not is_read(method):
+        acted = "was processed" if status < 300 else "may have been processed"
+        message += (
+            f"; the server answered {status}, so the request {acted}, but its answer could "
+            "not be read: its outcome is unknown"
+        )
+    return APIResponseValidationError(message, method=method, path=path, status=status, body=head)
 
 
 def error_from_response(

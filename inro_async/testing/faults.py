@@ -15,11 +15,17 @@ admitted it (a 429 meets no fault, and leaves an injected one for the next admit
 * ``redirect``: the request is fully processed, then answered with a redirect instead of its
   response (``status=``, default 302; ``location=``, default an address where nothing listens),
   as a misconfigured proxy or load balancer might.
+* ``huge_body``: the request is fully processed, then answered 200 with a gzip bomb: ``size=``
+  bytes of valid JSON (whitespace, then ``[]``; default 200 MB) in about a thousandth of that
+  on the wire, ``Content-Encoding: gzip``.
 """
 
 from __future__ import annotations
 
+import functools
 import random
+import struct
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -35,6 +41,7 @@ FaultKind = Literal[
     "malformed",
     "no_pagination_headers",
     "redirect",
+    "huge_body",
 ]
 FAULT_KINDS: tuple[str, ...] = (
     "reset_before",
@@ -45,10 +52,35 @@ FAULT_KINDS: tuple[str, ...] = (
     "malformed",
     "no_pagination_headers",
     "redirect",
+    "huge_body",
 )
 
 REDIRECT_TO = "http://127.0.0.1:9/api/v1/elsewhere"
 """The default ``Location`` of an injected ``redirect``: the discard port, where nothing listens."""
+HUGE_BODY = 200_000_000
+"""The default decompressed size of an injected ``huge_body``, in bytes."""
+
+
+@functools.lru_cache(maxsize=4)
+def gzip_bomb(size: int) -> bytes:
+    """``size`` bytes of valid JSON (spaces, then ``[]``), gzip-compressed about 1,000 to 1.
+
+    One MiB of spaces is deflated once, ending with a full flush (byte-aligned, referring to
+    nothing before it), and that segment is repeated: compressing 200 MB would take seconds.
+    """
+    block = b" " * (1 << 20)
+    blocks, rest = divmod(size - 2, len(block))
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)  # raw deflate
+    segment = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    tail = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    last = b" " * rest + b"[]"
+    crc = 0
+    for _ in range(blocks):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(last, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    trailer = struct.pack("<II", crc, size & 0xFFFFFFFF)
+    return header + segment * blocks + tail.compress(last) + tail.flush() + trailer
 
 
 @dataclass

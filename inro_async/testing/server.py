@@ -6,7 +6,7 @@ the server's clock), authenticated (unknown token 401, Free plan 403), dropped u
 other fault), delayed (``latency``), failed (``status``: 5xx, counted against the quota but
 not processed) or handled; then its body may be damaged (``truncate``, ``malformed``), its
 paging headers dropped, or, after it took effect, its connection reset (``reset_after``) or its
-answer replaced by a redirect (``redirect``). Every
+answer replaced by a redirect (``redirect``) or a gzip bomb (``huge_body``). Every
 response of an authenticated request carries ``X-RateLimit-Limit``/``-Remaining``/``-Reset``.
 """
 
@@ -28,7 +28,14 @@ from inro_async.governor._base import INRO_QUOTAS, Quota
 from inro_async.testing._handlers import HANDLERS
 from inro_async.testing._http import FAKE_KEY, ORG_KEY, ApiError, json_response
 from inro_async.testing._ratelimit import Mode, Verdict
-from inro_async.testing.faults import FAULT_KINDS, REDIRECT_TO, Faults, Injected
+from inro_async.testing.faults import (
+    FAULT_KINDS,
+    HUGE_BODY,
+    REDIRECT_TO,
+    Faults,
+    Injected,
+    gzip_bomb,
+)
 from inro_async.testing.store import Organization
 
 __all__ = ["FakeInro", "RecordedRequest"]
@@ -172,6 +179,8 @@ class FakeInro:
             value = float(params.get("seconds", 1.0))
         elif kind == "redirect":
             value = (int(params.get("status", 302)), str(params.get("location", REDIRECT_TO)))
+        elif kind == "huge_body":
+            value = int(params.get("size", HUGE_BODY))
         self._injected.append(Injected(kind, route, times, value))
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -360,6 +369,12 @@ class FakeInro:
         if faults.get("redirect"):  # processed, but the answer points elsewhere
             status, location = faults["redirect"]
             response = web.Response(status=status, headers={"Location": location})
+        elif faults.get("huge_body"):  # processed, answered with a gzip bomb
+            response = web.Response(
+                body=gzip_bomb(faults["huge_body"]),
+                content_type="application/json",
+                headers={"Content-Encoding": "gzip"},
+            )
         return self._finish(response, verdict, record)
 
     @staticmethod
