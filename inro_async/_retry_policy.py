@@ -25,6 +25,7 @@ every rule of ``RetryPolicy.decide`` is checked by a table (``tests/test_retry_p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -92,16 +93,17 @@ class Retries:
     raises ``RateLimitError`` at once (the governor still holds the pause for everyone)."""
 
     def __post_init__(self) -> None:
-        for name in (
-            "max_retries",
-            "max_throttled",
-            "backoff_base",
-            "backoff_cap",
-            "max_retry_after",
-            "max_throttled_wait",
-        ):
-            if not getattr(self, name) >= 0:
-                raise InvalidArgumentError(name, "must be >= 0")
+        for name in ("max_retries", "max_throttled"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 0:
+                raise InvalidArgumentError(name, f"must be >= 0, a whole number; got {value!r}")
+        for name in ("backoff_base", "backoff_cap", "max_retry_after", "max_throttled_wait"):
+            value = getattr(self, name)
+            # NaN fails every comparison; a cap may be infinite ("no cap"), the base may not.
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise InvalidArgumentError(name, f"must be >= 0 seconds, got {value!r}")
+            if name == "backoff_base" and not math.isfinite(value):
+                raise InvalidArgumentError(name, f"must be finite, got {value!r}")
 
     def longest_retry_after(self, max_wait: float | None) -> float:
         """The longest ``Retry-After`` of a 5xx that is waited out before retrying."""

@@ -12,6 +12,7 @@ import asyncio
 import enum
 import hashlib
 import logging
+import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -57,7 +58,7 @@ from inro_async.errors import (
     error_from_response,
 )
 from inro_async.governor._base import Governor, Priority
-from inro_async.models._lenient import LenientDecoder
+from inro_async.models._lenient import LenientDecoder, decode_json
 
 __all__ = [
     "NO_OVERRIDES",
@@ -83,6 +84,10 @@ QueryValue = str | int | float | bool | Sequence[str | int] | None
 
 def _checked_base_url(base_url: str) -> str:
     """``base_url`` without a trailing slash, if it is an absolute http(s) URL without a query."""
+    if not isinstance(base_url, str):
+        raise InvalidArgumentError(
+            "base_url", f"must be a string like {DEFAULT_BASE_URL!r}, got {base_url!r}"
+        )
     base_url = base_url.strip()
     url = yarl.URL(base_url)
     if url.scheme not in ("http", "https") or not url.host or url.query_string or url.fragment:
@@ -140,20 +145,26 @@ class RequestOptions:
     max_response_bytes: int | UseClientDefault | None = USE_CLIENT_DEFAULT
 
     def __post_init__(self) -> None:
-        # aiohttp reads a timeout of 0 as "no timeout"; None says that explicitly.
+        # aiohttp reads a timeout of 0 as "no timeout" and fails on an infinite one (at the
+        # first request, after it took a quota slot); None says "no timeout" explicitly.
         timeout, max_wait = self.timeout, self.max_wait
         if isinstance(timeout, bool) or not (
             timeout is None
             or timeout is USE_CLIENT_DEFAULT
-            or (isinstance(timeout, int | float) and timeout > 0)
+            or (isinstance(timeout, int | float) and 0 < timeout < math.inf)
         ):
-            raise InvalidArgumentError("timeout", "must be > 0 seconds, or None for no timeout")
+            raise InvalidArgumentError(
+                "timeout", f"must be > 0 seconds, or None for no timeout; got {timeout!r}"
+            )
         if isinstance(max_wait, bool) or not (
             max_wait is None
             or max_wait is USE_CLIENT_DEFAULT
             or (isinstance(max_wait, int | float) and max_wait >= 0)
         ):
-            raise InvalidArgumentError("max_wait", "must be >= 0 seconds, or None to wait")
+            raise InvalidArgumentError(
+                "max_wait", f"must be >= 0 seconds, or None to wait; got {max_wait!r}"
+            )
+        self._check_kinds()
         limit = self.max_response_bytes
         if not (
             limit is None or limit is USE_CLIENT_DEFAULT or (type(limit) is int and limit >= 1)
@@ -161,6 +172,22 @@ class RequestOptions:
             raise InvalidArgumentError(
                 "max_response_bytes", "must be a whole number of bytes >= 1, or None for no limit"
             )
+
+    def _check_kinds(self) -> None:
+        """``retries``, ``priority`` and the hooks are of their kinds (or unset)."""
+        retries, priority = self.retries, self.priority
+        if not (_unset(retries) or isinstance(retries, Retries)):
+            raise InvalidArgumentError(
+                "retries", f"must be a Retries (or max_retries= a whole number); got {retries!r}"
+            )
+        if not (_unset(priority) or (isinstance(priority, int) and type(priority) is not bool)):
+            raise InvalidArgumentError(
+                "priority", f"must be an int, e.g. a Priority; got {priority!r}"
+            )
+        for name in ("on_dispatch", "on_no_effect"):
+            hook = getattr(self, name)
+            if not (_unset(hook) or callable(hook)):
+                raise InvalidArgumentError(name, f"must be callable, or None; got {hook!r}")
 
     def merged(self, override: RequestOptions) -> RequestOptions:
         """These options with every field that ``override`` sets taking precedence."""
@@ -176,6 +203,11 @@ class RequestOptions:
     def resolved(self) -> ResolvedOptions:
         """The settings a request is sent with (every ``USE_CLIENT_DEFAULT`` read as ``None``)."""
         return ResolvedOptions(*(_resolve(getattr(self, name)) for name in _FIELDS))
+
+
+def _unset(value: object) -> bool:
+    """Whether an option is ``None`` or ``USE_CLIENT_DEFAULT``."""
+    return value is None or value is USE_CLIENT_DEFAULT
 
 
 def _resolve(value: Any) -> Any:
@@ -239,10 +271,19 @@ class APIResponse(msgspec.Struct, frozen=True, gc=False):
     """Seconds spent waiting in the governor, over every attempt."""
 
     def json(self) -> Any:
-        """The body as plain Python objects (``None`` for an empty body)."""
+        """The body as plain Python objects (``None`` for an empty body).
+
+        A body that is not JSON (or nested too deeply to decode) raises
+        ``APIResponseValidationError``.
+        """
         if not self.content:
             return None
-        return msgspec.json.decode(self.content)
+        try:
+            return decode_json(self.content)
+        except msgspec.DecodeError as exc:
+            raise body_error(
+                exc, method=self.method, path=self.path, status=self.status, body=self.content
+            ) from None
 
     def parse(self, type_: type[T] | Any) -> T:
         """The body decoded straight from bytes into ``type_`` (a Struct, ``list[Model]``…)."""

@@ -61,6 +61,8 @@ def _clean_token(token: str | None) -> str:
     it took a quota slot, with aiohttp's ``ValueError`` instead of an ``InroError``.
     """
     source = "token" if token is not None else TOKEN_ENV
+    if token is not None and not isinstance(token, str):
+        raise InvalidArgumentError("token", f"must be a string, not {type(token).__name__}")
     token = (token if token is not None else os.environ.get(TOKEN_ENV, "")).strip()
     if not token:
         raise InroError(
@@ -107,7 +109,7 @@ class Client:
             raise InroError("pass quotas= or governor=, not both (a governor has its quotas)")
         if governor is None:
             governor = LocalGovernor(quotas=tuple(quotas) if quotas else INRO_QUOTAS)
-        retries = max_retries if isinstance(max_retries, Retries) else Retries(max_retries)
+        retries = _retries(max_retries)
         self._transport = Transport.create(
             token=token,
             base_url=base_url or os.environ.get(BASE_URL_ENV) or _routes.DEFAULT_BASE_URL,
@@ -190,7 +192,7 @@ class Client:
         """
         copy = object.__new__(Client)
         copy._transport = self._transport
-        retries = Retries(max_retries) if isinstance(max_retries, int) else max_retries
+        retries = max_retries if max_retries is USE_CLIENT_DEFAULT else _retries(max_retries)
         copy._options = self._options.merged(
             RequestOptions(
                 timeout=timeout,
@@ -298,6 +300,18 @@ class Client:
     def discovery(self) -> Discovery:
         """Trigger, action and filter types, and templates."""
         return Discovery(self)
+
+
+def _retries(max_retries: int | Retries) -> Retries:
+    """``max_retries=`` as a ``Retries``: one given as is, a whole number as its count."""
+    if isinstance(max_retries, Retries):
+        return max_retries
+    try:
+        return Retries(max_retries)
+    except InvalidArgumentError as exc:  # named as the caller spelled it
+        raise InvalidArgumentError(
+            "max_retries", f"must be a whole number >= 0, or a Retries; got {max_retries!r}"
+        ) from exc
 
 
 async def _multipart_of(factory: Callable[[], aiohttp.FormData]) -> Multipart:

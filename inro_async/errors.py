@@ -354,7 +354,7 @@ def error_from_response(
         return _redirect_error(method, path, status, headers, content, note)
     try:
         body: Any = msgspec.json.decode(content) if content else None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # not JSON, or too deep for any decoder
         body = content.decode("utf-8", "replace")
     message = _with_hint(status, _error_message(body, content))
     if status >= 500 and not idempotent:

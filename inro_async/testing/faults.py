@@ -15,6 +15,8 @@ admitted it (a 429 meets no fault, and leaves an injected one for the next admit
 * ``redirect``: the request is fully processed, then answered with a redirect instead of its
   response (``status=``, default 302; ``location=``, default an address where nothing listens),
   as a misconfigured proxy or load balancer might.
+* ``deep_json``: the body is replaced by JSON nested ``depth=`` arrays deep (default 50,000),
+  valid but deeper than any decoder follows; the status is the handler's (a 404 stays a 404).
 * ``huge_body``: the request is fully processed, then answered 200 with a gzip bomb: ``size=``
   bytes of valid JSON (whitespace, then ``[]``; default 200 MB) in about a thousandth of that
   on the wire, ``Content-Encoding: gzip``.
@@ -42,6 +44,7 @@ FaultKind = Literal[
     "no_pagination_headers",
     "redirect",
     "huge_body",
+    "deep_json",
 ]
 FAULT_KINDS: tuple[str, ...] = (
     "reset_before",
@@ -53,10 +56,14 @@ FAULT_KINDS: tuple[str, ...] = (
     "no_pagination_headers",
     "redirect",
     "huge_body",
+    "deep_json",
 )
 
 REDIRECT_TO = "http://127.0.0.1:9/api/v1/elsewhere"
 """The default ``Location`` of an injected ``redirect``: the discard port, where nothing listens."""
+DEEP_JSON = 50_000
+"""The default nesting of an injected ``deep_json``."""
+
 HUGE_BODY = 200_000_000
 """The default decompressed size of an injected ``huge_body``, in bytes."""
 

@@ -4,10 +4,11 @@ Every request passes one middleware, in this order: it is recorded (with its arr
 the server's clock), authenticated (unknown token 401, Free plan 403), dropped unprocessed
 (``reset_before``), judged by the organization's rate limiter (429 with ``Retry-After``, and no
 other fault), delayed (``latency``), failed (``status``: 5xx, counted against the quota but
-not processed) or handled; then its body may be damaged (``truncate``, ``malformed``), its
-paging headers dropped, or, after it took effect, its connection reset (``reset_after``) or its
-answer replaced by a redirect (``redirect``) or a gzip bomb (``huge_body``). Every
-response of an authenticated request carries ``X-RateLimit-Limit``/``-Remaining``/``-Reset``.
+not processed) or handled; then its body may be damaged (``truncate``, ``malformed``,
+``deep_json``), its paging headers dropped, or, after it took effect, its connection reset
+(``reset_after``) or its answer replaced by a redirect (``redirect``) or a gzip bomb
+(``huge_body``). Every response of an authenticated request carries
+``X-RateLimit-Limit``/``-Remaining``/``-Reset``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from inro_async.testing._handlers import HANDLERS
 from inro_async.testing._http import FAKE_KEY, ORG_KEY, ApiError, json_response
 from inro_async.testing._ratelimit import Mode, Verdict
 from inro_async.testing.faults import (
+    DEEP_JSON,
     FAULT_KINDS,
     HUGE_BODY,
     REDIRECT_TO,
@@ -181,6 +183,8 @@ class FakeInro:
             value = (int(params.get("status", 302)), str(params.get("location", REDIRECT_TO)))
         elif kind == "huge_body":
             value = int(params.get("size", HUGE_BODY))
+        elif kind == "deep_json":
+            value = int(params.get("depth", DEEP_JSON))
         self._injected.append(Injected(kind, route, times, value))
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -364,6 +368,8 @@ class FakeInro:
                 response.body = response.body[: max(1, len(response.body) // 2)]
             elif faults.get("malformed"):
                 response.body = b'{"this is": not json'
+            elif faults.get("deep_json"):
+                response.body = b"[" * faults["deep_json"] + b"]" * faults["deep_json"]
         if faults.get("reset_after"):
             return self._reset(request, record)
         if faults.get("redirect"):  # processed, but the answer points elsewhere
