@@ -23,6 +23,7 @@ from inro_async.errors import (
     PermissionDeniedError,
     QuotaWaitTooLongError,
     RateLimitError,
+    UnexpectedRedirectError,
     UnprocessableEntityError,
 )
 from inro_async.governor import INRO_QUOTAS, Governor, LocalGovernor, Priority, Quota, QuotaUsage
@@ -139,5 +140,6 @@ __all__ = [
     "Trigger",
     "TriggerResult",
     "TypeInfo",
+    "UnexpectedRedirectError",
     "UnprocessableEntityError",
 ]

@@ -17,12 +17,15 @@ from typing import Protocol
 
 import aiohttp
 import msgspec
+from aiohttp import hdrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from inro_async._routes import is_read
 from inro_async.errors import ClientClosedError
 
 __all__ = [
     "AiohttpBackend",
+    "BodyTooLarge",
     "FilePart",
     "HTTPBackend",
     "HTTPRequest",
@@ -79,6 +82,8 @@ class HTTPRequest(msgspec.Struct, frozen=True, gc=False):
     body: bytes | None = None
     form: Multipart | None = None
     timeout: float | None = None
+    max_body: int | None = None
+    """The most bytes of response body read (after decompression); ``None``: no limit."""
 
     def __repr__(self) -> str:
         return f"<HTTPRequest {self.method} {self.url}>"
@@ -107,6 +112,26 @@ class SendError(Exception):
         self.timeout = timeout
         self.permanent = permanent
         super().__init__(description)
+
+
+class BodyTooLarge(SendError):
+    """The answer's body is longer than ``HTTPRequest.max_body``; reading stopped there.
+
+    ``status`` and ``headers`` are the answer's; ``head`` holds its first bytes (at most
+    ``HEAD_BYTES``). The request was sent and answered (``sent``), and a repeat would meet the
+    same body (``permanent``).
+    """
+
+    HEAD_BYTES = 1024
+
+    def __init__(
+        self, *, status: int, headers: CIMultiDictProxy[str], limit: int, head: bytes = b""
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.limit = limit
+        self.head = head[: self.HEAD_BYTES]
+        super().__init__(f"response body larger than {limit:,} bytes", sent=True, permanent=True)
 
 
 class HTTPBackend(Protocol):
@@ -157,6 +182,24 @@ def _form_data(form: Multipart) -> aiohttp.FormData:
     return data
 
 
+async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """The body, decompressed, as long as it stays within ``limit`` bytes; else ``BodyTooLarge``.
+
+    Read as it arrives (aiohttp decompresses it piecewise), so a gzip bomb costs at most
+    ``limit`` bytes of memory before it is refused and its connection closed.
+    """
+    body = bytearray()
+    async for chunk in response.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            response.close()  # the rest is never read; the connection is not reused
+            head = bytes(body[: BodyTooLarge.HEAD_BYTES])
+            raise BodyTooLarge(
+                status=response.status, headers=response.headers, limit=limit, head=head
+            )
+    return bytes(body)
+
+
 class AiohttpBackend:
     """The real backend: an aiohttp session, created lazily inside the running loop."""
 
@@ -199,11 +242,30 @@ class AiohttpBackend:
                 data=_form_data(request.form) if request.form is not None else request.body,
                 headers=request.headers,
                 timeout=_client_timeout(request.timeout),
+                # A write is never sent again elsewhere: its 3xx goes back to the transport,
+                # which raises it (the request arrived; it may have been processed). A read
+                # follows, and aiohttp drops the token when the redirect changes the origin.
+                allow_redirects=is_read(request.method),
                 # A shared session may raise on 4xx/5xx by default; the transport maps statuses.
                 raise_for_status=False,
             ) as response:
-                content = await response.read()
+                limit = request.max_body
+                if limit is None:
+                    content = await response.read()
+                elif (
+                    length := response.content_length  # of the bytes on the wire
+                ) is not None and hdrs.CONTENT_ENCODING not in response.headers:
+                    if length > limit:  # refused before a byte of it is read
+                        response.close()
+                        raise BodyTooLarge(
+                            status=response.status, headers=response.headers, limit=limit
+                        )
+                    content = await response.read()  # the common case: its size is known
+                else:
+                    content = await _read_at_most(response, limit)
                 return HTTPResult(response.status, response.headers, content)
+        except BodyTooLarge:
+            raise
         except _PERMANENT as exc:
             raise SendError(
                 f"cannot connect: {_describe(exc)}", sent=False, permanent=True

@@ -5,7 +5,10 @@ every rule of ``RetryPolicy.decide`` is checked by a table (``tests/test_retry_p
 
 * **429** is always repeated, up to ``Retries.max_throttled`` per call: a throttled request had
   no effect. It goes again at once at ``Priority.RETRY`` (the governor, told of the 429, holds
-  every request until ``Retry-After``) and counts as throttled, not as a retry.
+  every request until ``Retry-After``) and counts as throttled, not as a retry. A call without
+  ``max_wait`` waits for that pause up to ``Retries.max_throttled_wait``: a longer
+  ``Retry-After`` is raised at once (a call with ``max_wait`` leaves it to the governor, which
+  raises ``QuotaWaitTooLongError`` past it).
 * **5xx, timeouts, broken connections** are repeated after a backoff with full jitter, up to
   ``Retries.max_retries``, but only where a repeat is harmless: idempotent methods (GET, PUT,
   DELETE), and any method when nothing of the request was sent (connect failed). A POST or
@@ -13,12 +16,16 @@ every rule of ``RetryPolicy.decide`` is checked by a table (``tests/test_retry_p
   ``Retry-After`` replaces the backoff up to ``Retries.longest_retry_after(max_wait)``; a
   longer one is raised, with a note saying why.
 * **Permanent** send failures (TLS verification, invalid URL) are raised at once.
+* **3xx** that reaches the policy (the backend follows redirects for reads only) is raised at
+  once as ``UnexpectedRedirectError``, never repeated: the request arrived, and a write may
+  have been processed before the redirect was written.
 * With ``gone_is_done``, a 404 after an attempt that may have been processed is returned: the
   earlier attempt deleted it, and "the resource is gone" is what the caller asked for.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,6 +37,7 @@ from inro_async.errors import (
     APIError,
     APITimeoutError,
     InvalidArgumentError,
+    RateLimitError,
     status_error_class,
 )
 from inro_async.governor._base import Priority
@@ -37,6 +45,7 @@ from inro_async.governor._base import Priority
 __all__ = [
     "DEFAULT_RETRIES",
     "NOTHING_YET",
+    "WAIT_LONGER",
     "Answered",
     "Decision",
     "Failed",
@@ -68,7 +77,9 @@ class Retries:
     Backoff before retry k (0-based) is uniform in ``[0, min(backoff_cap, backoff_base * 2**k)]``
     ("full jitter"), unless the server sent ``Retry-After``. A 5xx's ``Retry-After`` is honoured
     up to ``max_retry_after`` (or the request's ``max_wait``, if smaller); a longer one raises
-    the 5xx at once rather than hang for it. (A 429's ``Retry-After`` pauses the governor.)
+    the 5xx at once rather than hang for it. A 429's ``Retry-After`` pauses the governor; a
+    call without ``max_wait`` waits up to ``max_throttled_wait`` for it, and raises
+    ``RateLimitError`` past it.
     """
 
     max_retries: int = 2
@@ -77,17 +88,22 @@ class Retries:
     max_throttled: int = 20
     max_retry_after: float = 60.0
     """Seconds of a 5xx's ``Retry-After`` that are waited out; a longer one is raised."""
+    max_throttled_wait: float = 60.0
+    """Seconds of a 429's ``Retry-After`` a call without ``max_wait`` waits out; a longer one
+    raises ``RateLimitError`` at once (the governor still holds the pause for everyone)."""
 
     def __post_init__(self) -> None:
-        for name in (
-            "max_retries",
-            "max_throttled",
-            "backoff_base",
-            "backoff_cap",
-            "max_retry_after",
-        ):
-            if not getattr(self, name) >= 0:
-                raise InvalidArgumentError(name, "must be >= 0")
+        for name in ("max_retries", "max_throttled"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 0:
+                raise InvalidArgumentError(name, f"must be >= 0, a whole number; got {value!r}")
+        for name in ("backoff_base", "backoff_cap", "max_retry_after", "max_throttled_wait"):
+            value = getattr(self, name)
+            # NaN fails every comparison; a cap may be infinite ("no cap"), the base may not.
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise InvalidArgumentError(name, f"must be >= 0 seconds, got {value!r}")
+            if name == "backoff_base" and not math.isfinite(value):
+                raise InvalidArgumentError(name, f"must be finite, got {value!r}")
 
     def longest_retry_after(self, max_wait: float | None) -> float:
         """The longest ``Retry-After`` of a 5xx that is waited out before retrying."""
@@ -97,6 +113,9 @@ class Retries:
         """Seconds to sleep before retry number ``attempt`` (0-based), with full jitter."""
         return rng.uniform(0, min(self.backoff_cap, self.backoff_base * (2**attempt)))
 
+
+WAIT_LONGER = "raise Retries.max_throttled_wait, or pass max_wait=, to wait for it"
+"""How to make a call wait out a long 429 pause instead of raising."""
 
 DEFAULT_RETRIES = Retries()
 """The retries of a request whose options set none."""
@@ -188,11 +207,21 @@ class RetryPolicy(msgspec.Struct, frozen=True, gc=False):
         if isinstance(outcome, Failed):
             return self._after_failure(outcome, progress, rng)
         status, retries = outcome.status, self.retries
-        if status < 400 or (status == 404 and self.gone_is_done and progress.maybe_processed):
+        if status < 300 or (status == 404 and self.gone_is_done and progress.maybe_processed):
             return ReturnResponse()
-        if status == 429 and progress.throttled < retries.max_throttled:
-            then = replace(progress, throttled=progress.throttled + 1)
-            return SendAgain(None, then, priority=Priority.RETRY)
+        if status < 400:  # a redirect the backend did not follow: it arrived, may have acted
+            return Raise(status_error_class(status), may_have_been_processed=True)
+        if status == 429:
+            if self.waits_too_long_for(outcome.retry_after):
+                note = (
+                    f"; not repeated: Retry-After {outcome.retry_after:g}s is longer than the "
+                    f"{retries.max_throttled_wait:g}s a call without max_wait waits for a 429 "
+                    f"({WAIT_LONGER})"
+                )
+                return Raise(RateLimitError, may_have_been_processed=False, note=note)
+            if progress.throttled < retries.max_throttled:
+                then = replace(progress, throttled=progress.throttled + 1)
+                return SendAgain(None, then, priority=Priority.RETRY)
         error = status_error_class(status)
         if not (status >= 500 and self.idempotent and progress.retried < retries.max_retries):
             return Raise(error, may_have_been_processed=status >= 500)
@@ -206,6 +235,16 @@ class RetryPolicy(msgspec.Struct, frozen=True, gc=False):
         delay = retries.backoff(progress.retried, rng) if retry_after is None else retry_after
         then = replace(progress, retried=progress.retried + 1, maybe_processed=True)
         return SendAgain(delay, then)
+
+    def waits_too_long_for(self, pause: float | None) -> bool:
+        """Whether a 429's pause of ``pause`` seconds is longer than this call may wait for it.
+
+        Only a call without ``max_wait`` is bounded here (by ``max_throttled_wait``); one with
+        ``max_wait`` queues in the governor, which raises ``QuotaWaitTooLongError`` past it.
+        """
+        return (
+            self.max_wait is None and pause is not None and pause > self.retries.max_throttled_wait
+        )
 
     def _after_failure(self, failure: Failed, progress: Progress, rng: Jitter) -> Decision:
         if (

@@ -12,6 +12,7 @@ import asyncio
 import enum
 import hashlib
 import logging
+import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ from multidict import CIMultiDictProxy
 from inro_async._headers import parse_retry_after
 from inro_async._http import (
     AiohttpBackend,
+    BodyTooLarge,
     HTTPBackend,
     HTTPRequest,
     HTTPResult,
@@ -33,6 +35,7 @@ from inro_async._http import (
 from inro_async._retry_policy import (
     DEFAULT_RETRIES,
     NOTHING_YET,
+    WAIT_LONGER,
     Answered,
     Failed,
     Outcome,
@@ -48,12 +51,14 @@ from inro_async.errors import (
     ClientClosedError,
     EventLoopMismatchError,
     InvalidArgumentError,
+    allowed_again,
     body_error,
+    body_too_large,
     connection_error,
     error_from_response,
 )
 from inro_async.governor._base import Governor, Priority
-from inro_async.models._lenient import LenientDecoder
+from inro_async.models._lenient import LenientDecoder, decode_json
 
 __all__ = [
     "NO_OVERRIDES",
@@ -79,6 +84,10 @@ QueryValue = str | int | float | bool | Sequence[str | int] | None
 
 def _checked_base_url(base_url: str) -> str:
     """``base_url`` without a trailing slash, if it is an absolute http(s) URL without a query."""
+    if not isinstance(base_url, str):
+        raise InvalidArgumentError(
+            "base_url", f"must be a string like {DEFAULT_BASE_URL!r}, got {base_url!r}"
+        )
     base_url = base_url.strip()
     url = yarl.URL(base_url)
     if url.scheme not in ("http", "https") or not url.host or url.query_string or url.fragment:
@@ -123,6 +132,8 @@ class RequestOptions:
     governor is bounded by ``max_wait`` instead (``None``: wait as long as it takes).
     ``on_dispatch`` is called when the governor grants each attempt its slot (``DispatchHook``),
     ``on_no_effect`` when an attempt certainly did nothing and is repeated (``NoEffectHook``).
+    ``max_response_bytes`` bounds a response's body after decompression (``None``: no limit);
+    a longer one raises ``APIResponseValidationError`` and is not read further.
     """
 
     timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
@@ -131,22 +142,52 @@ class RequestOptions:
     max_wait: float | UseClientDefault | None = USE_CLIENT_DEFAULT
     on_dispatch: DispatchHook | UseClientDefault | None = USE_CLIENT_DEFAULT
     on_no_effect: NoEffectHook | UseClientDefault | None = USE_CLIENT_DEFAULT
+    max_response_bytes: int | UseClientDefault | None = USE_CLIENT_DEFAULT
 
     def __post_init__(self) -> None:
-        # aiohttp reads a timeout of 0 as "no timeout"; None says that explicitly.
+        # aiohttp reads a timeout of 0 as "no timeout" and fails on an infinite one (at the
+        # first request, after it took a quota slot); None says "no timeout" explicitly.
         timeout, max_wait = self.timeout, self.max_wait
         if isinstance(timeout, bool) or not (
             timeout is None
             or timeout is USE_CLIENT_DEFAULT
-            or (isinstance(timeout, int | float) and timeout > 0)
+            or (isinstance(timeout, int | float) and 0 < timeout < math.inf)
         ):
-            raise InvalidArgumentError("timeout", "must be > 0 seconds, or None for no timeout")
+            raise InvalidArgumentError(
+                "timeout", f"must be > 0 seconds, or None for no timeout; got {timeout!r}"
+            )
         if isinstance(max_wait, bool) or not (
             max_wait is None
             or max_wait is USE_CLIENT_DEFAULT
             or (isinstance(max_wait, int | float) and max_wait >= 0)
         ):
-            raise InvalidArgumentError("max_wait", "must be >= 0 seconds, or None to wait")
+            raise InvalidArgumentError(
+                "max_wait", f"must be >= 0 seconds, or None to wait; got {max_wait!r}"
+            )
+        self._check_kinds()
+        limit = self.max_response_bytes
+        if not (
+            limit is None or limit is USE_CLIENT_DEFAULT or (type(limit) is int and limit >= 1)
+        ):
+            raise InvalidArgumentError(
+                "max_response_bytes", "must be a whole number of bytes >= 1, or None for no limit"
+            )
+
+    def _check_kinds(self) -> None:
+        """``retries``, ``priority`` and the hooks are of their kinds (or unset)."""
+        retries, priority = self.retries, self.priority
+        if not (_unset(retries) or isinstance(retries, Retries)):
+            raise InvalidArgumentError(
+                "retries", f"must be a Retries (or max_retries= a whole number); got {retries!r}"
+            )
+        if not (_unset(priority) or (isinstance(priority, int) and type(priority) is not bool)):
+            raise InvalidArgumentError(
+                "priority", f"must be an int, e.g. a Priority; got {priority!r}"
+            )
+        for name in ("on_dispatch", "on_no_effect"):
+            hook = getattr(self, name)
+            if not (_unset(hook) or callable(hook)):
+                raise InvalidArgumentError(name, f"must be callable, or None; got {hook!r}")
 
     def merged(self, override: RequestOptions) -> RequestOptions:
         """These options with every field that ``override`` sets taking precedence."""
@@ -164,6 +205,11 @@ class RequestOptions:
         return ResolvedOptions(*(_resolve(getattr(self, name)) for name in _FIELDS))
 
 
+def _unset(value: object) -> bool:
+    """Whether an option is ``None`` or ``USE_CLIENT_DEFAULT``."""
+    return value is None or value is USE_CLIENT_DEFAULT
+
+
 def _resolve(value: Any) -> Any:
     return None if value is USE_CLIENT_DEFAULT else value
 
@@ -178,9 +224,18 @@ class ResolvedOptions:
     max_wait: float | None
     on_dispatch: DispatchHook | None
     on_no_effect: NoEffectHook | None
+    max_response_bytes: int | None
 
 
-_FIELDS = ("timeout", "retries", "priority", "max_wait", "on_dispatch", "on_no_effect")
+_FIELDS = (
+    "timeout",
+    "retries",
+    "priority",
+    "max_wait",
+    "on_dispatch",
+    "on_no_effect",
+    "max_response_bytes",
+)
 NO_OVERRIDES: Final = RequestOptions()
 """Options that override nothing (a client's own, before ``with_options``)."""
 
@@ -216,10 +271,19 @@ class APIResponse(msgspec.Struct, frozen=True, gc=False):
     """Seconds spent waiting in the governor, over every attempt."""
 
     def json(self) -> Any:
-        """The body as plain Python objects (``None`` for an empty body)."""
+        """The body as plain Python objects (``None`` for an empty body).
+
+        A body that is not JSON (or nested too deeply to decode) raises
+        ``APIResponseValidationError``.
+        """
         if not self.content:
             return None
-        return msgspec.json.decode(self.content)
+        try:
+            return decode_json(self.content)
+        except msgspec.DecodeError as exc:
+            raise body_error(
+                exc, method=self.method, path=self.path, status=self.status, body=self.content
+            ) from None
 
     def parse(self, type_: type[T] | Any) -> T:
         """The body decoded straight from bytes into ``type_`` (a Struct, ``list[Model]``…)."""
@@ -236,6 +300,18 @@ class APIResponse(msgspec.Struct, frozen=True, gc=False):
             f"<APIResponse {self.method} {self.path} {self.status} "
             f"{len(self.content)} bytes in {self.elapsed * 1000:.1f} ms>"
         )
+
+
+SAME_PAUSE = 1.0
+"""Seconds within which two 429s ask for the same pause (one warning)."""
+
+
+class _Pause(msgspec.Struct, frozen=True):
+    """The 429 answer that set the latest pause, to build the errors of calls refused meanwhile."""
+
+    method: str
+    path: str
+    answer: HTTPResult
 
 
 def encode_query(params: Mapping[str, QueryValue] | None) -> list[tuple[str, str]]:
@@ -282,6 +358,9 @@ class Transport:
     _closed: bool = field(init=False, default=False)
     # The loop of the first request: the session and the governor's waiters belong to it.
     _loop: asyncio.AbstractEventLoop | None = field(init=False, default=None)
+    # The latest 429 pause: when it ends (loop clock; 0.0: none) and the answer that asked it.
+    _paused_until: float = field(init=False, default=0.0)
+    _pause: _Pause | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._resolved = self.defaults.resolved()  # most requests override nothing
@@ -366,7 +445,7 @@ class Transport:
 
         With ``gone_is_done``, a 404 to a repeat of a request that may already have been
         processed is returned as a success (a DELETE whose first answer was lost).
-        Raises an ``APIStatusError`` subclass for 4xx/5xx, ``APIConnectionError`` or
+        Raises an ``APIStatusError`` subclass for 3xx/4xx/5xx, ``APIConnectionError`` or
         ``APITimeoutError`` when no response arrived, ``QuotaWaitTooLongError`` from the governor.
         """
         loop = self._usable_loop()
@@ -380,11 +459,13 @@ class Transport:
             body = self.encode(json)
             headers = {**self._auth, "Content-Type": "application/json"}
         request = HTTPRequest(
-            method, url, query, headers, body=body, form=form, timeout=opts.timeout
+            method, url, query, headers, body, form, opts.timeout, opts.max_response_bytes
         )
         priority = Priority.NORMAL if opts.priority is None else opts.priority
 
         policy = RetryPolicy(retries, idempotent, opts.max_wait, gone_is_done)
+        if self._paused_until:  # a 429 paused the token: refuse rather than hang silently
+            self._refuse_if_paused(policy, loop, method, path)
         progress = NOTHING_YET
         queued = 0.0
         while True:
@@ -401,11 +482,13 @@ class Transport:
                 result = exc
             elapsed = loop.time() - sent_at
             if isinstance(result, SendError):
+                if isinstance(result, BodyTooLarge):  # answered: the permit goes back
+                    await self.governor.observe(result.status, result.headers, permit=permit)
                 outcome: Outcome = Failed(result.sent, result.timeout, result.permanent)
                 retry_after, what = None, type(result).__name__
             else:
                 await self.governor.observe(result.status, result.headers, permit=permit)
-                if result.status < 400:  # what the policy decides for any success: return it
+                if result.status < 300:  # what the policy decides for any success: return it
                     if logger.isEnabledFor(logging.DEBUG):
                         self._log(
                             method, path, str(result.status), elapsed, progress.repeats, queued
@@ -416,6 +499,8 @@ class Transport:
                     )  # fmt: skip
                 retry_after = parse_retry_after(result.headers.get("Retry-After"))
                 outcome, what = Answered(result.status, retry_after), str(result.status)
+                if result.status == 429 and retry_after is not None:
+                    self._paused(loop, retry_after, retries, method, path, result)
             decision = policy.decide(outcome, progress, self._rng)
             log = (method, path, what, elapsed, progress.repeats, queued)
             if isinstance(decision, SendAgain):
@@ -429,6 +514,10 @@ class Transport:
                 continue
             self._log(*log)
             if isinstance(decision, Raise):
+                if isinstance(result, BodyTooLarge):
+                    raise body_too_large(
+                        method, path, result.status, result.limit, result.head
+                    ) from None
                 if isinstance(result, SendError):
                     raise connection_error(
                         method, path, str(result), timed_out=decision.error is APITimeoutError,
@@ -449,6 +538,52 @@ class Transport:
                 retries=progress.repeats,
                 queued=queued,
             )
+
+    def _paused(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        retry_after: float,
+        retries: Retries,
+        method: str,
+        path: str,
+        answer: HTTPResult,
+    ) -> None:
+        """Remember a 429's pause (the governor holds it too); warn once of a long one."""
+        until = loop.time() + retry_after
+        if until <= self._paused_until:
+            return
+        long_pause = retry_after > retries.max_throttled_wait
+        if long_pause and until > self._paused_until + SAME_PAUSE:
+            logger.warning(
+                "429 on %s %s: Retry-After %gs; the server allows requests again %s. Calls "
+                "with a max_wait wait for it (or raise QuotaWaitTooLongError), calls without "
+                "one raise RateLimitError while more than %gs of it remain "
+                "(Retries.max_throttled_wait)",
+                *(method, path, retry_after, allowed_again(retry_after)),
+                retries.max_throttled_wait,
+            )
+        self._paused_until, self._pause = until, _Pause(method, path, answer)
+
+    def _refuse_if_paused(
+        self, policy: RetryPolicy, loop: asyncio.AbstractEventLoop, method: str, path: str
+    ) -> None:
+        """Raise ``RateLimitError`` unsent if the pause left is longer than ``policy`` waits."""
+        left = self._paused_until - loop.time()
+        if left <= 0:
+            self._paused_until, self._pause = 0.0, None
+            return
+        pause = self._pause
+        if pause is None or not policy.waits_too_long_for(left):
+            return
+        answer = pause.answer
+        note = (
+            f"; not sent: an earlier 429 ({pause.method} {pause.path}) paused requests for this "
+            f"token longer than the {policy.retries.max_throttled_wait:g}s a call without "
+            f"max_wait waits for one ({WAIT_LONGER})"
+        )
+        raise error_from_response(
+            method, path, answer.status, answer.headers, answer.content, left, note=note
+        )
 
     @staticmethod
     def _log(

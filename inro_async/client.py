@@ -48,6 +48,8 @@ __all__ = ["Client"]
 
 TOKEN_ENV = "INRO_API_TOKEN"  # noqa: S105 - a variable name, not a secret
 """Where the token is read from when none is passed."""
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+"""The longest response body read, after decompression (a 1,000-contact page is about 1.5 MB)."""
 BASE_URL_ENV = "INRO_BASE_URL"
 """Overrides the base URL when set (useful to point scripts at the fake server)."""
 
@@ -59,6 +61,8 @@ def _clean_token(token: str | None) -> str:
     it took a quota slot, with aiohttp's ``ValueError`` instead of an ``InroError``.
     """
     source = "token" if token is not None else TOKEN_ENV
+    if token is not None and not isinstance(token, str):
+        raise InvalidArgumentError("token", f"must be a string, not {type(token).__name__}")
     token = (token if token is not None else os.environ.get(TOKEN_ENV, "")).strip()
     if not token:
         raise InroError(
@@ -82,7 +86,8 @@ class Client:
     request goes through one governor that mirrors the organization's quotas, so fan-out work
     runs at full speed without earning 429s.
     ``session`` shares an aiohttp session you own; ``backend`` replaces HTTP altogether (for
-    unit tests: ``inro_async._http.MockBackend``).
+    unit tests: ``inro_async._http.MockBackend``). ``max_response_bytes`` bounds a response's
+    body after decompression (32 MiB, a 1,000-contact page many times over; ``None``: no limit).
     """
 
     def __init__(
@@ -97,18 +102,24 @@ class Client:
         max_wait: float | None = None,
         session: aiohttp.ClientSession | None = None,
         backend: HTTPBackend | None = None,
+        max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         token = _clean_token(token)
         if governor is not None and quotas is not None:
             raise InroError("pass quotas= or governor=, not both (a governor has its quotas)")
         if governor is None:
             governor = LocalGovernor(quotas=tuple(quotas) if quotas else INRO_QUOTAS)
-        retries = max_retries if isinstance(max_retries, Retries) else Retries(max_retries)
+        retries = _retries(max_retries)
         self._transport = Transport.create(
             token=token,
             base_url=base_url or os.environ.get(BASE_URL_ENV) or _routes.DEFAULT_BASE_URL,
             governor=governor,
-            defaults=RequestOptions(timeout=timeout, retries=retries, max_wait=max_wait),
+            defaults=RequestOptions(
+                timeout=timeout,
+                retries=retries,
+                max_wait=max_wait,
+                max_response_bytes=max_response_bytes,
+            ),
             backend=backend or AiohttpBackend(session),
             user_agent=(
                 f"inro-async/{_VERSION} aiohttp/{aiohttp.__version__} "
@@ -168,6 +179,7 @@ class Client:
         max_wait: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         on_dispatch: DispatchHook | UseClientDefault | None = USE_CLIENT_DEFAULT,
         on_no_effect: NoEffectHook | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_response_bytes: int | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Client:
         """A copy for a few calls with other settings; it shares the session and governor.
 
@@ -176,10 +188,11 @@ class Client:
         ``max_wait=None`` waits as long as the quota needs. ``on_dispatch`` is called each time
         the governor grants one of the copy's requests its slot, before it is sent, and
         ``on_no_effect`` when one of them certainly did nothing (a 429) and is sent again.
+        ``max_response_bytes=None`` lifts the limit on a response's size.
         """
         copy = object.__new__(Client)
         copy._transport = self._transport
-        retries = Retries(max_retries) if isinstance(max_retries, int) else max_retries
+        retries = max_retries if max_retries is USE_CLIENT_DEFAULT else _retries(max_retries)
         copy._options = self._options.merged(
             RequestOptions(
                 timeout=timeout,
@@ -188,6 +201,7 @@ class Client:
                 max_wait=max_wait,
                 on_dispatch=on_dispatch,
                 on_no_effect=on_no_effect,
+                max_response_bytes=max_response_bytes,
             )
         )
         return copy
@@ -286,6 +300,18 @@ class Client:
     def discovery(self) -> Discovery:
         """Trigger, action and filter types, and templates."""
         return Discovery(self)
+
+
+def _retries(max_retries: int | Retries) -> Retries:
+    """``max_retries=`` as a ``Retries``: one given as is, a whole number as its count."""
+    if isinstance(max_retries, Retries):
+        return max_retries
+    try:
+        return Retries(max_retries)
+    except InvalidArgumentError as exc:  # named as the caller spelled it
+        raise InvalidArgumentError(
+            "max_retries", f"must be a whole number >= 0, or a Retries; got {max_retries!r}"
+        ) from exc
 
 
 async def _multipart_of(factory: Callable[[], aiohttp.FormData]) -> Multipart:

@@ -5,7 +5,9 @@ Errors carry the status, the API's message, the method and the path, never the t
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -113,7 +115,10 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(APIError):
-    """The server answered 2xx but the body could not be decoded into the expected model."""
+    """The server answered but its body could not be used: not the expected model, not JSON.
+
+    Or longer than ``max_response_bytes``: then ``body`` holds only its first bytes.
+    """
 
     def __init__(self, message: str, *, method: str, path: str, status: int, body: bytes) -> None:
         self.status = status
@@ -207,6 +212,24 @@ class InternalServerError(APIStatusError):
     may_have_been_processed: bool = True
 
 
+class UnexpectedRedirectError(APIStatusError):
+    """3xx: the server (or a proxy in front of it) answered with a redirect; it is not followed.
+
+    The API does not redirect, so the request is never sent again elsewhere: for a write
+    (POST, PUT, PATCH, DELETE) the answer shows the request arrived, and it may have been
+    processed before the redirect was written, so ``may_have_been_processed`` is True and its
+    outcome is unknown. A GET follows ordinary redirects itself (without the token when the
+    origin changes); it raises this only for one it cannot follow. ``location`` is the
+    ``Location`` header, or None.
+    """
+
+    may_have_been_processed: bool = True
+
+    def __init__(self, message: str, *, location: str | None, **kwargs: Any) -> None:
+        self.location = location
+        super().__init__(message, **kwargs)
+
+
 class QuotaWaitTooLongError(InroError):
     """The governor would have to wait longer than ``max_wait`` for a free slot.
 
@@ -275,6 +298,8 @@ def status_error_class(status: int) -> type[APIStatusError]:
     """The exception class for an HTTP error status."""
     if status >= 500:
         return InternalServerError
+    if 300 <= status < 400:
+        return UnexpectedRedirectError
     return _STATUS_ERRORS.get(status, APIStatusError)
 
 
@@ -310,6 +335,28 @@ def body_error(
     )
 
 
+def body_too_large(
+    method: str, path: str, status: int, limit: int, head: bytes
+) -> APIResponseValidationError:
+    """The error for a body longer than ``max_response_bytes``; ``head`` is its start.
+
+    A write's answer proves it reached the server, which may have acted on it (certainly so
+    for a 2xx): its outcome is unknown.
+    """
+    message = (
+        f"response body larger than the {limit:,}-byte limit, not read further (raise it "
+        "with Client(max_response_bytes=...) or with_options(max_response_bytes=...); None "
+        "for no limit)"
+    )
+    if not is_read(method):
+        acted = "was processed" if status < 300 else "may have been processed"
+        message += (
+            f"; the server answered {status}, so the request {acted}, but its answer could "
+            "not be read: its outcome is unknown"
+        )
+    return APIResponseValidationError(message, method=method, path=path, status=status, body=head)
+
+
 def error_from_response(
     method: str,
     path: str,
@@ -320,14 +367,18 @@ def error_from_response(
     idempotent: bool = False,
     note: str = "",
 ) -> APIStatusError:
-    """The error for a 4xx/5xx answer: the API's message, a hint, and ``note`` at the end."""
+    """The error for a 3xx/4xx/5xx answer: the API's message, a hint, ``note`` at the end."""
+    if 300 <= status < 400:
+        return _redirect_error(method, path, status, headers, content, note)
     try:
         body: Any = msgspec.json.decode(content) if content else None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # not JSON, or too deep for any decoder
         body = content.decode("utf-8", "replace")
     message = _with_hint(status, _error_message(body, content))
     if status >= 500 and not idempotent:
         message += "; the server may have acted on it, so its outcome is unknown"
+    if status == 429 and retry_after is not None:
+        message += f"; the server allows requests again {allowed_again(retry_after)}"
     message += note
     error_class = status_error_class(status)
     if error_class is RateLimitError:
@@ -341,6 +392,44 @@ def error_from_response(
             headers=headers,
         )
     return error_class(message, method=method, path=path, status=status, body=body, headers=headers)
+
+
+def allowed_again(seconds: float, *, now: float | None = None) -> str:
+    """``seconds`` from now as text, with the wall-clock moment: ``in 90 s (at 10:01:30 UTC)``."""
+    try:
+        moment = datetime.fromtimestamp((time.time() if now is None else now) + seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return f"in {seconds:.3g} s (after the year 9999)"
+    amount = f"{seconds:,.0f}" if seconds >= 10 else f"{seconds:.3g}"
+    return f"in {amount} s (at {moment:%Y-%m-%d %H:%M:%S} UTC)"
+
+
+def _redirect_error(
+    method: str, path: str, status: int, headers: Mapping[str, str], content: bytes, note: str
+) -> UnexpectedRedirectError:
+    """A redirect that was not followed: where it pointed, and why the request was not resent."""
+    location = headers.get("Location")
+    where = "without a Location" if location is None else f"to {_without_query(location)!r}"
+    message = (
+        f"redirect {where} not followed: the API does not redirect, so the request is not "
+        "sent anywhere else (check base_url, or a proxy in between)"
+    )
+    if not is_read(method):
+        message += "; the server may have acted on it, so its outcome is unknown"
+    return UnexpectedRedirectError(
+        message + note,
+        location=location,
+        method=method,
+        path=path,
+        status=status,
+        body=content.decode("utf-8", "replace") or None,
+        headers=headers,
+    )
+
+
+def _without_query(url: str) -> str:
+    """``url`` cut before its query or fragment, which can hold an email address."""
+    return url.split("?", 1)[0].split("#", 1)[0]
 
 
 def _error_message(body: Any, content: bytes) -> str:

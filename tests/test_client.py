@@ -6,6 +6,7 @@ import importlib.metadata
 import logging
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -116,17 +117,61 @@ def test_a_base_url_keeps_its_spelling_less_a_trailing_slash() -> None:
     )
 
 
+NAN = float("nan")
+
+
 @pytest.mark.parametrize(
     ("argument", "value"),
-    [("max_retries", -1), ("timeout", -5), ("timeout", 0), ("max_wait", -1)],
+    [
+        ("max_retries", -1),
+        ("max_retries", 1.5),
+        ("max_retries", "2"),
+        ("max_retries", True),
+        ("max_retries", NAN),
+        ("timeout", -5),
+        ("timeout", 0),
+        ("timeout", "5"),
+        ("timeout", NAN),
+        ("timeout", float("inf")),  # aiohttp: OverflowError on the first request; None says it
+        ("timeout", True),
+        ("max_wait", -1),
+        ("max_wait", "x"),
+        ("max_wait", NAN),
+        ("max_response_bytes", NAN),
+    ],
 )
-def test_a_bad_setting_is_an_invalid_argument_error_naming_it(argument: str, value: int) -> None:
+def test_a_bad_setting_is_an_invalid_argument_error_naming_it(argument: str, value: Any) -> None:
     with pytest.raises(InvalidArgumentError) as caught:
         Client(token=TOKEN, **{argument: value})  # type: ignore[arg-type]
     assert caught.value.argument == argument
     assert isinstance(caught.value, ValueError)
     with pytest.raises(InvalidArgumentError, match=f"^{argument}: "):
         Client(token=TOKEN).with_options(**{argument: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("priority", "high"),
+        ("priority", NAN),
+        ("priority", 1.5),
+        ("on_dispatch", 5),
+        ("on_no_effect", "print"),
+    ],
+)
+def test_a_bad_per_call_setting_is_an_invalid_argument_error_naming_it(
+    argument: str, value: Any
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=f"^{argument}: "):
+        Client(token=TOKEN).with_options(**{argument: value})
+
+
+@pytest.mark.parametrize(("argument", "value"), [("token", 5), ("base_url", 5)])
+def test_a_token_or_base_url_that_is_not_text_is_refused_naming_it(
+    argument: str, value: Any
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=f"^{argument}: "):
+        Client(**{"token": TOKEN, argument: value})
 
 
 def test_quotas_and_governor_are_exclusive() -> None:

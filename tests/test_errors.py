@@ -65,6 +65,14 @@ def sample(cls: type[BaseException]) -> BaseException:
             headers=headers,
             **request,
         )
+    if cls is errors.UnexpectedRedirectError:
+        return cls(
+            "redirect not followed",
+            location="https://elsewhere.example/x",
+            status=302,
+            headers=headers,
+            **request,
+        )
     if issubclass(cls, errors.APIStatusError):
         return cls("failed", status=418, body={"error": "x"}, headers=headers, **request)
     raise AssertionError(f"add a sample for {cls.__name__}")

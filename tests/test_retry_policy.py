@@ -27,6 +27,7 @@ from inro_async.errors import (
     InternalServerError,
     NotFoundError,
     RateLimitError,
+    UnexpectedRedirectError,
 )
 from inro_async.governor import Priority
 
@@ -79,6 +80,42 @@ CASES = {
         Answered(429),
         Raise(RateLimitError, may_have_been_processed=False),
         Progress(throttled=3),
+    ),
+    # A 429's Retry-After: a call without max_wait waits up to max_throttled_wait for it.
+    "429 Retry-After within max_throttled_wait goes again": Case(
+        "GET",
+        Answered(429, retry_after=60),
+        SendAgain(None, Progress(throttled=1), priority=Priority.RETRY),
+    ),
+    **{
+        f"429 Retry-After {seconds:g}s without max_wait is raised at once": Case(
+            method,
+            Answered(429, retry_after=seconds),
+            Raise(
+                RateLimitError,
+                may_have_been_processed=False,
+                note=f"; not repeated: Retry-After {seconds:g}s is longer than the 60s a call "
+                "without max_wait waits for a 429 (raise Retries.max_throttled_wait, or pass "
+                "max_wait=, to wait for it)",
+            ),
+        )
+        for seconds in (61, 86_400, 1e9)
+        for method in ("GET", "POST")
+    },
+    "429 Retry-After beyond the cap with a max_wait is left to the governor": Case(
+        "POST",
+        Answered(429, retry_after=86_400),
+        SendAgain(None, Progress(throttled=1), priority=Priority.RETRY),
+        max_wait=10,
+    ),
+    "429 Retry-After beyond a raised cap's default is waited": Case(
+        "GET",
+        Answered(429, retry_after=3600),
+        SendAgain(None, Progress(throttled=1), priority=Priority.RETRY),
+        retries=Retries(max_throttled=3, max_throttled_wait=3600),
+    ),
+    "429 without Retry-After goes again": Case(
+        "GET", Answered(429), SendAgain(None, Progress(throttled=1), priority=Priority.RETRY)
     ),
     # 5xx: only idempotent methods, with backoff (full jitter, here its top) or Retry-After.
     **{
@@ -148,6 +185,26 @@ CASES = {
         Answered(500),
         Raise(InternalServerError, may_have_been_processed=True),
         retries=Retries(max_retries=0),
+    ),
+    # 3xx the backend did not follow (it follows only reads): raised, never repeated.
+    **{
+        f"{status} on {method} is raised: it arrived and may have acted": Case(
+            method,
+            Answered(status),
+            Raise(UnexpectedRedirectError, may_have_been_processed=True),
+        )
+        for status in (301, 302, 303, 307, 308)
+        for method in ("POST", "PUT", "PATCH", "DELETE")
+    },
+    "3xx on GET is raised, not returned": Case(
+        "GET", Answered(300), Raise(UnexpectedRedirectError, may_have_been_processed=True)
+    ),
+    "3xx after retries is raised even with gone_is_done": Case(
+        "DELETE",
+        Answered(302),
+        Raise(UnexpectedRedirectError, may_have_been_processed=True),
+        Progress(retried=1, maybe_processed=True),
+        gone_is_done=True,
     ),
     # 4xx other than 429: raised, never retried.
     "400 is raised": Case("GET", Answered(400), Raise(BadRequestError, False)),
@@ -235,6 +292,7 @@ def test_repeats_count_retries_and_429s() -> None:
         (Answered(500), False),
         (Answered(503, retry_after=1.0), False),
         (Answered(200), False),
+        (Answered(302), False),
     ],
 )
 def test_only_a_429_or_a_request_never_sent_certainly_did_nothing(

@@ -18,13 +18,14 @@ from inro_async import (
     BadRequestError,
     InroError,
     InternalServerError,
+    InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     UnprocessableEntityError,
 )
 from inro_async._http import SendError
-from inro_async._transport import Retries, encode_query, parse_retry_after
+from inro_async._transport import RequestOptions, Retries, encode_query, parse_retry_after
 from inro_async.client import Client
 from inro_async.models.contacts import Contact
 
@@ -309,6 +310,40 @@ def test_backoff_is_full_jitter_capped() -> None:
 def test_retries_reject_negative_settings() -> None:
     with pytest.raises(ValueError, match="must be >= 0"):
         Retries(max_retries=-1)
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        *[(name, bad) for name in ("max_retries", "max_throttled") for bad in (1.5, "2", True)],
+        *[
+            (name, bad)
+            for name in (
+                "backoff_base",
+                "backoff_cap",
+                "max_retry_after",
+                "max_throttled_wait",
+            )
+            for bad in (-1, "x", float("nan"), True)
+        ],
+        ("backoff_base", float("inf")),
+    ],
+)
+def test_retries_refuse_a_setting_that_is_not_a_number_naming_it(
+    argument: str, value: object
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=rf"^{argument}: "):
+        Retries(**{argument: value})  # type: ignore[arg-type]
+
+
+def test_retries_accept_an_infinite_cap() -> None:
+    retries = Retries(backoff_cap=float("inf"), max_retry_after=float("inf"))
+    assert retries.longest_retry_after(None) == float("inf")
+
+
+def test_request_options_refuse_retries_that_are_not_retries() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"^retries: "):
+        RequestOptions(retries=3)  # type: ignore[arg-type]
 
 
 async def test_a_read_sent_as_post_is_retried_and_its_error_does_not_claim_unknown_outcome(

@@ -18,6 +18,7 @@ from inro_async.errors import (
     InvalidArgumentError,
     QuotaWaitTooLongError,
     RateLimitError,
+    UnexpectedRedirectError,
 )
 from inro_async.governor._base import Priority
 from inro_async.jobs._items import Outcome
@@ -71,10 +72,10 @@ def may_have_been_processed(error: BaseException) -> bool:
     """Whether a call that raised ``error`` after being sent may still have taken effect.
 
     Per the transport: a 429 had no effect, a 4xx was refused, a connection that failed before
-    the request was written did nothing. A 5xx or a lost connection after writing may have been
-    acted on, and a 2xx whose body could not be read certainly was.
+    the request was written did nothing. A 5xx, a redirect or a lost connection after writing
+    may have been acted on, and a 2xx whose body could not be read certainly was.
     """
-    if isinstance(error, APIConnectionError):
+    if isinstance(error, APIConnectionError | UnexpectedRedirectError):
         return error.may_have_been_processed
     if isinstance(error, APIResponseValidationError):
         return True

@@ -12,6 +12,14 @@ admitted it (a 429 meets no fault, and leaves an injected one for the next admit
   connection is dropped before any response: the client cannot know it worked.
 * ``truncate`` / ``malformed``: the body is cut short / is not JSON.
 * ``no_pagination_headers``: list responses lose ``X-Total`` and its siblings.
+* ``redirect``: the request is fully processed, then answered with a redirect instead of its
+  response (``status=``, default 302; ``location=``, default an address where nothing listens),
+  as a misconfigured proxy or load balancer might.
+* ``deep_json``: the body is replaced by JSON nested ``depth=`` arrays deep (default 50,000),
+  valid but deeper than any decoder follows; the status is the handler's (a 404 stays a 404).
+* ``huge_body``: the request is fully processed, then answered 200 with a gzip bomb: ``size=``
+  bytes of valid JSON (whitespace, then ``[]``; default 200 MB) in about a thousandth of that
+  on the wire, ``Content-Encoding: gzip``.
 
 Three more lie about a list's pages (list routes only; they act where the page is made):
 
@@ -29,7 +37,10 @@ parameter, in the query or a JSON body; 1 when absent): other pages pass it by, 
 
 from __future__ import annotations
 
+import functools
 import random
+import struct
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -47,6 +58,9 @@ FaultKind = Literal[
     "ignore_page",
     "lying_total",
     "short_page",
+    "redirect",
+    "huge_body",
+    "deep_json",
 ]
 FAULT_KINDS: tuple[str, ...] = (
     "reset_before",
@@ -59,7 +73,40 @@ FAULT_KINDS: tuple[str, ...] = (
     "ignore_page",
     "lying_total",
     "short_page",
+    "redirect",
+    "huge_body",
+    "deep_json",
 )
+
+REDIRECT_TO = "http://127.0.0.1:9/api/v1/elsewhere"
+"""The default ``Location`` of an injected ``redirect``: the discard port, where nothing listens."""
+DEEP_JSON = 50_000
+"""The default nesting of an injected ``deep_json``."""
+
+HUGE_BODY = 200_000_000
+"""The default decompressed size of an injected ``huge_body``, in bytes."""
+
+
+@functools.lru_cache(maxsize=4)
+def gzip_bomb(size: int) -> bytes:
+    """``size`` bytes of valid JSON (spaces, then ``[]``), gzip-compressed about 1,000 to 1.
+
+    One MiB of spaces is deflated once, ending with a full flush (byte-aligned, referring to
+    nothing before it), and that segment is repeated: compressing 200 MB would take seconds.
+    """
+    block = b" " * (1 << 20)
+    blocks, rest = divmod(size - 2, len(block))
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)  # raw deflate
+    segment = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    tail = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    last = b" " * rest + b"[]"
+    crc = 0
+    for _ in range(blocks):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(last, crc)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+    trailer = struct.pack("<II", crc, size & 0xFFFFFFFF)
+    return header + segment * blocks + tail.compress(last) + tail.flush() + trailer
 
 
 @dataclass

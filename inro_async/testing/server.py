@@ -5,9 +5,11 @@ the server's clock), authenticated (unknown token 401, Free plan 403), dropped u
 (``reset_before``), judged by the organization's rate limiter (429 with ``Retry-After``, and no
 other fault), delayed (``latency``), failed (``status``: 5xx, counted against the quota but
 not processed) or handled (where a list's page may be made to lie: ``ignore_page``,
-``lying_total``, ``short_page``); then its body may be damaged (``truncate``, ``malformed``), its
-paging headers dropped, or, after it took effect, its connection reset (``reset_after``). Every
-response of an authenticated request carries ``X-RateLimit-Limit``/``-Remaining``/``-Reset``.
+``lying_total``, ``short_page``); then its body may be damaged (``truncate``, ``malformed``,
+``deep_json``), its paging headers dropped, or, after it took effect, its connection reset
+(``reset_after``) or its answer replaced by a redirect (``redirect``) or a gzip bomb
+(``huge_body``). Every response of an authenticated request carries
+``X-RateLimit-Limit``/``-Remaining``/``-Reset``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ from inro_async.governor._base import INRO_QUOTAS, Quota
 from inro_async.testing._handlers import HANDLERS
 from inro_async.testing._http import FAKE_KEY, FAULTS_KEY, ORG_KEY, ApiError, json_response
 from inro_async.testing._ratelimit import Mode, Verdict
-from inro_async.testing.faults import FAULT_KINDS, Faults, Injected
+from inro_async.testing.faults import (
+    DEEP_JSON,
+    FAULT_KINDS,
+    HUGE_BODY,
+    REDIRECT_TO,
+    Faults,
+    Injected,
+    gzip_bomb,
+)
 from inro_async.testing.store import Organization
 
 __all__ = ["FakeInro", "RecordedRequest"]
@@ -170,7 +180,8 @@ class FakeInro:
         it); every other kind by the next one the rate limiter admits, so a request answered
         429 leaves the fault for the one after it.
         ``inject("reset_after", route="messages.send")``, ``inject("status", status=503)``,
-        ``inject("latency", seconds=2.0)``; the paging lies: ``inject("lying_total", by=-150)``,
+        ``inject("latency", seconds=2.0)``, ``inject("redirect", status=307, location="/x")``;
+        the paging lies: ``inject("lying_total", by=-150)``,
         ``inject("short_page", page=2, missing=1)``, ``inject("ignore_page", times=50)``.
         ``page=N`` aims any kind at the requests for page ``N`` only (see ``testing.faults``).
         """
@@ -188,6 +199,12 @@ class FakeInro:
         elif kind == "short_page":
             value = int(params.get("missing", 1))
             params.setdefault("page", 2)
+        elif kind == "redirect":
+            value = (int(params.get("status", 302)), str(params.get("location", REDIRECT_TO)))
+        elif kind == "huge_body":
+            value = int(params.get("size", HUGE_BODY))
+        elif kind == "deep_json":
+            value = int(params.get("depth", DEEP_JSON))
         page = params.get("page")
         self._injected.append(
             Injected(kind, route, times, value, None if page is None else int(page))
@@ -382,8 +399,19 @@ class FakeInro:
                 response.body = response.body[: max(1, len(response.body) // 2)]
             elif faults.get("malformed"):
                 response.body = b'{"this is": not json'
+            elif faults.get("deep_json"):
+                response.body = b"[" * faults["deep_json"] + b"]" * faults["deep_json"]
         if faults.get("reset_after"):
             return self._reset(request, record)
+        if faults.get("redirect"):  # processed, but the answer points elsewhere
+            status, location = faults["redirect"]
+            response = web.Response(status=status, headers={"Location": location})
+        elif faults.get("huge_body"):  # processed, answered with a gzip bomb
+            response = web.Response(
+                body=gzip_bomb(faults["huge_body"]),
+                content_type="application/json",
+                headers={"Content-Encoding": "gzip"},
+            )
         return self._finish(response, verdict, record)
 
     @staticmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from inro_async import APIResponseValidationError
@@ -142,3 +143,18 @@ def test_the_second_pass_reads_every_other_value_as_the_first_does() -> None:
     both = decoder_for(list[Contact]).decode(b"[" + CONTACT + b', {"id": 1, "folders": null}]')
     assert both == [*fast, Contact(id=1)]
     assert repr(both[0]) == repr(fast[0])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 50_000 + b"]" * 50_000,  # the typed pass gives up
+        b'{"id": 1, "custom_properties": {"x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}}",
+    ],
+    ids=["as the whole body", "under a field"],
+)
+def test_a_body_nested_too_deeply_is_a_decode_error_not_a_recursion_error(body: bytes) -> None:
+    from inro_async.models._lenient import TOO_DEEP, LenientDecoder
+
+    with pytest.raises(msgspec.DecodeError, match=TOO_DEEP):
+        LenientDecoder(Contact).decode(body)

@@ -173,6 +173,26 @@ async def test_any_injected_fault_can_aim_at_one_page(start: Callable[..., Any])
     assert statuses == [200, 200, 503]
 
 
+async def test_redirect_processes_the_request_then_answers_with_a_location(
+    start: Callable[..., Any],
+) -> None:
+    server, session, base_url = await start()
+    active = min(i for i, c in server.org.contacts.items() if c["status"] == "active")
+    server.inject("redirect", route="messages.send", status=307, location="http://[::1")
+    async with session.post(
+        base_url + "/messages",
+        json={"contact_id": active, "message_type": "text", "content": "hi"},
+        allow_redirects=False,
+    ) as response:
+        assert (response.status, response.headers["Location"]) == (307, "http://[::1")
+    assert server.requests_to("messages.send")[0].status == 307
+    assert server.org.delivery_counts() == {active: 1}  # processed before the redirect
+    server.inject("redirect")  # the defaults: 302 to where nothing listens
+    async with session.get(base_url + "/me", allow_redirects=False) as response:
+        assert response.status == 302
+        assert response.headers["Location"].startswith("http://127.0.0.1:9/")
+
+
 async def test_unknown_faults_and_routes_are_refused() -> None:
     server = FakeInro()
     with pytest.raises(ValueError, match="unknown fault"):
