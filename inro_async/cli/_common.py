@@ -196,7 +196,7 @@ def _save_leftovers(
         advice = _unknown_advice(report, retry_flag=retry_flag, idempotent=idempotent)
         lines.append(
             f"{len(unknown):,} items with an unknown outcome written to {unknown_file} "
-            f"(the connection dropped after they were sent; {advice})"
+            f"(they were sent, but no answer said what became of them; {advice})"
         )
     return failed_file, unknown_file, lines
 

@@ -75,7 +75,7 @@ class ItemStatus(Enum):
     SKIPPED = "S"
     """Not acted on: finished in an earlier run, or declined by the API (contact not active)."""
     UNKNOWN = "U"
-    """Sent, but no answer arrived: it may or may not have been processed."""
+    """Sent, but no answer said what became of it: it may or may not have been processed."""
 
     @property
     def label(self) -> str:

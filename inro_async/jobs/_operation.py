@@ -21,6 +21,7 @@ from inro_async.errors import (
     UnexpectedRedirectError,
 )
 from inro_async.governor._base import Priority
+from inro_async.jobs._accounting import UnaccountedAnswerError
 from inro_async.jobs._items import Outcome
 from inro_async.jobs._journal import (
     Journal,
@@ -73,8 +74,11 @@ def may_have_been_processed(error: BaseException) -> bool:
 
     Per the transport: a 429 had no effect, a 4xx was refused, a connection that failed before
     the request was written did nothing. A 5xx, a redirect or a lost connection after writing
-    may have been acted on, and a 2xx whose body could not be read certainly was.
+    may have been acted on, and a 2xx whose body could not be read, or did not account for what
+    was sent (``UnaccountedAnswerError``), certainly was.
     """
+    if isinstance(error, UnaccountedAnswerError):
+        return True
     if isinstance(error, APIConnectionError | UnexpectedRedirectError):
         return error.may_have_been_processed
     if isinstance(error, APIResponseValidationError):

@@ -262,7 +262,7 @@ class JobReport(Generic[T]):
         return self.items(ItemStatus.FAILED)
 
     def unknown_items(self) -> list[T]:
-        """Items sent without an answer: check before sending them again."""
+        """Items sent without a usable answer: check before sending them again."""
         return self.items(ItemStatus.UNKNOWN)
 
     def not_found_items(self) -> list[T]:
@@ -321,8 +321,8 @@ class JobReport(Generic[T]):
             lines.append(f"  {n:,} × {reason}")
         if self.unknown:
             lines.append(
-                "  unknown items were sent but no answer arrived; check them, then rerun with "
-                "resend_unknown=True to send them again"
+                "  unknown items were sent but no answer said what became of them; check them, "
+                "then rerun with resend_unknown=True to send them again"
             )
         return "\n".join(lines)
 

@@ -170,7 +170,7 @@ class _FanOut(Generic[T]):
                     self.tally.carried_over += 1
                     self.tally.set(position, outcome)
         if record.status is ChunkStatus.UNKNOWN and not resend:
-            message = f"sent in an earlier run without an answer ({record.error})"
+            message = f"sent in an earlier run without a usable answer ({record.error})"
             self._set(record.to_send, ItemStatus.UNKNOWN, message)
             self.tally.carried_over += len(record.to_send)
 

@@ -27,6 +27,7 @@ from inro_async.errors import (
     UnprocessableEntityError,
 )
 from inro_async.errors import BatchTaskTimeoutError as BatchTaskTimeoutError  # its old home
+from inro_async.jobs._accounting import UnaccountedAnswerError, check_accounted
 from inro_async.jobs._items import (
     MAX_CHUNK,
     Identifier,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     import os
 
     from inro_async.client import Client
+    from inro_async.models.contacts import BulkUpdateResult
 
 __all__ = ["BULK_FIELDS", "UpdateEntry", "normalize_updates", "update_many"]
 
@@ -299,6 +301,7 @@ class UpdateContacts:
                 )
                 continue
             break
+        self._check_accounted([items[p] for p in sent], result)
         checkpoint = {
             "batch_task_id": result.batch_task_id,
             "not_found": [_echo(echo) for echo in result.not_found],
@@ -306,6 +309,34 @@ class UpdateContacts:
         }
         ctx.accept(json.dumps(checkpoint))
         return await self._follow(ctx, items, checkpoint)
+
+    @staticmethod
+    def _check_accounted(sent: Sequence[UpdateEntry], result: BulkUpdateResult) -> None:
+        """Refuse a 202 that does not account for the entries sent, or names no task to follow.
+
+        Checked before the task id is journaled: a chunk whose answer says nothing of it is
+        ``unknown`` (the writes may have been made), not a task to follow on every rerun.
+        """
+        route = ROUTES["contacts.bulk_update"]
+        outcomes = outcomes_from_batch(
+            sent, not_found=result.not_found, task_status="completed", errors=()
+        )
+        check_accounted(
+            "contacts",
+            method=route.method,
+            path=route.path,
+            sent=[entry.identifier for entry in sent],
+            outcomes=outcomes,
+            accepted=result.accepted_count,
+            not_found=result.not_found_count,
+        )
+        if result.accepted_count and not result.batch_task_id:
+            raise UnaccountedAnswerError(
+                f"the 2xx answer accepted {result.accepted_count:,} contacts but names no batch "
+                "task to follow, so whether they were written cannot be told",
+                method=route.method,
+                path=route.path,
+            )
 
     async def _follow(
         self, ctx: ChunkContext, items: Sequence[UpdateEntry], checkpoint: Mapping[str, Any]
@@ -338,11 +369,22 @@ class UpdateContacts:
         try:
             # The change goes in contact=: there, "email" is a new value, not the identifier.
             identifier: dict[str, Any] = item.identifier.as_dict()
-            await ctx.client.contacts.update_by(**identifier, contact=item.contact)
+            updated = await ctx.client.contacts.update_by(**identifier, contact=item.contact)
         except NotFoundError:
             return Outcome(ItemStatus.NOT_FOUND)
         except (BadRequestError, UnprocessableEntityError) as exc:
             return Outcome(ItemStatus.FAILED, str(exc))
+        # The answer is the updated contact: one that names no contact, or another one than
+        # the id addressed, says nothing of this update (``{}``, an error object with a 200).
+        addressed = item.identifier.value if item.identifier.kind == "id" else None
+        if updated.id <= 0 or (addressed is not None and updated.id != addressed):
+            route = ROUTES["contacts.update_by"]
+            raise UnaccountedAnswerError(
+                f"the 2xx answer names no contact (id {updated.id}) for {item.identifier}, so "
+                "whether the update was applied cannot be told",
+                method=route.method,
+                path=route.path,
+            )
         return Outcome(ItemStatus.DONE)
 
     def is_fatal(self, error: BaseException) -> bool:

@@ -18,6 +18,7 @@ from inro_async.errors import (
     QuotaWaitTooLongError,
 )
 from inro_async.governor._base import Priority
+from inro_async.jobs._accounting import check_accounted
 from inro_async.jobs._items import (
     Identifier,
     Outcome,
@@ -144,10 +145,26 @@ class SendMessages:
         return identifier_keys_text(items)
 
     async def run_chunk(self, ctx: ChunkContext, items: Sequence[Identifier]) -> list[Outcome]:
-        """Send the message to this chunk's recipients in one call."""
+        """Send the message to this chunk's recipients in one call.
+
+        Done only for the recipients the answer accounts for (``_accounting``): an answer whose
+        counts do not add up makes the whole chunk unknown.
+        """
         message = self.message if self.upload is None else await self.upload.message()
         result = await ctx.client.messages._send_prepared(message, recipient_lists(items))
-        return outcomes_from_echoes(items, not_found=result.not_found, skipped=result.skipped)
+        outcomes = outcomes_from_echoes(items, not_found=result.not_found, skipped=result.skipped)
+        route = ROUTES["messages.send"]
+        check_accounted(
+            "recipients",
+            method=route.method,
+            path=route.path,
+            sent=items,
+            outcomes=outcomes,
+            accepted=result.accepted_count,
+            skipped=result.skipped_count,
+            not_found=result.not_found_count,
+        )
+        return outcomes
 
     def is_fatal(self, error: BaseException) -> bool:
         """See ``is_fatal_for_all``; a failed upload of the shared file stops the job too."""

@@ -12,6 +12,7 @@ import msgspec
 from inro_async._routes import ROUTES
 from inro_async._validate_contacts import check_id
 from inro_async.errors import InvalidArgumentError
+from inro_async.jobs._accounting import check_accounted
 from inro_async.jobs._items import (
     MAX_CHUNK,
     Identifier,
@@ -59,13 +60,24 @@ class TriggerScenario:
         """Trigger the scenario for this chunk's contacts in one call.
 
         The scenario id, the data and the contacts were checked once, when the job was built:
-        the body goes as it is.
+        the body goes as it is. Done only for the contacts the answer accounts for.
         """
         body: dict[str, Any] = {"contacts": [item.as_dict() for item in items]}
         if self.data is not None:
             body["data"] = self.data
         result = await ctx.client.scenarios._trigger_checked(self.scenario_id, body)
-        return _outcomes(items, not_found=result.not_found)
+        outcomes = _outcomes(items, not_found=result.not_found)
+        route = ROUTES["scenarios.trigger"]
+        check_accounted(
+            "contacts",
+            method=route.method,
+            path=route.format(id=self.scenario_id),
+            sent=items,
+            outcomes=outcomes,
+            accepted=result.accepted_count,
+            not_found=result.not_found_count,
+        )
+        return outcomes
 
     def is_fatal(self, error: BaseException) -> bool:
         """A missing or inactive scenario (404, 422) refuses every chunk alike."""

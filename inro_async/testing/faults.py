@@ -11,6 +11,10 @@ admitted it (a 429 meets no fault, and leaves an injected one for the next admit
 * ``reset_after``: the request is fully processed (a message *was* delivered), then the
   connection is dropped before any response: the client cannot know it worked.
 * ``truncate`` / ``malformed``: the body is cut short / is not JSON.
+* ``unaccounted``: the request is processed (a message *was* delivered), then answered with a
+  2xx (``status=``, default 200) whose JSON object (``body=``, default ``{}``; an error object
+  such as ``{"error": "…"}`` is the other usual one) says nothing of what was done, as a proxy,
+  a cache or a misbehaving gateway might answer.
 * ``no_pagination_headers``: list responses lose ``X-Total`` and its siblings.
 * ``redirect``: the request is fully processed, then answered with a redirect instead of its
   response (``status=``, default 302; ``location=``, default an address where nothing listens),
@@ -45,7 +49,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["FAULT_KINDS", "FaultKind", "Faults", "Injected"]
+__all__ = [
+    "FAULT_KINDS",
+    "UNACCOUNTED_BODIES",
+    "FaultKind",
+    "Faults",
+    "Injected",
+    "unaccounted_answer",
+]
 
 FaultKind = Literal[
     "reset_before",
@@ -54,6 +65,7 @@ FaultKind = Literal[
     "reset_after",
     "truncate",
     "malformed",
+    "unaccounted",
     "no_pagination_headers",
     "ignore_page",
     "lying_total",
@@ -69,6 +81,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "reset_after",
     "truncate",
     "malformed",
+    "unaccounted",
     "no_pagination_headers",
     "ignore_page",
     "lying_total",
@@ -109,6 +122,23 @@ def gzip_bomb(size: int) -> bytes:
     return header + segment * blocks + tail.compress(last) + tail.flush() + trailer
 
 
+UNACCOUNTED_BODIES: tuple[dict[str, Any], ...] = (
+    {},
+    {"error": "injected: an answer that accounts for nothing"},
+)
+"""The bodies a random ``unaccounted`` fault answers with, drawn in turn by the seed."""
+
+
+def unaccounted_answer(status: object = 200, body: object = None) -> tuple[int, dict[str, Any]]:
+    """The ``(status, body)`` of an ``unaccounted`` fault, checked: a 2xx and a JSON object."""
+    if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status < 300:
+        raise ValueError(f"an unaccounted answer is a 2xx, got status={status!r}")
+    answer = {} if body is None else body
+    if not isinstance(answer, dict):
+        raise ValueError(f"an unaccounted answer's body is a JSON object, got {body!r}")
+    return status, dict(answer)
+
+
 @dataclass
 class Faults:
     """Random faults, deterministic for a given ``seed``.
@@ -126,6 +156,8 @@ class Faults:
     reset_after_rate: float = 0.0
     truncate_rate: float = 0.0
     malformed_rate: float = 0.0
+    unaccounted_rate: float = 0.0
+    """Processed, then answered 200 with one of ``UNACCOUNTED_BODIES``."""
     drop_pagination_headers: bool = False
     routes: Iterable[str] | None = None
     _rng: random.Random = field(init=False, repr=False)
@@ -157,6 +189,8 @@ class Faults:
             chosen["truncate"] = True
         if self.malformed_rate and rng.random() < self.malformed_rate:
             chosen["malformed"] = True
+        if self.unaccounted_rate and rng.random() < self.unaccounted_rate:
+            chosen["unaccounted"] = unaccounted_answer(200, rng.choice(UNACCOUNTED_BODIES))
         if self.drop_pagination_headers:
             chosen["no_pagination_headers"] = True
         return chosen

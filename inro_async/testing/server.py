@@ -6,7 +6,8 @@ the server's clock), authenticated (unknown token 401, Free plan 403), dropped u
 other fault), delayed (``latency``), failed (``status``: 5xx, counted against the quota but
 not processed) or handled (where a list's page may be made to lie: ``ignore_page``,
 ``lying_total``, ``short_page``); then its body may be damaged (``truncate``, ``malformed``,
-``deep_json``), its paging headers dropped, or, after it took effect, its connection reset
+``deep_json``), its paging headers dropped, its answer replaced by a 2xx that says nothing of
+what was done (``unaccounted``), or, after it took effect, its connection reset
 (``reset_after``) or its answer replaced by a redirect (``redirect``) or a gzip bomb
 (``huge_body``). Every response of an authenticated request carries
 ``X-RateLimit-Limit``/``-Remaining``/``-Reset``.
@@ -38,6 +39,7 @@ from inro_async.testing.faults import (
     Faults,
     Injected,
     gzip_bomb,
+    unaccounted_answer,
 )
 from inro_async.testing.store import Organization
 
@@ -180,7 +182,8 @@ class FakeInro:
         it); every other kind by the next one the rate limiter admits, so a request answered
         429 leaves the fault for the one after it.
         ``inject("reset_after", route="messages.send")``, ``inject("status", status=503)``,
-        ``inject("latency", seconds=2.0)``, ``inject("redirect", status=307, location="/x")``;
+        ``inject("latency", seconds=2.0)``, ``inject("redirect", status=307, location="/x")``,
+        ``inject("unaccounted", body={"error": "…"})``;
         the paging lies: ``inject("lying_total", by=-150)``,
         ``inject("short_page", page=2, missing=1)``, ``inject("ignore_page", times=50)``.
         ``page=N`` aims any kind at the requests for page ``N`` only (see ``testing.faults``).
@@ -205,6 +208,8 @@ class FakeInro:
             value = int(params.get("size", HUGE_BODY))
         elif kind == "deep_json":
             value = int(params.get("depth", DEEP_JSON))
+        elif kind == "unaccounted":
+            value = unaccounted_answer(params.get("status", 200), params.get("body"))
         page = params.get("page")
         self._injected.append(
             Injected(kind, route, times, value, None if page is None else int(page))
@@ -401,6 +406,9 @@ class FakeInro:
                 response.body = b'{"this is": not json'
             elif faults.get("deep_json"):
                 response.body = b"[" * faults["deep_json"] + b"]" * faults["deep_json"]
+        if faults.get("unaccounted"):  # processed, but the answer says nothing of it
+            status, answer = faults["unaccounted"]
+            response = json_response(answer, status=status)
         if faults.get("reset_after"):
             return self._reset(request, record)
         if faults.get("redirect"):  # processed, but the answer points elsewhere

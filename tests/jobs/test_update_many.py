@@ -66,7 +66,7 @@ class BulkServer:
         body = {
             "batch_task_id": task_id,
             "status": "pending",
-            "accepted_count": len(found),
+            "accepted_count": len(found) + len(errors),  # matched; errors come in the task
             "not_found_count": len(not_found),
             "not_found": not_found,
         }

@@ -105,6 +105,54 @@ async def test_truncated_and_malformed_bodies_do_not_parse(start: Callable[..., 
         assert await response.read() == b'{"this is": not json'
 
 
+async def test_unaccounted_processes_then_answers_a_2xx_that_says_nothing(
+    start: Callable[..., Any],
+) -> None:
+    server, session, base_url = await start()
+    server.inject("unaccounted", route="messages.send")
+    server.inject("unaccounted", route="messages.send", body={"error": "proxy said no"})
+    replies = []
+    for contact_id in (1, 2, 3):
+        async with session.post(
+            base_url + "/messages",
+            json={"contact_id": contact_id, "message_type": "text", "content": "hi"},
+        ) as response:
+            replies.append((response.status, await response.json()))
+    # Each was delivered, whatever the answer said; both faults were met by the first send.
+    assert replies[0] == (200, {"error": "proxy said no"})
+    assert replies[1][0] == 202
+    assert server.org.delivery_counts() == {1: 1, 2: 1, 3: 1}
+    assert server.requests[0].faults == ("unaccounted",)
+
+
+async def test_unaccounted_takes_a_2xx_status_and_an_object_body_only() -> None:
+    server = FakeInro()
+    with pytest.raises(ValueError, match="2xx"):
+        server.inject("unaccounted", status=500)
+    with pytest.raises(ValueError, match="JSON object"):
+        server.inject("unaccounted", body=[])
+
+
+async def test_random_unaccounted_faults_answer_200_with_an_empty_or_error_object(
+    start: Callable[..., Any],
+) -> None:
+    server, session, base_url = await start(
+        faults=Faults(seed=4, unaccounted_rate=1.0, routes=["messages.send"])
+    )
+    bodies = []
+    for contact_id in range(1, 9):
+        async with session.post(
+            base_url + "/messages",
+            json={"contact_id": contact_id, "message_type": "text", "content": "hi"},
+        ) as response:
+            assert response.status == 200
+            bodies.append(await response.json())
+    assert {} in bodies
+    assert {"error": "injected: an answer that accounts for nothing"} in bodies
+    active = {i for i in range(1, 9) if server.org.contacts[i]["status"] == "active"}
+    assert set(server.org.delivery_counts()) == active  # processed, every one
+
+
 async def test_missing_pagination_headers(start: Callable[..., Any]) -> None:
     server, session, base_url = await start()
     server.inject("no_pagination_headers", route="contacts.list")
