@@ -117,11 +117,11 @@ Called once per attempt (a retry is another dispatch). An exception it raises st
 before it is sent (the slot stays spent): the job engine journals a chunk as in flight here.
 """
 
-NoEffectHook = Callable[[], None]
+NoEffectHook = Callable[[int | None], None]
 """Called when an attempt certainly had no effect and the request will be sent again: it was
-answered 429 (the API did nothing) or never connected. The job engine moves a chunk journaled
-as in flight back to pending here, so that an interruption while it waits to be sent again does
-not leave it "unknown"."""
+answered 429 (the API did nothing; the hook gets ``429``) or never connected (``None``). The job
+engine moves a chunk journaled as in flight back to pending here, so that an interruption while
+it waits to be sent again does not leave it "unknown", and counts the 429s for its report."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,7 +506,8 @@ class Transport:
             if isinstance(decision, SendAgain):
                 self._log(*log, decision.delay)
                 if opts.on_no_effect is not None and had_no_effect(outcome):
-                    opts.on_no_effect()  # a job's chunk waits to be sent again: pending
+                    # A job's chunk waits to be sent again: pending (and a 429 is counted).
+                    opts.on_no_effect(outcome.status if isinstance(outcome, Answered) else None)
                 progress = decision.then
                 priority = priority if decision.priority is None else decision.priority
                 if decision.delay is not None:

@@ -187,7 +187,8 @@ class Client:
         keeps this client's setting; ``timeout=None`` turns the timeout off and
         ``max_wait=None`` waits as long as the quota needs. ``on_dispatch`` is called each time
         the governor grants one of the copy's requests its slot, before it is sent, and
-        ``on_no_effect`` when one of them certainly did nothing (a 429) and is sent again.
+        ``on_no_effect`` when one of them certainly did nothing and is sent again, with the
+        status answered (429) or ``None`` when nothing of it was sent.
         ``max_response_bytes=None`` lifts the limit on a response's size.
         """
         copy = object.__new__(Client)

@@ -229,6 +229,8 @@ def finish_job(
         "skipped": report.skipped,
         "unknown": report.unknown,
         "requests": report.requests,
+        "throttled": report.throttled,
+        "waited": round(report.waited, 3),
         "elapsed": round(report.elapsed, 3),
         "errors": dict(report.errors()),
         "failed_items_file": failed_file,

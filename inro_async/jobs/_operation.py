@@ -26,6 +26,7 @@ from inro_async.jobs._items import Outcome
 from inro_async.jobs._journal import (
     Journal,
 )
+from inro_async.jobs._quota_wait import HeldTime
 
 if TYPE_CHECKING:
     from inro_async.client import Client
@@ -105,6 +106,9 @@ class ChunkContext:
         journal: Journal,
         client: Client,
         on_request: Callable[[], None],
+        *,
+        on_throttled: Callable[[], None] | None = None,
+        held: HeldTime | None = None,
     ) -> None:
         self.index = index
         self.client = client.with_options(
@@ -125,11 +129,35 @@ class ChunkContext:
         self._may_have_acted = 0  # this attempt's dispatches not known to have done nothing
         self._journal = journal
         self._on_request = on_request
+        self._on_throttled = on_throttled
+        self._held = held
+        self._waiting = False  # counted in ``held``: ready to go, waiting for quota
+
+    def start(self) -> None:
+        """The attempt's task has begun: its first request is waiting for a slot."""
+        self.running = True
+        self._wait()
+
+    def close(self) -> None:
+        """The attempt is over (settled): nothing of it is sent, or waits, any more."""
+        self.closed = True
+        self._go()
+
+    def _wait(self) -> None:
+        if not self._waiting and not self.closed and self._held is not None:
+            self._waiting = True
+            self._held.hold()
+
+    def _go(self) -> None:
+        if self._waiting and self._held is not None:
+            self._waiting = False
+            self._held.release()
 
     def dispatched_now(self) -> None:
         """A request of this chunk was granted its slot: journal it before it is sent."""
         if self.closed:
             raise asyncio.CancelledError  # the chunk was settled; never send after that
+        self._go()
         self._journal.dispatch(self.index)
         self._may_have_acted += 1
         self.dispatched = True
@@ -138,16 +166,19 @@ class ChunkContext:
         self.requests += 1
         self._on_request()
 
-    def had_no_effect(self) -> None:
-        """A request of this chunk certainly did nothing (429) and waits to be sent again.
+    def had_no_effect(self, status: int | None = None) -> None:
+        """A request of this chunk certainly did nothing (a 429: ``status``) and goes again.
 
         Once that holds for every request the attempt has sent, the chunk is pending again, not
         in flight: an interruption before the repeat goes leaves it to be sent, not "unknown".
         """
+        if status == 429 and self._on_throttled is not None:
+            self._on_throttled()
         self._may_have_acted -= 1
         if self._may_have_acted == 0 and not self.closed:
             self._journal.release(self.index)
             self.dispatched = False  # waiting for a slot again, as before its first dispatch
+        self._wait()
 
     def accept(self, checkpoint: str) -> None:
         """Record that the API accepted the chunk for background work (resumable by a rerun)."""

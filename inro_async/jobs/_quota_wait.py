@@ -5,6 +5,10 @@ as ``QuotaWaitTooLongError`` before anything is sent. The job then either pauses
 longer than ``stop_when_blocked_over``) or waits it out: it announces ``waiting`` once per quota
 window (not once per chunk or page that hits it), sleeps until the moment the governor named or
 until the job halts, and announces ``resumed``.
+
+``HeldTime`` measures, for the report, how long a run was held back by quota: the time during
+which at least one of its units was ready to go and waiting (for a slot in the governor, for a
+429 to be repeated, or out a spent quota), counted once however many waited together.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import UTC, datetime
 from inro_async.errors import QuotaWaitTooLongError
 from inro_async.jobs._progress import EventKind
 
-__all__ = ["Announce", "QuotaWait"]
+__all__ = ["Announce", "HeldTime", "QuotaWait"]
 
 Announce = Callable[[EventKind, QuotaWaitTooLongError | None], Awaitable[None]]
 """Emits a ``waiting`` event (with the error that blocked) or a ``resumed`` one (with None)."""
@@ -65,3 +69,36 @@ class QuotaWait:
         if self.until is not None:  # the first of those waiting to wake says so
             self.until = self.quota = None
             await self._announce("resumed", None)
+
+
+class HeldTime:
+    """Seconds during which at least one unit of a run was held back by quota (loop clock)."""
+
+    __slots__ = ("_clock", "_held", "_since", "_total")
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._held = 0
+        self._since = 0.0
+        self._total = 0.0
+
+    def __repr__(self) -> str:
+        return f"<HeldTime {self.seconds():.3f} s, {self._held} held now>"
+
+    def hold(self) -> None:
+        """One more unit starts waiting."""
+        if self._held == 0:
+            self._since = self._clock()
+        self._held += 1
+
+    def release(self) -> None:
+        """A waiting unit goes (or gives up)."""
+        self._held -= 1
+        if self._held == 0:
+            self._total += self._clock() - self._since
+
+    def seconds(self) -> float:
+        """The held time so far, the current stretch included."""
+        if self._held:
+            return self._total + self._clock() - self._since
+        return self._total

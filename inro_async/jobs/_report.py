@@ -169,7 +169,7 @@ class JobReport(Generic[T]):
     elapsed: float
     """Seconds this run took."""
     requests: int
-    """Requests this run sent (chunks, retries, batch-task polls)."""
+    """Requests this run sent (chunks, retries, 429 repeats, batch-task polls)."""
     counts: Mapping[ItemStatus, int]
     earlier: Mapping[ItemStatus, int] = field(default_factory=dict)
     """Outcomes earlier runs recorded for the items this run skipped."""
@@ -179,6 +179,13 @@ class JobReport(Generic[T]):
     """For a paused job: when the quota frees again."""
     error: str | None = None
     """For an aborted job: the error that stopped it."""
+    throttled: int = 0
+    """This run's requests the server answered 429 (each had no effect and was sent again, but
+    for one that ended its chunk as ``RateLimitError``)."""
+    waited: float = 0.0
+    """Seconds of this run during which a chunk was ready to go but held back by quota: waiting
+    for a slot in the governor, for a 429 to be repeated, or out a spent quota. Counted once
+    however many chunks waited together, so never more than ``elapsed``."""
     _items: Sequence[T] = field(default=(), repr=False)
     _statuses: bytes = field(default=b"", repr=False)
     _tally: Tally | None = field(default=None, repr=False)
@@ -309,7 +316,13 @@ class JobReport(Generic[T]):
                 f"{n:,} {s.label.replace('_', ' ')}" for s, n in self.earlier.items() if n
             )
             lines.append(f"  finished in earlier runs: {earlier}")
-        lines.append(f"  {self.requests:,} requests · {self.rate:,.1f} items/s")
+        requests = f"{self.requests:,} requests"
+        if self.throttled:
+            requests += f" ({self.throttled:,} answered 429)"
+        figures = [requests, f"{self.rate:,.1f} items/s"]
+        if self.waited >= 0.01:
+            figures.append(f"{format_duration(self.waited)} waiting for quota")
+        lines.append(f"  {' · '.join(figures)}")
         if self.status is JobStatus.PAUSED and self.resume_at is not None:
             lines.append(
                 f"  paused: the quota frees at {self.resume_at:%Y-%m-%d %H:%M:%S %Z}; "

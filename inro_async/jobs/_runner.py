@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from inro_async.errors import InroError, QuotaWaitTooLongError
+from inro_async.errors import InroError, QuotaWaitTooLongError, RateLimitError
 from inro_async.jobs._eta import RoundTrip, seconds_left
 from inro_async.jobs._items import ItemStatus, Outcome, Unique
 from inro_async.jobs._job import NOTICE_AFTER, PROGRESS_INTERVAL, Job, JobOptions, open_store
@@ -41,7 +41,7 @@ from inro_async.jobs._operation import (
     paced_client,
 )
 from inro_async.jobs._progress import EventKind, ProgressEvent, ProgressHub
-from inro_async.jobs._quota_wait import QuotaWait
+from inro_async.jobs._quota_wait import HeldTime, QuotaWait
 from inro_async.jobs._report import JobReport, JobStatus, Tally
 
 if TYPE_CHECKING:
@@ -76,6 +76,8 @@ class _FanOut(Generic[T]):
         self.t0 = self.loop.time()
         self.tally = Tally(len(self.items), [r.start for r in ranges])
         self.requests = 0
+        self.throttled = 0  # 429s this run's requests met
+        self.held = HeldTime(self.loop.time)  # time a chunk was ready but held by quota
         self.max_wait = NOTICE_AFTER
         if options.stop_when_blocked_over is not None:
             self.max_wait = min(self.max_wait, options.stop_when_blocked_over)
@@ -199,7 +201,13 @@ class _FanOut(Generic[T]):
         while True:
             record = self.journal.book[index]
             ctx = ChunkContext(
-                index, record.checkpoint, self.journal, self.paced, self._count_request
+                index,
+                record.checkpoint,
+                self.journal,
+                self.paced,
+                self._count_request,
+                on_throttled=self._count_throttled,
+                held=self.held,
             )
             sending = record.to_send
             if isinstance(sending, range):
@@ -225,7 +233,7 @@ class _FanOut(Generic[T]):
     async def _attempt(self, ctx: ChunkContext, items: Sequence[T]) -> list[Outcome]:
         # Until its first await the operation only prepares: a task that has begun and not
         # dispatched is waiting in the governor, whose estimate counts it already.
-        ctx.running = True
+        ctx.start()
         return await self.op.run_chunk(ctx, items)
 
     async def _grace(self, task: asyncio.Future[list[Outcome]], ctx: ChunkContext) -> None:
@@ -248,7 +256,7 @@ class _FanOut(Generic[T]):
     ) -> QuotaWaitTooLongError | None:
         """Record how one attempt ended; returns the quota error when it must wait and retry."""
         assert self.journal is not None
-        ctx.closed = True
+        ctx.close()
         if task.cancelled():
             self._settle_cancelled(ctx)
             return None
@@ -274,6 +282,8 @@ class _FanOut(Generic[T]):
             # retried otherwise), so an in-flight chunk that hits a long wait was not processed.
             self.journal.release(ctx.index)
             return error
+        if isinstance(error, RateLimitError):
+            self.throttled += 1  # the 429 that ended the attempt (the repeated ones are counted)
         self._record_failure(ctx, error)
         if self.op.is_fatal(error) or not isinstance(error, InroError):
             # Every chunk would fail alike (or it is a bug, not an API answer): stop here.
@@ -283,7 +293,7 @@ class _FanOut(Generic[T]):
 
     def _settle_cancelled(self, ctx: ChunkContext) -> None:
         assert self.journal is not None
-        ctx.closed = True
+        ctx.close()
         record = self.journal.book[ctx.index]
         if record.status is ChunkStatus.IN_FLIGHT:
             message = "cancelled while in flight; the request may have been processed"
@@ -317,6 +327,9 @@ class _FanOut(Generic[T]):
     def _count_request(self) -> None:
         self.requests += 1
 
+    def _count_throttled(self) -> None:
+        self.throttled += 1
+
     # -- stopping, waiting -------------------------------------------------------------------
 
     def _halt(self, status: JobStatus) -> None:
@@ -343,7 +356,11 @@ class _FanOut(Generic[T]):
                 "paused", waiting_until=until, quota=str(blocked.quota), waiting_for=blocked.wait
             )
             return False
-        await self.waits.wait_out(blocked, halted=self._halted)
+        self.held.hold()
+        try:
+            await self.waits.wait_out(blocked, halted=self._halted)
+        finally:
+            self.held.release()
         return self._halt_status is None
 
     async def _announce(self, kind: EventKind, blocked: QuotaWaitTooLongError | None) -> None:
@@ -362,6 +379,8 @@ class _FanOut(Generic[T]):
             started_at=self.started_at,
             elapsed=self.loop.time() - self.t0,
             requests=self.requests,
+            throttled=self.throttled,
+            waited=self.held.seconds(),
             counts=dict(self.tally.counts),
             earlier=dict(self.tally.earlier),
             carried_over=self.tally.carried_over,
