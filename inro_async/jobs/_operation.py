@@ -122,7 +122,7 @@ class ChunkContext:
         self.dispatched = False
         """Whether a request of this attempt got past the governor."""
         self.sent_at: float | None = None
-        """Event-loop time of this attempt's first dispatch."""
+        """Event-loop time of this attempt's first dispatch (since it last did nothing)."""
         self.requests = 0
         """Requests of this attempt that got past the governor."""
         self.closed = False
@@ -178,6 +178,7 @@ class ChunkContext:
         if self._may_have_acted == 0 and not self.closed:
             self._journal.release(self.index)
             self.dispatched = False  # waiting for a slot again, as before its first dispatch
+            self.sent_at = None  # its round trip starts when the repeat goes, not before
         self._wait()
 
     def accept(self, checkpoint: str) -> None:

@@ -40,7 +40,9 @@ class ProgressEvent:
     rate: float = 0.0
     """Items finished per second in this run."""
     eta: float | None = None
-    """Seconds until the remaining requests can all have gone, per the governor's estimate."""
+    """Seconds until the last item has its outcome: the governor's wait for the requests still
+    to send plus a round trip, and, while the server throttles (429s), never less than the pace
+    at which chunks have been finishing needs (``jobs/_eta.py``)."""
     waiting_until: datetime | None = None
     """While blocked by a spent quota: when it frees (wall clock, UTC)."""
     waiting_for: float | None = None

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from inro_async.errors import InroError, QuotaWaitTooLongError, RateLimitError
-from inro_async.jobs._eta import RoundTrip, seconds_left
+from inro_async.jobs._eta import Pace, RoundTrip, seconds_left
 from inro_async.jobs._items import ItemStatus, Outcome, Unique
 from inro_async.jobs._job import NOTICE_AFTER, PROGRESS_INTERVAL, Job, JobOptions, open_store
 from inro_async.jobs._journal import ChunkRecord, ChunkStatus, Journal, JournalMeta, decode_outcomes
@@ -91,7 +91,8 @@ class _FanOut(Generic[T]):
         self._todo: list[int] = []
         self._next = 0
         self._chunks_finished = 0
-        self._chunk_seconds = RoundTrip()  # first dispatch -> outcome
+        self._chunk_seconds = RoundTrip()  # first dispatch (since a 429) -> outcome
+        self._pace = Pace()  # how fast chunks finish while the server throttles
         self._finished_requests = 0  # requests of the chunks finished so far
         self._last_progress = -math.inf
         self.name: str | None = None
@@ -271,8 +272,7 @@ class _FanOut(Generic[T]):
             else:
                 for position, outcome in zip(sent, outcomes, strict=True):
                     self.tally.set(position, outcome)
-            self._chunks_finished += 1
-            self._finished_requests += ctx.requests
+            self._chunk_finished(ctx)
             if ctx.sent_at is not None:
                 self._chunk_seconds.add(self.loop.time() - ctx.sent_at)
             return None
@@ -283,8 +283,9 @@ class _FanOut(Generic[T]):
             self.journal.release(ctx.index)
             return error
         if isinstance(error, RateLimitError):
-            self.throttled += 1  # the 429 that ended the attempt (the repeated ones are counted)
+            self._count_throttled()  # the 429 that ended the attempt (repeated ones are counted)
         self._record_failure(ctx, error)
+        self._chunk_finished(ctx)
         if self.op.is_fatal(error) or not isinstance(error, InroError):
             # Every chunk would fail alike (or it is a bug, not an API answer): stop here.
             self._fatal = error
@@ -329,6 +330,13 @@ class _FanOut(Generic[T]):
 
     def _count_throttled(self) -> None:
         self.throttled += 1
+        self._pace.throttled(self.loop.time())
+
+    def _chunk_finished(self, ctx: ChunkContext) -> None:
+        """A chunk has its outcome (done or not), for the ETA."""
+        self._chunks_finished += 1
+        self._finished_requests += ctx.requests
+        self._pace.finished(self.loop.time(), ctx.sent_at)
 
     # -- stopping, waiting -------------------------------------------------------------------
 
@@ -361,6 +369,7 @@ class _FanOut(Generic[T]):
             await self.waits.wait_out(blocked, halted=self._halted)
         finally:
             self.held.release()
+        self._pace.restart()  # a wait the governor foresaw: its view holds again
         return self._halt_status is None
 
     async def _announce(self, kind: EventKind, blocked: QuotaWaitTooLongError | None) -> None:
@@ -425,6 +434,7 @@ class _FanOut(Generic[T]):
             concurrency=self.options.concurrency,
             last_sent_at=max(sent, default=None),
             now=self.loop.time(),
+            paced=self._pace.seconds_left(remaining, self.loop.time()),
         )
 
     async def _emit(

@@ -1,4 +1,4 @@
-"""Issue 15 #9a: a job's report says how many 429s its requests met and how long it waited.
+"""Issue 15 #9: what a job says of a throttling server: 429s met, time waited, a true ETA.
 
 Over loopback against the fake: a server whose quota is tighter than the client believes
 answers most sends 429 (each repeated by the transport); a client paced by its own tight quota
@@ -7,6 +7,7 @@ meets none but spends most of the run waiting for slots.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -20,6 +21,9 @@ from inro_async.testing import FakeInro
 from .conftest import StubGovernor, body_of, json_result
 
 TOKEN = "throttle-token"
+ETA_TOLERANCE = 1.0
+"""Seconds the ETA may miss by: the server lets sends go 2 a second, so chunks finish in steps
+of about half a second, and a loaded machine stretches answers by a few tenths."""
 
 
 async def serve(*quotas: Quota) -> FakeInro:
@@ -50,6 +54,34 @@ async def test_every_429_the_server_answered_is_in_the_report(tight_server: Fake
     assert 0.5 * report.elapsed <= report.waited <= report.elapsed
     assert f"{report.throttled:,} answered 429" in str(report)
     assert "waiting for quota" in str(report)
+
+
+async def test_the_eta_follows_the_pace_the_server_allows_not_the_clients_quota(
+    tight_server: FakeInro,
+) -> None:
+    """20 sends the server lets go 2 a second: the job takes ~10 s, and the ETA says so.
+
+    The client's governor believes 20 a second and a send's answer comes in milliseconds, so
+    neither tells the time left; the pace at which chunks have been finishing under the 429s does.
+    """
+    loop = asyncio.get_running_loop()
+    seen: list[tuple[float, float | None, int]] = []
+    async with Client(TOKEN, base_url=tight_server.base_url) as inro:
+        report = await inro.messages.send_many(
+            range(1, 10_001),
+            text="hi",
+            concurrency=8,
+            on_progress=lambda e: seen.append((loop.time(), e.eta, e.finished)),
+        )
+        ended = loop.time()
+    assert report.throttled > 0
+    assert ended - seen[0][0] > 4  # the premise: ten sends at 2 a second
+    # Once two chunks have finished at the server's pace (the first two went before any 429).
+    midway = [(at, eta) for at, eta, finished in seen if 4_000 <= finished < 10_000]
+    assert len(midway) >= 5
+    for at, eta in midway:
+        assert eta is not None
+        assert eta == pytest.approx(ended - at, abs=ETA_TOLERANCE)
 
 
 async def test_a_job_paced_by_its_own_quota_reports_the_wait_and_no_429() -> None:
