@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import click
 import msgspec
@@ -178,14 +178,25 @@ def _unknown_advice(report: JobReport[Any], *, retry_flag: str, idempotent: bool
     return f"{advice}, then send the ones that did not arrive with {retry_flag}"
 
 
+class Leftovers(NamedTuple):
+    """The files a job's items were written to (``None``: no such item), and lines saying so."""
+
+    failed: str | None
+    unknown: str | None
+    not_found: str | None
+    lines: list[str]
+
+
 def _save_leftovers(
     report: JobReport[Any], *, name: str, retry_flag: str, idempotent: bool
-) -> tuple[str | None, str | None, list[str]]:
-    """Write the failed and the unknown items to their files; the paths, and lines saying so."""
+) -> Leftovers:
+    """Write the failed, unknown and not-found items to a file each; where, and lines saying so."""
     failed = report.failed_items()
     unknown = report.unknown_items()
+    not_found = report.not_found_items()
     failed_file = _write_items(failed, report.job or name, "failed")
     unknown_file = _write_items(unknown, report.job or name, "unknown")
+    not_found_file = _write_items(not_found, report.job or name, "not-found")
     lines: list[str] = []
     if failed_file:
         lines.append(
@@ -198,7 +209,12 @@ def _save_leftovers(
             f"{len(unknown):,} items with an unknown outcome written to {unknown_file} "
             f"(they were sent, but no answer said what became of them; {advice})"
         )
-    return failed_file, unknown_file, lines
+    if not_found_file:
+        lines.append(
+            f"{len(not_found):,} items matched no contact, written to {not_found_file} "
+            "(nothing was done for them: check the identifiers)"
+        )
+    return Leftovers(failed_file, unknown_file, not_found_file, lines)
 
 
 def finish_job(
@@ -209,15 +225,14 @@ def finish_job(
     retry_flag: str = "--to",
     idempotent: bool = False,
 ) -> int:
-    """Print a report, write failed and unknown items to two files, return the exit code.
+    """Print a report, write failed, unknown and not-found items to a file each; the exit code.
 
     Failed items were certainly not processed, so their file can be fed back with
     ``retry_flag``. Unknown ones were sent and their answer lost: unless the operation is
-    ``idempotent``, resending them may act twice, so they get a file of their own.
+    ``idempotent``, resending them may act twice, so they get a file of their own. Not-found
+    ones matched no contact (no failure: the exit code does not count them).
     """
-    failed_file, unknown_file, lines = _save_leftovers(
-        report, name=name, retry_flag=retry_flag, idempotent=idempotent
-    )
+    saved = _save_leftovers(report, name=name, retry_flag=retry_flag, idempotent=idempotent)
     summary = {
         "operation": report.operation,
         "job": report.job,
@@ -233,17 +248,18 @@ def finish_job(
         "waited": round(report.waited, 3),
         "elapsed": round(report.elapsed, 3),
         "errors": dict(report.errors()),
-        "failed_items_file": failed_file,
-        "unknown_items_file": unknown_file,
+        "failed_items_file": saved.failed,
+        "unknown_items_file": saved.unknown,
+        "not_found_items_file": saved.not_found,
     }
 
     def human() -> None:
         settings.stdout.print(str(report), highlight=False, markup=False)
-        for line in lines:
+        for line in saved.lines:
             settings.stdout.print(line, highlight=False, markup=False)
 
     settings.emit(summary, human)
-    return EXIT_FAILED_ITEMS if failed_file or unknown_file else EXIT_OK
+    return EXIT_FAILED_ITEMS if saved.failed or saved.unknown else EXIT_OK
 
 
 async def await_job(
@@ -261,7 +277,7 @@ async def await_job(
         report = job.report
         if report is not None:
             saved = _save_leftovers(report, name=name, retry_flag=retry_flag, idempotent=idempotent)
-            for line in saved[2]:
+            for line in saved.lines:
                 click.echo(line, err=True)
         raise
 

@@ -332,12 +332,39 @@ class JobReport(Generic[T]):
             lines.append(f"  aborted: {self.error}")
         for reason, n in self.errors().most_common(3):
             lines.append(f"  {n:,} × {reason}")
+        if self.not_found:
+            named = [_name(item) for item in self.not_found_items()[:NAMED]]
+            more = self.not_found - len(named)
+            listed = ", ".join(named)
+            if more:
+                listed += f" and {more:,} more (report.not_found_items())"
+            lines.append(f"  {self.not_found:,} not found: {listed}")
         if self.unknown:
             lines.append(
                 "  unknown items were sent but no answer said what became of them; check them, "
                 "then rerun with resend_unknown=True to send them again"
             )
         return "\n".join(lines)
+
+
+NAMED = 3
+"""Items ``str(report)`` names in a list (not-found recipients); ``report.items()`` has all."""
+
+
+def _name(item: object) -> str:
+    """An input item as a person reads it: ``42``, ``ana``, ``b@x.io`` (not a repr)."""
+    for attribute in ("identifier", "value"):  # an UpdateEntry, then an Identifier
+        inner = getattr(item, attribute, None)
+        if inner is not None and not isinstance(item, Mapping | str):
+            return _name(inner)
+    if isinstance(item, Mapping):
+        for kind in ("id", "username", "email"):
+            if item.get(kind) is not None:
+                return str(item[kind])
+    contact_id = getattr(item, "id", None)
+    if isinstance(contact_id, int) and not isinstance(item, int):
+        return str(contact_id)
+    return str(item)
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,3 +219,13 @@ def test_an_export_report_without_counts_says_only_what_was_written() -> None:
     report = ExportReport("c.jsonl", "jsonl", 30, 1, 1.0)
     assert (report.total, report.missing, report.changed) == (None, 0, False)
     assert str(report).startswith("export: 30 contacts (1 pages) to c.jsonl [jsonl]")
+
+
+def test_not_found_items_are_named_in_the_summary() -> None:
+    items: list[object] = [1, "ana", {"email": "b@c.de"}, 4, 5]
+    nobody = Outcome(ItemStatus.NOT_FOUND)
+    report = report_of(items, [nobody, nobody, Outcome(ItemStatus.DONE), nobody, nobody])
+    assert report.not_found_items() == [1, "ana", 4, 5]
+    assert "  4 not found: 1, ana, 4 and 1 more (report.not_found_items())" in str(report)
+    few = report_of(items[:2], [Outcome(ItemStatus.DONE), nobody])
+    assert "  1 not found: ana\n" in str(few) + "\n"
