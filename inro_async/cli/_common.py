@@ -1,8 +1,9 @@
 """What every command shares: the token, output (bars on a terminal, lines elsewhere), exit codes.
 
 Exit codes: 0 everything done; 1 not everything done: some items failed or are unknown (written
-to two files the output names), or the API refused the command or could not be reached (one
-``Error:`` line, no file); 2 bad usage or a bad input file (nothing was sent).
+to files the output names), or the API refused the command as a whole or could not be reached
+before any item had an outcome of its own (one ``Error:`` line, no file); 2 bad usage or a bad
+input file (nothing was sent).
 """
 
 from __future__ import annotations
@@ -269,13 +270,14 @@ async def await_job(
 
     The error still ends the command (one ``Error:`` line, exit 1), but the items of chunks
     already sent whose answer never came are not lost from sight: they go to the unknown file,
-    as they would at the end of a job.
+    as they would at the end of a job. A job the API refused as a whole (a bad token, a missing
+    scenario) before any item had an outcome of its own leaves nothing to list: no file.
     """
     try:
         return await job
     except InroError:
         report = job.report
-        if report is not None:
+        if report is not None and not report.refused:
             saved = _save_leftovers(report, name=name, retry_flag=retry_flag, idempotent=idempotent)
             for line in saved.lines:
                 click.echo(line, err=True)

@@ -87,7 +87,10 @@ class ProgressEvent:
             details.append(f"paused until {self.waiting_until:%Y-%m-%d %H:%M:%S %Z}")
         elif self.eta is not None and self.kind not in ("finished", "paused"):
             details.append(f"ETA {format_duration(self.eta)}")
-        return f"{head} ({', '.join(details)}) [{self.kind}]"
+        kind: str = self.kind
+        if kind == "finished" and self.status not in (None, "completed"):
+            kind = f"finished: {self.status}"  # aborted, stopped…: not a run that went through
+        return f"{head} ({', '.join(details)}) [{kind}]"
 
 
 ProgressCallback = Callable[[ProgressEvent], Awaitable[None] | None]

@@ -179,6 +179,10 @@ class JobReport(Generic[T]):
     """For a paused job: when the quota frees again."""
     error: str | None = None
     """For an aborted job: the error that stopped it."""
+    refused: bool = False
+    """For an aborted job: the API refused the job as a whole (a bad token, a missing scenario…)
+    or could not be reached at all, before any item had an outcome of its own. The items it
+    tried failed with ``error`` alone; nothing was done, so there is nothing to list by item."""
     throttled: int = 0
     """This run's requests the server answered 429 (each had no effect and was sent again, but
     for one that ended its chunk as ``RateLimitError``)."""

@@ -13,6 +13,9 @@ contacts…); this module knows everything else:
   ``QuotaWaitTooLongError``, which ``_quota_wait.QuotaWait`` turns into a ``waiting`` event and
   a sleep until the quota frees (or, past ``stop_when_blocked_over``, a ``paused`` report). The
   chunk is retried at exactly the moment the governor named. The ETA is ``_eta``'s.
+* **Job-wide errors.** An error that every chunk would meet alike (``Operation.is_fatal``: a
+  bad token, a missing scenario), or a server that could not be reached before any item had an
+  outcome, stops the job; when nothing else happened first the report says ``refused``.
 * **Interruption.** ``job.stop()`` finishes the chunks already sent and starts no more. Cancelling
   the task (Ctrl-C) gives chunks already on the wire ``cancel_grace`` seconds to get their answer,
   then records the rest as ``unknown``; chunks still waiting for a slot stay ``pending``.
@@ -29,7 +32,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from inro_async.errors import InroError, QuotaWaitTooLongError, RateLimitError
+from inro_async.errors import (
+    APIConnectionError,
+    InroError,
+    QuotaWaitTooLongError,
+    RateLimitError,
+)
 from inro_async.jobs._eta import Pace, RoundTrip, seconds_left
 from inro_async.jobs._items import ItemStatus, Outcome, Unique
 from inro_async.jobs._job import NOTICE_AFTER, PROGRESS_INTERVAL, Job, JobOptions, open_store
@@ -86,6 +94,7 @@ class _FanOut(Generic[T]):
         self._halt_status: JobStatus | None = None
         self._halted = asyncio.Event()
         self._fatal: BaseException | None = None
+        self._answered = False  # an item got an outcome of its own (not a job-wide refusal)
         self._resume_at: datetime | None = None
         self._active: dict[int, tuple[asyncio.Future[list[Outcome]], ChunkContext]] = {}
         self._todo: list[int] = []
@@ -265,6 +274,7 @@ class _FanOut(Generic[T]):
         record = self.journal.book[ctx.index]
         if error is None:
             outcomes = task.result()
+            self._answered = True
             self.journal.finish(ctx.index, outcomes)
             sent = record.to_send
             if isinstance(sent, range):
@@ -284,9 +294,16 @@ class _FanOut(Generic[T]):
             return error
         if isinstance(error, RateLimitError):
             self._count_throttled()  # the 429 that ended the attempt (repeated ones are counted)
-        self._record_failure(ctx, error)
+        given = self._record_failure(ctx, error)
         self._chunk_finished(ctx)
-        if self.op.is_fatal(error) or not isinstance(error, InroError):
+        fatal = (
+            self.op.is_fatal(error)
+            or not isinstance(error, InroError)
+            or (_unreachable(error) and not self._answered)  # never reached: none would be
+        )
+        if not (fatal and given is ItemStatus.FAILED):
+            self._answered = True  # not the job's refusal: these items' own outcome
+        if fatal:
             # Every chunk would fail alike (or it is a bug, not an API answer): stop here.
             self._fatal = error
             self._halt(JobStatus.ABORTED)
@@ -298,10 +315,12 @@ class _FanOut(Generic[T]):
         record = self.journal.book[ctx.index]
         if record.status is ChunkStatus.IN_FLIGHT:
             message = "cancelled while in flight; the request may have been processed"
+            self._answered = True
             self.journal.fail(ctx.index, message, unknown=True)
             self._set(record.to_send, ItemStatus.UNKNOWN, message)
 
-    def _record_failure(self, ctx: ChunkContext, error: BaseException) -> None:
+    def _record_failure(self, ctx: ChunkContext, error: BaseException) -> ItemStatus:
+        """Record a failed attempt; the status its items got (failed, or unknown)."""
         assert self.journal is not None
         record = self.journal.book[ctx.index]
         message = f"{type(error).__name__}: {error}"
@@ -312,18 +331,21 @@ class _FanOut(Generic[T]):
                 ItemStatus.UNKNOWN,
                 f"accepted, but its progress could not be read ({message}); rerun to check",
             )
-        elif record.status is ChunkStatus.IN_FLIGHT:
+            return ItemStatus.UNKNOWN
+        if record.status is ChunkStatus.IN_FLIGHT:
             unknown = may_have_been_processed(error)
             self.journal.fail(ctx.index, message, unknown=unknown)
             status = ItemStatus.UNKNOWN if unknown else ItemStatus.FAILED
             self._set(record.to_send, status, message)
-        elif record.status is ChunkStatus.UNKNOWN:
+            return status
+        if record.status is ChunkStatus.UNKNOWN:
             self._set(record.to_send, ItemStatus.UNKNOWN, record.error or message)
-        else:
-            # Failed before this attempt sent anything (the governor raised, say): the journal
-            # already has the chunk down to run (pending, or failed by an earlier run), so a
-            # rerun sends it; only this run's report says why it did not go.
-            self._set(record.to_send, ItemStatus.FAILED, message)
+            return ItemStatus.UNKNOWN
+        # Failed before this attempt sent anything (the governor raised, say): the journal
+        # already has the chunk down to run (pending, or failed by an earlier run), so a
+        # rerun sends it; only this run's report says why it did not go.
+        self._set(record.to_send, ItemStatus.FAILED, message)
+        return ItemStatus.FAILED
 
     def _count_request(self) -> None:
         self.requests += 1
@@ -395,6 +417,7 @@ class _FanOut(Generic[T]):
             carried_over=self.tally.carried_over,
             resume_at=self._resume_at,
             error=f"{type(self._fatal).__name__}: {self._fatal}" if self._fatal else None,
+            refused=self._fatal is not None and not self._answered,
             _items=self.unique.originals,
             _statuses=bytes(self.tally.statuses),
             _tally=self.tally,
@@ -468,6 +491,11 @@ class _FanOut(Generic[T]):
             status=status.value if status is not None else None,
         )
         await self.hub.emit(event)
+
+
+def _unreachable(error: BaseException) -> bool:
+    """The server could not be reached at all: nothing of the request was sent."""
+    return isinstance(error, APIConnectionError) and not error.may_have_been_processed
 
 
 def run_fanout(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from cli._helpers import TOKEN
 from inro_async import Quota
 from inro_async.cli import main
 from inro_async.cli._embedded import serve_in_thread
-from inro_async.testing import FakeInro
+from inro_async.testing import FakeInro, Faults
 
 
 @pytest.fixture
@@ -100,3 +101,65 @@ def test_a_job_where_every_contact_was_found_writes_no_not_found_file(
     result = inro(fake, "--json", "messages", "send", "--to", to, "--text", "Hi")
     assert json.loads(result.stdout)["not_found_items_file"] is None
     assert not list(Path.cwd().glob("*-not-found-*"))
+
+
+@pytest.mark.parametrize(
+    ("command", "token"),
+    [
+        (["messages", "send", "--text", "Hi"], "not-the-right-token"),  # 401 for every chunk
+        (["scenarios", "trigger", "424242"], TOKEN),  # no such scenario: 404 for every chunk
+    ],
+)
+def test_a_job_refused_as_a_whole_says_so_in_one_error_line_and_writes_no_file(
+    fake: FakeInro, tmp_path: Path, command: list[str], token: str
+) -> None:
+    to = recipients(tmp_path, list(range(1, 2_501)))
+    result = inro(fake, *command, "--to", to, token=token)
+    assert result.exit_code == 1
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1
+    assert result.output.splitlines()[-1] == errors[0]
+    assert "written to" not in result.output
+    assert not list(Path.cwd().glob("*.jsonl"))
+
+
+class _RefuseFrom(Faults):
+    """Sends whose first recipient is ``first`` or later are answered 401 (a revoked token)."""
+
+    def __init__(self, fake: FakeInro, first: int) -> None:
+        super().__init__(routes=["messages.send"])
+        self._fake, self._first = fake, first
+
+    def draw(self, route: str | None) -> dict[str, object]:
+        body = self._fake.requests[-1].body  # recorded just before the draw
+        return {"status": 401} if body["contact_ids"][0] >= self._first else {}
+
+
+def test_a_job_refused_after_some_items_got_outcomes_still_writes_its_files(
+    fake: FakeInro, tmp_path: Path
+) -> None:
+    fake.faults = _RefuseFrom(fake, 1_001)
+    to = recipients(tmp_path, list(range(1, 2_501)))
+    result = inro(fake, "messages", "send", "--to", to, "--text", "Hi")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1].startswith("Error: 401")
+    [failed] = list(Path.cwd().glob("messages-send-failed-*.jsonl"))
+    assert {entry["id"] for entry in lines_of(str(failed))} <= set(range(1_001, 2_501))  # type: ignore[index]
+    assert "failed items written to" in " ".join(result.output.split())
+
+
+def test_a_job_that_cannot_reach_the_server_says_so_in_one_error_line_and_writes_no_file(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    to = recipients(tmp_path, list(range(1, 2_501)))
+    base_url = f"http://127.0.0.1:{port}/api/v1"
+    args = ["--base-url", base_url, "--token", TOKEN, "messages", "send", "--to", to]
+    args += ["--text", "Hi"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1].startswith("Error: cannot connect")
+    assert "written to" not in result.output
+    assert not list(Path.cwd().glob("*.jsonl"))
