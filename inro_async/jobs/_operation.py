@@ -179,7 +179,8 @@ class ChunkContext:
             self._journal.release(self.index)
             self.dispatched = False  # waiting for a slot again, as before its first dispatch
             self.sent_at = None  # its round trip starts when the repeat goes, not before
-        self._wait()
+        if status == 429:
+            self._wait()  # for the pause the 429 set, then a slot (a backoff is no quota wait)
 
     def accept(self, checkpoint: str) -> None:
         """Record that the API accepted the chunk for background work (resumable by a rerun)."""

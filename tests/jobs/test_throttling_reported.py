@@ -14,6 +14,7 @@ import pytest
 
 from inro_async import Quota
 from inro_async._http import HTTPRequest, HTTPResult, MockBackend, SendError
+from inro_async._retry_policy import Retries
 from inro_async.client import Client
 from inro_async.jobs import send_many
 from inro_async.testing import FakeInro
@@ -135,3 +136,27 @@ async def test_a_repeat_after_a_connection_that_never_opened_is_no_429() -> None
     )
     report = await send_many(client, [1, 2, 3], text="hi")
     assert (report.done, report.requests, report.throttled) == (3, 3, 1)
+
+
+async def test_the_backoff_after_a_connection_that_never_opened_is_not_a_quota_wait() -> None:
+    refusals = 4
+
+    def handler(request: HTTPRequest) -> HTTPResult:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise SendError("connection refused", sent=False)
+        body = {"status": "queued", "accepted_count": len(body_of(request)["contact_ids"])}
+        return json_result(202, body)
+
+    client = Client(
+        "test-token",
+        base_url="http://inro.test/api/v1",
+        governor=StubGovernor(),
+        backend=MockBackend(handler),
+        max_retries=Retries(max_retries=4, backoff_base=0.2, backoff_cap=0.2),
+    )
+    report = await send_many(client, [1, 2, 3], text="hi")
+    assert (report.done, report.requests, report.throttled) == (3, 5, 0)
+    assert report.elapsed > 0.05  # the premise: four backoffs of up to 0.2 s each
+    assert report.waited < 0.02
