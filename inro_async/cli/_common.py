@@ -30,6 +30,7 @@ from inro_async.errors import (
     InvalidArgumentError,
     PermissionDeniedError,
 )
+from inro_async.governor._base import Quota
 from inro_async.jobs import Job, JobReport, ProgressEvent, RichProgress
 
 __all__ = [
@@ -58,11 +59,16 @@ class Settings:
     base_url: str | None
     json: bool
     quiet: bool
+    quotas: tuple[Quota, ...] = ()
+    """The client's quotas (``--quota``); empty: Inrō's production quotas."""
     stdout: Console = field(default_factory=lambda: Console(soft_wrap=True))
     stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
 
     def __repr__(self) -> str:  # never show the token
-        return f"Settings(base_url={self.base_url!r}, json={self.json}, token='***')"
+        quotas = ", ".join(map(str, self.quotas)) or "default"
+        return (
+            f"Settings(base_url={self.base_url!r}, json={self.json}, quotas={quotas}, token='***')"
+        )
 
     def client(self, **kwargs: Any) -> Client:
         """A client for this invocation (token from --token or INRO_API_TOKEN)."""
@@ -71,6 +77,8 @@ class Settings:
                 "no API token: pass --token or set INRO_API_TOKEN "
                 "(Integrations & API → Private API in the Inrō dashboard)"
             )
+        if self.quotas:
+            kwargs.setdefault("quotas", self.quotas)
         return Client(self.token, base_url=self.base_url, **kwargs)
 
     @property

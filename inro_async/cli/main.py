@@ -21,8 +21,10 @@ from inro_async.cli._common import (
     run,
 )
 from inro_async.cli._input import InputFileError, read_recipients, read_updates
+from inro_async.cli.fake_server import parse_quota
 from inro_async.cli.named_jobs import jobs, remember
 from inro_async.errors import InvalidArgumentError
+from inro_async.governor._base import Quota
 from inro_async.jobs import export_contacts
 from inro_async.jobs.export import ExportFormat
 
@@ -44,13 +46,28 @@ __all__ = ["main"]
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@click.option(
+    "--quota",
+    "quotas",
+    multiple=True,
+    metavar="LIMIT/SECONDS",
+    callback=lambda ctx, param, texts: tuple(parse_quota(text) for text in texts),
+    help="The quotas to pace requests by, e.g. --quota 20/1 --quota 1000/60 (repeatable; "
+    "default: Inrō's 20/1, 1000/60, 10000/3600, 100000/86400). Give the server's own when it "
+    "allows less, e.g. a fake server started with --quota.",
+)
 @click.version_option(package_name="inro-async", prog_name="inro")
 @click.pass_context
 def main(
-    ctx: click.Context, token: str | None, base_url: str | None, as_json: bool, quiet: bool
+    ctx: click.Context,
+    token: str | None,
+    base_url: str | None,
+    as_json: bool,
+    quiet: bool,
+    quotas: tuple[Quota, ...],
 ) -> None:
     """Inrō from the terminal: export, update, message and trigger at the quota's pace."""
-    ctx.obj = Settings(token=token, base_url=base_url, json=as_json, quiet=quiet)
+    ctx.obj = Settings(token=token, base_url=base_url, json=as_json, quiet=quiet, quotas=quotas)
 
 
 # -- organization and quota ------------------------------------------------------------------
