@@ -23,6 +23,7 @@ from inro_async.errors import (
     PermissionDeniedError,
     QuotaWaitTooLongError,
     RateLimitError,
+    UnaccountedAnswerError,
     UnexpectedRedirectError,
     UnprocessableEntityError,
 )
@@ -140,6 +141,7 @@ __all__ = [
     "Trigger",
     "TriggerResult",
     "TypeInfo",
+    "UnaccountedAnswerError",
     "UnexpectedRedirectError",
     "UnprocessableEntityError",
 ]

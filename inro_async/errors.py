@@ -126,6 +126,17 @@ class APIResponseValidationError(APIError):
         super().__init__(message, method=method, path=path)
 
 
+class UnaccountedAnswerError(APIError):
+    """A 2xx whose body does not account for what the request sent (e.g. ``{}``).
+
+    The request reached the server and was answered as a success, so it was processed or may
+    have been: a job's items are ``unknown``, never ``done``; a single call raises this rather
+    than return a result that says nothing happened.
+    """
+
+    may_have_been_processed = True
+
+
 class PaginationError(APIResponseValidationError):
     """A list's pages contradict each other or their own headers, so a walk stopped.
 

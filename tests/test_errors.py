@@ -48,7 +48,7 @@ def sample(cls: type[BaseException]) -> BaseException:
     if cls is errors.BatchTaskTimeoutError:
         task = BatchTask(id="bt_1", status="processing", total_count=10, processed_count=3)
         return cls(task, 600.0)
-    if cls is errors.APIError:
+    if cls is errors.APIError or cls is errors.UnaccountedAnswerError:
         return cls("failed", **request)
     if issubclass(cls, errors.APIConnectionError):
         return cls("reset", may_have_been_processed=True, **request)

@@ -16,21 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from inro_async.errors import APIError
+from inro_async.errors import UnaccountedAnswerError
 from inro_async.jobs._items import Identifier, ItemStatus, Outcome
 
 __all__ = ["UnaccountedAnswerError", "check_accounted", "distinct_at_least"]
 
 _DONE = Outcome(ItemStatus.DONE)
 _NOT_FOUND = Outcome(ItemStatus.NOT_FOUND)
-
-
-class UnaccountedAnswerError(APIError):
-    """A 2xx whose body does not account for the items the chunk sent (e.g. ``{}``).
-
-    The request reached the server and was answered as a success, so it was processed or may
-    have been: its items are ``unknown``, never ``done``.
-    """
 
 
 def distinct_at_least(identifiers: Sequence[Identifier]) -> int:

@@ -29,7 +29,7 @@ from inro_async._validate_contacts import (
     contact_update,
     one_identifier,
 )
-from inro_async.errors import InvalidArgumentError
+from inro_async.errors import InvalidArgumentError, UnaccountedAnswerError
 from inro_async.jobs import export_contacts, update_many
 from inro_async.models.contacts import (
     BulkUpdateResult,
@@ -56,6 +56,18 @@ __all__ = ["Contacts"]
 def _walk(per_page: int, concurrency: int) -> None:
     check_per_page(per_page)
     check_concurrency(concurrency)
+
+
+def _a_contact(contact: Contact, method: str, path: str = "/contact") -> Contact:
+    """``contact``, unless the answer held no contact at all (``{}`` from a proxy, say)."""
+    if contact.id <= 0:
+        raise UnaccountedAnswerError(
+            "the 2xx answer names no contact (no id); "
+            + ("the update may have been applied" if method != "GET" else "nothing to return"),
+            method=method,
+            path=path,
+        )
+    return contact
 
 
 class Contacts(Resource):
@@ -209,7 +221,7 @@ class Contacts(Resource):
     ) -> Contact:
         """The contact with this id, username (no ``@``) or email: exactly one of them."""
         identifier = one_identifier(id=id, username=username, email=email)
-        return await self._call("contacts.get", Contact, params=identifier)
+        return _a_contact(await self._call("contacts.get", Contact, params=identifier), "GET")
 
     async def update(
         self,
@@ -241,9 +253,10 @@ class Contacts(Resource):
             folder_ids=folder_ids,
             custom_properties=custom_properties,
         )
-        return await self._call(
+        updated: Contact = await self._call(
             "contacts.update", Contact, path={"id": contact_id}, json={"contact": update}
         )
+        return _a_contact(updated, "PUT", f"/contacts/{contact_id}")
 
     async def update_by(
         self,
@@ -281,7 +294,10 @@ class Contacts(Resource):
         )
         entry = {**identifier, "contact": update}
         repeatable = ROUTES["contacts.update_by"].idempotent_for(readdresses=_readdresses([entry]))
-        return await self._call("contacts.update_by", Contact, json=entry, idempotent=repeatable)
+        updated: Contact = await self._call(
+            "contacts.update_by", Contact, json=entry, idempotent=repeatable
+        )
+        return _a_contact(updated, "PUT")
 
     async def bulk_update(self, entries: Iterable[Mapping[str, Any]]) -> BulkUpdateResult:
         """Update up to 1,000 contacts in one call; the writes run in a background batch task.

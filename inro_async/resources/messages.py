@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from inro_async._message_payload import MediaInput, PreparedMessage, prepare_message
 from inro_async._validate_contacts import message_recipients
+from inro_async.errors import UnaccountedAnswerError
 from inro_async.jobs import send_many
 from inro_async.models.messaging import (
     MessageType,
@@ -65,7 +66,20 @@ class Messages(Resource):
             media_id=media_id,
             message_type=message_type,
         )
-        return await self._send_prepared(message, recipients)
+        result = await self._send_prepared(message, recipients)
+        skipped = max(result.skipped_count, len(result.skipped))
+        not_found = max(result.not_found_count, len(result.not_found))
+        counted = result.accepted_count + skipped + not_found
+        if counted == 0 and any(recipients.values()):
+            # An answer that accounts for nobody (``{}`` from a proxy, say) is no success: the
+            # message may have gone. (send_many checks each chunk's counts exactly.)
+            raise UnaccountedAnswerError(
+                "the 2xx answer accounts for none of the recipients sent; the message may "
+                "have been sent: check before sending it again",
+                method="POST",
+                path="/messages",
+            )
+        return result
 
     async def _send_prepared(
         self, message: PreparedMessage, recipients: Mapping[str, Any]
@@ -79,8 +93,10 @@ class Messages(Resource):
         body = message.body(recipients)
         if message.file is not None:
             form = multipart(body, [message.file])
-            return await self._call("messages.send", SendResult, form=form)
-        return await self._call("messages.send", SendResult, json=body)
+            result: SendResult = await self._call("messages.send", SendResult, form=form)
+        else:
+            result = await self._call("messages.send", SendResult, json=body)
+        return result
 
     def send_many(
         self,

@@ -95,6 +95,29 @@ def _aiohttp_path(path: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _StatusFault:
+    """An injected error answer, sent before the handler runs (nothing is processed).
+
+    ``status`` as JSON, or as a proxy's HTML page (``html``), maybe with a ``Retry-After``.
+    """
+
+    status: int
+    html: bool = False
+    retry_after: float | None = None
+
+    def response(self) -> web.Response:
+        """The answer to send."""
+        if self.html:
+            page = f"<html><body><h1>{self.status} Bad Gateway</h1><hr>nginx</body></html>"
+            response = web.Response(text=page, status=self.status, content_type="text/html")
+        else:
+            response = json_response({"error": f"injected {self.status}"}, status=self.status)
+        if self.retry_after is not None:
+            response.headers["Retry-After"] = f"{self.retry_after:g}"
+        return response
+
+
 class FakeInro:
     """The fake Inrō API: ``async with FakeInro() as fake: fake.add_organization("t")``.
 
@@ -195,6 +218,8 @@ class FakeInro:
         value: Any = True
         if kind == "status":
             value = int(params.get("status", 500))
+            if params.get("html") or params.get("retry_after") is not None:
+                value = _StatusFault(value, bool(params.get("html")), params.get("retry_after"))
         elif kind == "latency":
             value = float(params.get("seconds", 1.0))
         elif kind == "lying_total":
@@ -388,10 +413,10 @@ class FakeInro:
         if faults.get("latency"):
             await asyncio.sleep(float(faults["latency"]))
         if faults.get("status"):
-            status = int(faults["status"])
-            return self._finish(
-                json_response({"error": f"injected {status}"}, status=status), verdict, record
-            )
+            fault = faults["status"]
+            if not isinstance(fault, _StatusFault):
+                fault = _StatusFault(int(fault))
+            return self._finish(fault.response(), verdict, record)
         try:
             response = await handler(request)
         except ApiError as error:

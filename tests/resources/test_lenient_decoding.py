@@ -73,9 +73,10 @@ async def test_a_numeric_batch_task_id_becomes_a_string(api: MockAPI, client: Cl
 
 
 async def test_a_null_list_in_a_send_result_is_empty(api: MockAPI, client: Client) -> None:
-    api.on("POST", "/messages", answer(202, {"status": "queued", "skipped": None}))
+    body = {"status": "queued", "accepted_count": 1, "skipped": None}
+    api.on("POST", "/messages", answer(202, body))
     result = await client.messages.send(contact_id=1, text="hi")
-    assert result == SendResult(status="queued")
+    assert result == SendResult(status="queued", accepted_count=1)
 
 
 @pytest.mark.parametrize(
