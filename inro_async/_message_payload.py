@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from inro_async._http import FilePart
+from inro_async._json_values import check_json_value
 from inro_async._validate import BinaryInput, FileInput, check_choice, check_text, media_input
 from inro_async._validate_contacts import check_id
 from inro_async.errors import InvalidArgumentError
@@ -97,6 +98,8 @@ def prepare_message(
         check_text("text", text)
     elif text is not None and not isinstance(text, str):
         raise InvalidArgumentError("text", f"must be a string, got {type(text).__name__}")
+    elif text is not None:
+        check_json_value("text", text)  # a caption: check_text checks a message's text
 
     fields: dict[str, Any] = {"message_type": kind}
     if text is not None:

@@ -16,6 +16,7 @@ from typing import Any, get_args
 
 import msgspec
 
+from inro_async._json_values import check_json_value
 from inro_async._limits import (
     MAX_CONTACTS_PER_BULK_UPDATE,
     MAX_EMAIL_LENGTH,
@@ -274,6 +275,7 @@ def contact_update(argument: str, value: object) -> ContactUpdate:
         raise InvalidArgumentError(
             f"{argument}.custom_properties", "must map property slugs (strings) to values"
         )
+    check_json_value(argument, update)  # a NaN would go as null and clear the property
     return update
 
 

@@ -79,8 +79,8 @@ class Messages(Resource):
         body = message.body(recipients)
         if message.file is not None:
             form = multipart(body, [message.file])
-            return await self._call("messages.send", SendResult, form=form)
-        return await self._call("messages.send", SendResult, json=body)
+            return await self._call("messages.send", SendResult, form=form, checked=True)
+        return await self._call("messages.send", SendResult, json=body, checked=True)
 
     def send_many(
         self,
