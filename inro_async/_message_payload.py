@@ -15,7 +15,7 @@ from typing import Any
 from inro_async._http import FilePart
 from inro_async._json_values import check_json_value
 from inro_async._validate import BinaryInput, FileInput, check_choice, check_text, media_input
-from inro_async._validate_contacts import check_id
+from inro_async._validate_contacts import check_media_id
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.messaging import MEDIA_MESSAGE_TYPES, MESSAGE_TYPES
 
@@ -66,7 +66,7 @@ def prepare_message(
     image: MediaInput | None,
     video: MediaInput | None,
     audio: MediaInput | None,
-    media_id: int | None,
+    media_id: int | str | None,
     message_type: str | None,
 ) -> PreparedMessage:
     """The message checked, its file read: the type is inferred from the media given."""
@@ -105,7 +105,7 @@ def prepare_message(
     if text is not None:
         fields["content"] = text
     if media_id is not None:
-        fields["media_id"] = check_id("media_id", media_id)
+        media_id = fields["media_id"] = check_media_id("media_id", media_id)
     identity: dict[str, Any] = {
         "text": text,
         "media_id": media_id,

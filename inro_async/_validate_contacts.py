@@ -107,6 +107,21 @@ def check_id(argument: str, value: object) -> int:
     return number
 
 
+def check_media_id(argument: str, value: object) -> int:
+    """An Instagram media id (a share's ``media_id``): a positive int, or one written as digits.
+
+    Instagram's ids are large numbers (``17900000000``) that often travel as strings, from its
+    own API, a CSV or a web form; ``"17900000000"`` is the same id and is sent as the number.
+    """
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(
+            argument, f"must be a positive integer or a string of digits, got {value!r}"
+        )
+    return value
+
+
 def check_username(argument: str, value: object) -> str:
     """An Instagram handle (``username_problem``)."""
     text: str = check_identifier("username", argument, value)
