@@ -21,6 +21,7 @@ from inro_async.cli._common import (
     progress_for,
     run,
 )
+from inro_async.cli._global_options import share_global_options
 from inro_async.cli._input import InputFileError, read_recipients, read_updates
 from inro_async.cli.fake_server import parse_quota
 from inro_async.cli.named_jobs import jobs, remember
@@ -400,3 +401,4 @@ def _register_commands() -> None:
 
 
 _register_commands()
+share_global_options(main)  # `inro me --token x` as well as `inro --token x me`
