@@ -1,7 +1,8 @@
 """Common command-line mistakes get a one-line answer that says what to do (issue 15 #11).
 
 A missing output directory is refused, as ``cp`` does, instead of created; a global option
-given after the subcommand (``inro me --token x``) works where it is written.
+given after the subcommand (``inro me --token x``) works where it is written; a base URL
+without ``/api/v1`` is named as the reason of the 404 it gets.
 """
 
 from __future__ import annotations
@@ -94,3 +95,17 @@ def test_help_of_a_subcommand_lists_the_global_options() -> None:
     assert code == 0
     assert "--token" in stdout
     assert "--base-url" in stdout
+
+
+# -- a base URL without /api/v1 ---------------------------------------------------------------
+
+
+def test_a_base_url_without_api_v1_is_named_in_the_one_error_line(fake: FakeInro) -> None:
+    assert fake.base_url is not None
+    bare = fake.base_url.removesuffix("/api/v1")
+    code, stdout, stderr = _cli("--base-url", bare, "--token", TOKEN, "me")
+    assert code == 1
+    assert stdout == ""
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith("Error: 404 Not found: GET /me")
+    assert "the base URL's path is '/', but the API's routes are under /api/v1" in line
