@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from inro_async._http import FilePart
+from inro_async._json_values import check_json_value
 from inro_async._validate import BinaryInput, FileInput, check_choice, check_text, media_input
-from inro_async._validate_contacts import check_id
+from inro_async._validate_contacts import check_media_id
 from inro_async.errors import InvalidArgumentError
 from inro_async.models.messaging import MEDIA_MESSAGE_TYPES, MESSAGE_TYPES
 
@@ -65,7 +66,7 @@ def prepare_message(
     image: MediaInput | None,
     video: MediaInput | None,
     audio: MediaInput | None,
-    media_id: int | None,
+    media_id: int | str | None,
     message_type: str | None,
 ) -> PreparedMessage:
     """The message checked, its file read: the type is inferred from the media given."""
@@ -97,12 +98,14 @@ def prepare_message(
         check_text("text", text)
     elif text is not None and not isinstance(text, str):
         raise InvalidArgumentError("text", f"must be a string, got {type(text).__name__}")
+    elif text is not None:
+        check_json_value("text", text)  # a caption: check_text checks a message's text
 
     fields: dict[str, Any] = {"message_type": kind}
     if text is not None:
         fields["content"] = text
     if media_id is not None:
-        fields["media_id"] = check_id("media_id", media_id)
+        media_id = fields["media_id"] = check_media_id("media_id", media_id)
     identity: dict[str, Any] = {
         "text": text,
         "media_id": media_id,

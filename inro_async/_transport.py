@@ -526,7 +526,7 @@ class Transport:
                     ) from None  # fmt: skip
                 raise error_from_response(
                     method, path, result.status, result.headers, result.content,
-                    retry_after, idempotent, decision.note,
+                    retry_after, idempotent, decision.note, base_url=self.base_url,
                 )  # fmt: skip
             assert isinstance(result, HTTPResult)  # only an answer is returned
             return APIResponse(

@@ -17,6 +17,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from inro_async._json_values import check_json_value
 from inro_async._limits import MAX_CHUNK_SIZE, MAX_CONCURRENCY, MAX_PER_PAGE
 from inro_async.errors import InvalidArgumentError
 
@@ -55,9 +56,10 @@ def check_count(argument: str, items: Sized, *, maximum: int) -> None:
 
 
 def check_text(argument: str, value: object) -> str:
-    """A non-empty string."""
+    """A non-empty string that UTF-8 can encode."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(argument, f"must be a non-empty string, got {value!r}")
+    check_json_value(argument, value)
     return value
 
 
@@ -126,6 +128,7 @@ def check_url(argument: str, value: object) -> str:
         raise InvalidArgumentError(argument, f"must be an http(s) URL, got {value!r}")
     if len(value.split("://", 1)[1].strip()) == 0:
         raise InvalidArgumentError(argument, f"must be an http(s) URL, got {value!r}")
+    check_json_value(argument, value)
     return value
 
 
@@ -166,7 +169,7 @@ def file_input(argument: str, value: object, *, default_name: str) -> FileInput:
             content = path.read_bytes()
         except OSError as exc:
             raise InvalidArgumentError(argument, f"cannot read {str(path)!r}: {exc}") from None
-        filename = path.name
+        filename = _sendable_name(path.name)
     elif isinstance(value, str):
         raise InvalidArgumentError(
             argument,
@@ -180,7 +183,8 @@ def file_input(argument: str, value: object, *, default_name: str) -> FileInput:
             )
         content = bytes(data)
         name = getattr(value, "name", None)
-        filename = Path(name).name if isinstance(name, str) and name else default_name
+        filename = _sendable_name(Path(name).name) if isinstance(name, str) and name else ""
+        filename = filename or default_name
     else:
         raise InvalidArgumentError(
             argument,
@@ -190,6 +194,17 @@ def file_input(argument: str, value: object, *, default_name: str) -> FileInput:
         raise InvalidArgumentError(argument, "the file is empty")
     content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     return FileInput(content, filename, content_type)
+
+
+def _sendable_name(name: str) -> str:
+    """A file name as text a multipart header can carry.
+
+    A name that is not valid UTF-8 on disk reaches Python with lone surrogates
+    (``surrogateescape``); its undecodable bytes become U+FFFD instead of a raw encode error.
+    """
+    if name.isascii():
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _read_and_rewind(file: Any) -> object:

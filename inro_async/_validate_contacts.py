@@ -16,6 +16,7 @@ from typing import Any, get_args
 
 import msgspec
 
+from inro_async._json_values import check_json_value
 from inro_async._limits import (
     MAX_CONTACTS_PER_BULK_UPDATE,
     MAX_EMAIL_LENGTH,
@@ -104,6 +105,21 @@ def check_id(argument: str, value: object) -> int:
     """An object id: a positive integer (``id_problem``)."""
     number: int = check_identifier("id", argument, value)
     return number
+
+
+def check_media_id(argument: str, value: object) -> int:
+    """An Instagram media id (a share's ``media_id``): a positive int, or one written as digits.
+
+    Instagram's ids are large numbers (``17900000000``) that often travel as strings, from its
+    own API, a CSV or a web form; ``"17900000000"`` is the same id and is sent as the number.
+    """
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(
+            argument, f"must be a positive integer or a string of digits, got {value!r}"
+        )
+    return value
 
 
 def check_username(argument: str, value: object) -> str:
@@ -274,6 +290,7 @@ def contact_update(argument: str, value: object) -> ContactUpdate:
         raise InvalidArgumentError(
             f"{argument}.custom_properties", "must map property slugs (strings) to values"
         )
+    check_json_value(argument, update)  # a NaN would go as null and clear the property
     return update
 
 

@@ -13,6 +13,7 @@ import aiohttp
 
 from inro_async import _routes
 from inro_async._http import AiohttpBackend, FilePart, HTTPBackend
+from inro_async._json_values import check_request_values
 from inro_async._transport import (
     NO_OVERRIDES,
     USE_CLIENT_DEFAULT,
@@ -235,6 +236,7 @@ class Client:
         method = method.upper()
         if form is not None and not isinstance(form, Multipart):
             form = await _multipart_of(form)
+        check_request_values(params, json, form)  # a NaN would go as null: refused instead
         return await self._transport.request(
             method, path, params=params, json=json, form=form, options=self._options
         )

@@ -5,6 +5,8 @@ Errors carry the status, the API's message, the method and the path, never the t
 
 from __future__ import annotations
 
+import functools
+import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from multidict import CIMultiDict
 
-from inro_async._routes import is_read
+from inro_async._routes import DEFAULT_BASE_URL, ROUTES, is_read
 
 if TYPE_CHECKING:
     from inro_async.models.batch_tasks import BatchTask
@@ -377,8 +379,13 @@ def error_from_response(
     retry_after: float | None,
     idempotent: bool = False,
     note: str = "",
+    *,
+    base_url: str = "",
 ) -> APIStatusError:
-    """The error for a 3xx/4xx/5xx answer: the API's message, a hint, ``note`` at the end."""
+    """The error for a 3xx/4xx/5xx answer: the API's message, a hint, ``note`` at the end.
+
+    ``base_url`` (the client's) lets a 404 to a known route say that it lacks ``/api/v1``.
+    """
     if 300 <= status < 400:
         return _redirect_error(method, path, status, headers, content, note)
     try:
@@ -390,6 +397,8 @@ def error_from_response(
         message += "; the server may have acted on it, so its outcome is unknown"
     if status == 429 and retry_after is not None:
         message += f"; the server allows requests again {allowed_again(retry_after)}"
+    if status == 404 and base_url:
+        message += _base_url_hint(base_url, method, path)
     message += note
     error_class = status_error_class(status)
     if error_class is RateLimitError:
@@ -403,6 +412,36 @@ def error_from_response(
             headers=headers,
         )
     return error_class(message, method=method, path=path, status=status, body=body, headers=headers)
+
+
+_API_PREFIX = "/api/v1"
+
+
+@functools.cache
+def _route_pattern(method: str) -> re.Pattern[str]:
+    """Every route path of ``method`` as one pattern (``{id}`` matches one path segment)."""
+    paths = [
+        "[^/]+".join(map(re.escape, re.split(r"\{[^}]*\}", route.path)))
+        for route in ROUTES.values()
+        if route.method == method
+    ]
+    return re.compile("|".join(paths) or "(?!)")
+
+
+def _base_url_hint(base_url: str, method: str, path: str) -> str:
+    """Why a known route answered 404, when the base URL misses ``/api/v1``; else nothing.
+
+    Only the base URL's path is quoted (its host part could carry credentials). Checked on a
+    404 only, and the patterns are built once per method.
+    """
+    after_host = base_url.partition("://")[2].partition("/")[2]
+    base_path = "/" + after_host.split("?", 1)[0].rstrip("/")
+    if base_path.endswith(_API_PREFIX) or not _route_pattern(method).fullmatch(path):
+        return ""
+    return (
+        f"; the base URL's path is {base_path!r}, but the API's routes are under {_API_PREFIX}: "
+        f"use a base URL ending in {_API_PREFIX}, like {DEFAULT_BASE_URL}"
+    )
 
 
 def allowed_again(seconds: float, *, now: float | None = None) -> str:

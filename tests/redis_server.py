@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from processes import stop
 
 
 def _free_port() -> int:
@@ -65,5 +66,4 @@ def redis_server() -> Iterator[str]:
                     time.sleep(0.02)
             yield f"redis://127.0.0.1:{port}/0"
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            stop(process)  # SIGTERM, then kill: never left running

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from processes import stop
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 INRO = str(Path(sys.executable).parent / "inro")
@@ -42,8 +42,7 @@ def fake_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     try:
         yield env
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
+        stop(process)  # SIGTERM, then kill: no server outlives the module
 
 
 @pytest.mark.parametrize(
@@ -93,8 +92,7 @@ def test_the_web_app_answers_through_its_shared_client(fake_env: dict[str, str])
         assert body["total"] > 0
         assert body["contacts"][0]["username"]
     finally:
-        app.send_signal(signal.SIGINT)
-        app.wait(timeout=10)
+        stop(app)
 
 
 async def test_the_notebook_cells_run_in_order_with_top_level_await(

@@ -1,9 +1,10 @@
 """Reading the CLI's input files, validated whole before anything is sent.
 
 Recipients (``--to FILE``): JSON Lines of ``{"id"|"username"|"email": …}``, a CSV with an ``id``,
-``username`` or ``email`` column, or plain text with one id, username or email per line. A row
-that has several identifiers (an ``inro contacts export`` file, say) is read by its ``id``, else
-its ``username``, else its ``email``; other columns and keys are ignored.
+``username`` or ``email`` column, or plain text with one id, username or email per line (a line
+of ASCII digits is an id; ``-1`` or ``+336…`` is refused as an id, never sent as a username). A
+row that has several identifiers (an ``inro contacts export`` file, say) is read by its ``id``,
+else its ``username``, else its ``email``; other columns and keys are ignored.
 
 Updates (``--from FILE``): JSON Lines of bulk entries ``{"id"|"username"|"email": …,
 "contact": {…}}``, or a CSV whose row names the contact by ``id`` or ``username`` (or, when both
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,8 @@ __all__ = ["InputFileError", "read_recipients", "read_updates"]
 _IDENTIFIER_COLUMNS = ("id", "username", "email")
 _FIELD_COLUMNS = ("email", "phone", "language", "notes", "status", "folder_ids")
 _PROPERTY_PREFIX = "custom_properties."
+_NUMBER = re.compile(r"[+-]?[0-9]+")
+"""What is read as an id: ASCII digits (``int()`` also takes ``١٢``, ``1_000`` and spaces)."""
 
 
 @dataclass(frozen=True)
@@ -130,13 +134,21 @@ def _read_text(path: Path) -> str:
         raise InputFileError(str(path), 0, f"not UTF-8 text ({exc.reason})") from None
 
 
+def _id(value: str) -> int:
+    """A written id as an ``int``: ASCII digits, no sign (``-1`` is refused as an id).
+
+    A signed number is no username either (Instagram's alphabet has no ``-`` or ``+``), so it
+    is refused here with the id's rule rather than the username's.
+    """
+    if not _NUMBER.fullmatch(value):
+        raise InvalidArgumentError("id", f"must be an integer, got {value!r}")
+    if value[0] in "+-":
+        raise InvalidArgumentError("id", f"must be a positive integer without a sign, got {value}")
+    return int(value)
+
+
 def _identifier_cell(column: str, value: str) -> int | str:
-    if column == "id":
-        try:
-            return int(value)
-        except ValueError:
-            raise InvalidArgumentError("id", f"must be an integer, got {value!r}") from None
-    return value
+    return _id(value) if column == "id" else value
 
 
 def read_recipients(path: Path) -> list[Identifier]:
@@ -168,8 +180,8 @@ def read_recipients(path: Path) -> list[Identifier]:
                 value = {c: _identifier_cell(c, v) for c, v in _first_identifier(value).items()}
             elif kind == "jsonl" and isinstance(value, dict):
                 value = _first_identifier(value)
-            elif kind == "text" and value.isdigit():
-                value = int(value)
+            elif kind == "text" and _NUMBER.fullmatch(value):
+                value = _id(value)  # "-1" is a bad id, not a username
             recipients.append(normalize_recipient(value, len(recipients), "recipient"))
         except InvalidArgumentError as exc:
             raise InputFileError(str(path), row.line, _problem(exc)) from None

@@ -1,10 +1,18 @@
-"""``inro fake-server``: the fake Inrō API standalone on 127.0.0.1, for trying the SDK or CLI."""
+"""``inro fake-server``: the fake Inrō API standalone on 127.0.0.1, for trying the SDK or CLI.
+
+It serves until SIGINT (Ctrl-C) or SIGTERM, both handled explicitly: a server started as a
+background job (``inro fake-server &``) inherits SIGINT *ignored*, so waiting for a
+``KeyboardInterrupt`` alone left it running forever; ``kill`` or the test that started it now
+stops it, with exit code 0, after closing the server.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import errno
+import signal
+from collections.abc import Iterator
 
 import click
 
@@ -44,10 +52,14 @@ def fake_server(
     quotas: tuple[str, ...],
     latency: float,
 ) -> None:
-    """Run the fake Inrō API (in-memory, strict rate limits) until Ctrl-C."""
+    """Run the fake Inrō API (in-memory, strict rate limits) until Ctrl-C or SIGTERM."""
     from inro_async.testing import FakeInro, Faults
 
     async def serve() -> None:
+        with _stop_signals() as stop:  # from the start: a signal during startup counts too
+            await serve_until(stop)
+
+    async def serve_until(stop: asyncio.Event) -> None:
         options: dict[str, object] = {"mode": mode}
         if quotas:
             options["quotas"] = [parse_quota(q) for q in quotas]
@@ -67,7 +79,7 @@ def fake_server(
             f"  export INRO_BASE_URL={base_url} INRO_API_TOKEN={(tokens or ('test-token',))[0]}"
         )
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await fake.close()
 
@@ -76,6 +88,32 @@ def fake_server(
             asyncio.run(serve())
     except _CannotListen as exc:
         fail_usage(str(exc))
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""What stops the server: Ctrl-C, and ``kill`` (which a test's teardown or a supervisor sends)."""
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[asyncio.Event]:
+    """An event set by SIGINT or SIGTERM, whatever their disposition when the process started.
+
+    (Inherited as ignored, SIGINT would never raise ``KeyboardInterrupt``.)
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for signum in STOP_SIGNALS:
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C still interrupts
+            continue
+        handled.append(signum)
+    try:
+        yield stop
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
 
 
 class _CannotListen(Exception):

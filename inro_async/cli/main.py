@@ -15,11 +15,13 @@ from inro_async.cli._common import (
     EXIT_USAGE,
     Settings,
     await_job,
+    fail_usage,
     finish_job,
     pass_settings,
     progress_for,
     run,
 )
+from inro_async.cli._global_options import share_global_options
 from inro_async.cli._input import InputFileError, read_recipients, read_updates
 from inro_async.cli.fake_server import parse_quota
 from inro_async.cli.named_jobs import jobs, remember
@@ -155,6 +157,7 @@ def contacts_export(
     settings: Settings, query: str | None, fmt: str | None, out: Path, concurrency: int
 ) -> None:
     """Write every contact (or a search) to JSON Lines or CSV, at exactly the path given."""
+    _check_output_directory(out)
 
     async def work() -> Any:
         async with settings.client() as inro:
@@ -190,6 +193,15 @@ def contacts_export(
         },
         lambda: settings.stdout.print(str(report), highlight=False, markup=False),
     )
+
+
+def _check_output_directory(out: Path) -> None:
+    """Refuse a path whose directory does not exist, as ``cp`` does, rather than create it."""
+    parent = out.parent
+    if not parent.exists():
+        fail_usage(f"cannot write {out}: no such directory {parent} (create it first)")
+    elif not parent.is_dir():
+        fail_usage(f"cannot write {out}: {parent} is not a directory")
 
 
 @contacts.command("update")
@@ -389,3 +401,4 @@ def _register_commands() -> None:
 
 
 _register_commands()
+share_global_options(main)  # `inro me --token x` as well as `inro --token x me`

@@ -33,7 +33,7 @@ from pathlib import Path
 
 from multidict import istr
 
-from inro_async._headers import parse_retry_after
+from inro_async._headers import parse_int_header, parse_retry_after
 from inro_async.errors import QuotaWaitTooLongError
 from inro_async.governor._base import INRO_QUOTAS, Permit, Priority, Quota, QuotaUsage
 from inro_async.governor._core import GovernorCore, Windows, effective_quotas
@@ -83,17 +83,7 @@ _LIMIT, _REMAINING = istr("X-RateLimit-Limit"), istr("X-RateLimit-Remaining")
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     """An integer header, or a decimal one (``"20.0"``); ``None`` if absent or not a number."""
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        return int(value)  # the usual form, on every response: float() first costs 3x as much
-    except ValueError:
-        pass
-    try:
-        return int(float(value))
-    except (ValueError, OverflowError):  # "inf" overflows
-        return None
+    return parse_int_header(name, headers.get(name))
 
 
 class LocalGovernor(LoopBound):

@@ -55,7 +55,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from inro_async._headers import parse_retry_after
+from inro_async._headers import parse_int_header, parse_retry_after
 from inro_async.errors import GovernorUnavailableError, QuotaWaitTooLongError
 from inro_async.governor._base import INRO_QUOTAS, Permit, Priority, Quota, QuotaUsage
 from inro_async.governor._core import GovernorCore, effective_quotas
@@ -370,13 +370,11 @@ class RedisGovernor(LoopBound):
             await self._guarded("pause", repr(float(delay)))
             if self._link.fallback is not None:
                 await self._link.fallback.observe(status, headers)
-        limit = headers.get("X-RateLimit-Limit")
-        remaining = headers.get("X-RateLimit-Remaining")
-        if limit is None or remaining is None:
-            return
-        try:
-            server_limit, left = int(float(limit)), int(float(remaining))
-        except ValueError:
+        # Read as the local governor reads them: never raising (this answer arrived after the
+        # request was processed), an odd value (inf, 1e999, text) ignored and logged once.
+        server_limit = parse_int_header("X-RateLimit-Limit", headers.get("X-RateLimit-Limit"))
+        left = parse_int_header("X-RateLimit-Remaining", headers.get("X-RateLimit-Remaining"))
+        if server_limit is None or left is None:
             return
         if server_limit not in self._server_limits:
             return

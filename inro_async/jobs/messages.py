@@ -180,7 +180,7 @@ def send_many(
     image: Any = None,
     video: Any = None,
     audio: Any = None,
-    media_id: int | None = None,
+    media_id: int | str | None = None,
     message_type: str | None = None,
     job: str | os.PathLike[str] | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,

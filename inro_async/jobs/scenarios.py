@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import msgspec
-
+from inro_async._json_values import check_json_value
 from inro_async._routes import ROUTES
 from inro_async._validate_contacts import check_id
 from inro_async.errors import InvalidArgumentError
@@ -107,10 +106,7 @@ def trigger_many(
     if data is not None:
         if not isinstance(data, Mapping):
             raise InvalidArgumentError("data", f"must be a mapping, got {type(data).__name__}")
-        try:
-            msgspec.json.encode(data)
-        except (TypeError, msgspec.EncodeError) as exc:
-            raise InvalidArgumentError("data", f"must be JSON-serializable: {exc}") from None
+        check_json_value("data", data)  # once for the job: its chunks send it as checked
     if not isinstance(contacts, Iterable) or isinstance(contacts, str | bytes | Mapping):
         raise InvalidArgumentError("contacts", "must be a list (or other iterable) of contacts")
     options = JobOptions.build(

@@ -12,6 +12,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from inro_async._http import FilePart
+from inro_async._json_values import check_request_values
 from inro_async._limits import DEFAULT_PER_PAGE, MAX_PER_PAGE
 from inro_async._routes import ROUTES
 from inro_async._transport import APIResponse, Multipart, QueryValue
@@ -84,12 +85,18 @@ class Resource:
         json: Any = None,
         form: Multipart | None = None,
         idempotent: bool | None = None,
+        checked: bool = False,
     ) -> APIResponse:
         """Send the named route through the client's transport (governor, retries, errors).
 
         ``idempotent`` overrides the route's default: true for reads sent as POST, false for a
         PUT whose repeat could answer falsely (an update changing the email it is addressed by).
+        Every value sent is checked to be JSON the API receives as given (``_json_values``)
+        unless ``checked`` says the caller built it from values checked already (a job's
+        chunks: checked once for the whole job, not once per request).
         """
+        if not checked:
+            check_request_values(params, json, form)
         facts = _FACTS[route]
         return await self._client._transport.request(
             facts.method,
@@ -112,10 +119,17 @@ class Resource:
         json: Any = None,
         form: Multipart | None = None,
         idempotent: bool | None = None,
+        checked: bool = False,
     ) -> T:
         """Send the named route and decode the body into ``type_``."""
         response = await self._request(
-            route, path=path, params=params, json=json, form=form, idempotent=idempotent
+            route,
+            path=path,
+            params=params,
+            json=json,
+            form=form,
+            idempotent=idempotent,
+            checked=checked,
         )
         result: T = response.parse(type_)
         return result
@@ -134,6 +148,8 @@ class Resource:
         check_page(page)
         if per_page is not None:
             check_per_page(per_page)
+        if params:
+            check_request_values(params, None, None)
         query: dict[str, QueryValue] = {**params} if params else {}
         query["page"] = page
         query["per_page"] = per_page

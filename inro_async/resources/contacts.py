@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from inro_async._json_values import check_json_value
 from inro_async._limits import DEFAULT_PER_PAGE
 from inro_async._routes import ROUTES
 from inro_async._validate import (
@@ -321,6 +322,7 @@ class Contacts(Resource):
             "contacts.bulk_update",
             BulkUpdateResult,
             json={"contacts": entries},
+            checked=True,
             idempotent=ROUTES["contacts.bulk_update"].idempotent_for(
                 readdresses=_readdresses(entries)
             ),
@@ -447,6 +449,8 @@ def _update_object(
             "contact", f"pass contact= or field keywords ({', '.join(given)}), not both"
         )
     if contact is None:
+        for name, value in given.items():
+            check_json_value(name, value)  # named as passed: custom_properties.score
         if "folder_ids" in given:
             given["folder_ids"] = check_list("folder_ids", given["folder_ids"])
         if "custom_properties" in given and isinstance(given["custom_properties"], Mapping):

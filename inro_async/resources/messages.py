@@ -39,7 +39,7 @@ class Messages(Resource):
         image: MediaInput | None = None,
         video: MediaInput | None = None,
         audio: MediaInput | None = None,
-        media_id: int | None = None,
+        media_id: int | str | None = None,
         message_type: MessageType | None = None,
     ) -> SendResult:
         """Queue one message to one contact, or to up to 1,000 through the list arguments.
@@ -49,6 +49,7 @@ class Messages(Resource):
         one of the account's posts); ``text=`` is the message, or the caption of a media.
         Contacts that are not active are skipped. The send is never repeated once it may have
         reached the server: an interrupted one raises with ``may_have_been_processed=True``.
+        ``media_id`` may be given as a number or as its digits (``"17900000000"``).
         """
         recipients = message_recipients(
             contact_id=contact_id,
@@ -93,9 +94,11 @@ class Messages(Resource):
         body = message.body(recipients)
         if message.file is not None:
             form = multipart(body, [message.file])
-            result: SendResult = await self._call("messages.send", SendResult, form=form)
+            result: SendResult = await self._call(
+                "messages.send", SendResult, form=form, checked=True
+            )
         else:
-            result = await self._call("messages.send", SendResult, json=body)
+            result = await self._call("messages.send", SendResult, json=body, checked=True)
         return result
 
     def send_many(
@@ -106,7 +109,7 @@ class Messages(Resource):
         image: Any = None,
         video: Any = None,
         audio: Any = None,
-        media_id: int | None = None,
+        media_id: int | str | None = None,
         message_type: MessageType | None = None,
         job: str | os.PathLike[str] | None = None,
         concurrency: int | None = None,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from inro_async._json_values import check_json_value
 from inro_async._transport import APIResponse, decoder_for
 from inro_async._validate_contacts import check_id
 from inro_async.errors import InvalidArgumentError
@@ -174,12 +175,13 @@ class Scenarios(Resource):
             if not isinstance(data, Mapping):
                 raise InvalidArgumentError("data", f"must be a mapping, got {type(data).__name__}")
             body["data"] = dict(data)
+            check_json_value("data", body["data"])
         return await self._trigger_checked(scenario_id, body)
 
     async def _trigger_checked(self, scenario_id: int, body: Mapping[str, Any]) -> TriggerResult:
         """Send a trigger body already checked (``trigger_many``'s chunks), as it is."""
         return await self._call(
-            "scenarios.trigger", TriggerResult, path={"id": scenario_id}, json=body
+            "scenarios.trigger", TriggerResult, path={"id": scenario_id}, json=body, checked=True
         )
 
     async def performance(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from processes import stop
 
 from cli._helpers import inro_command
 from inro_async.cli import main
@@ -87,8 +88,7 @@ def test_fake_server_serves_until_interrupted(tmp_path: Path) -> None:
         )
         assert json.loads(quota.stdout)["server"]["X-RateLimit-Limit"] == "20"
     finally:
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        assert stop(process, signal.SIGINT) == 0  # killed (None) rather than left running
 
 
 def test_fake_server_on_a_busy_port_says_so_in_one_line() -> None:

@@ -85,6 +85,42 @@ def test_a_broken_json_line_is_named(invoke: Invoke, fake: FakeInro, tmp_path: P
     assert fake.requests == []
 
 
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("-1", "id: must be a positive integer without a sign, got -1"),
+        ("+33612345678", "id: must be a positive integer without a sign, got +33612345678"),
+        ("0", "id must be a positive integer, got 0"),
+        ("\u00b2", "username holds only letters, digits"),  # a digit to str.isdigit, not to int
+        ("\u0661\u0662", "username holds only letters, digits"),  # int() reads it as 12
+    ],
+    ids=["minus-one", "phone", "zero", "superscript", "arabic-indic"],
+)
+def test_a_line_that_is_no_plain_id_is_refused_by_the_rule_it_breaks(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path, line: str, problem: str
+) -> None:
+    source = tmp_path / "to.txt"
+    source.write_text(f"ana\n{line}\n42\n", encoding="utf-8")
+    for command in (("messages", "send", "--text", "Hi"), ("scenarios", "trigger", "1")):
+        result = invoke(*command, "--to", str(source))
+        assert result.exit_code == 2, result.output
+        assert f"{source}:2: {problem}" in result.stderr
+        assert "nothing was sent" in result.stderr
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("cell", ["-1", "\u0661\u0662", "1_000", " 7 x"])
+def test_an_update_row_whose_id_is_no_plain_id_is_refused(
+    invoke: Invoke, fake: FakeInro, tmp_path: Path, cell: str
+) -> None:
+    source = tmp_path / "updates.csv"
+    source.write_text(f"id,language\n5,fr\n{cell},fr\n", encoding="utf-8")
+    result = invoke("contacts", "update", "--from", str(source))
+    assert result.exit_code == 2, result.output
+    assert f"{source}:3: id: must be" in result.stderr
+    assert fake.requests == []
+
+
 def test_an_empty_recipients_file_is_refused(
     invoke: Invoke, fake: FakeInro, tmp_path: Path
 ) -> None:

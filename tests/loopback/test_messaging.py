@@ -10,6 +10,7 @@ import pytest
 
 from inro_async import (
     BadRequestError,
+    InvalidArgumentError,
     MediaFile,
     NotFoundError,
     SendResult,
@@ -133,6 +134,43 @@ async def test_a_share_of_one_of_the_accounts_posts(inro_client: Client, org: Or
     await inro_client.messages.send(contact_id=active_contact(org)["id"], media_id=post.id)
     (delivery,) = org.deliveries
     assert (delivery.message_type, delivery.media) == ("share", {"media_id": post.id})
+
+
+async def test_a_media_id_written_as_digits_is_the_same_post(
+    inro_client: Client, org: Organization
+) -> None:
+    """Instagram's ids are large numbers that often travel as strings (issue 15 #10)."""
+    post = (await inro_client.medias.list())[0]
+    first, second = [
+        cid for cid in sorted(org.contacts) if org.contacts[cid]["status"] == "active"
+    ][:2]
+    await inro_client.messages.send(contact_id=first, media_id=str(post.id))
+    await inro_client.messages.send_many([second], media_id=str(post.id))
+    # the fake takes the string too, as the real API is sent it by other clients
+    raw = await inro_client.request(
+        "POST",
+        "/messages",
+        json={"contact_id": first, "message_type": "share", "media_id": str(post.id)},
+    )
+    assert raw.status == 202
+    assert [(d.contact_id, d.media) for d in org.deliveries] == [
+        (first, {"media_id": post.id}),
+        (second, {"media_id": post.id}),
+        (first, {"media_id": post.id}),
+    ]
+
+
+@pytest.mark.parametrize("media_id", ["", "0", "-5", "17 900", "1.5", "\u0661", 0, True, 2.0])
+async def test_a_media_id_that_is_no_positive_number_is_refused_before_sending(
+    inro_server: FakeInro, inro_client: Client, org: Organization, media_id: object
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        await inro_client.messages.send(
+            contact_id=active_contact(org)["id"],
+            media_id=media_id,  # type: ignore[arg-type]
+        )
+    assert caught.value.argument == "media_id"
+    assert inro_server.requests == []
 
 
 async def test_a_share_of_an_unknown_post_is_a_422(inro_client: Client, org: Organization) -> None:

@@ -31,6 +31,7 @@ BAD_USERNAMES = [
     "ja\x00ne",
     "ja\tne",
     "jane\u200b",  # a zero-width space: invisible, and not in any handle
+    "ja\ud800ne",  # a lone surrogate: not text at all
     "jane@x",
     "ja-ne",
     "j" * 31,
@@ -44,6 +45,7 @@ BAD_EMAILS = [
     "a@b@x.com",
     "a@x.com\n",
     "a\x00@x.com",
+    "a\udc80@x.com",
     " a@x.com",
     f"{'a' * 250}@x.com",
 ]

@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from processes import stop
+
+INRO = str(Path(sys.executable).parent / "inro")
 
 
 def free_port() -> int:
@@ -26,7 +29,7 @@ def fake_server_process() -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     port = free_port()
     process = subprocess.Popen(
         [
-            str(Path(sys.executable).parent / "inro"),
+            INRO,
             "fake-server",
             "--contacts",
             "2500",
@@ -49,8 +52,7 @@ def fake_server_process() -> Iterator[tuple[subprocess.Popen[str], list[str]]]:
     try:
         yield process, lines
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
+        stop(process)  # SIGTERM, then kill: nothing outlives the test
 
 
 def get(url: str, token: str) -> tuple[int, dict[str, str], object]:
@@ -82,5 +84,26 @@ def test_it_stops_cleanly_on_ctrl_c(
     fake_server_process: tuple[subprocess.Popen[str], list[str]],
 ) -> None:
     process, _ = fake_server_process
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=10) == 0
+    assert stop(process, signal.SIGINT) == 0
+
+
+_IGNORING_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+"""Run argv with SIGINT ignored, as a shell starts a background job (``inro fake-server &``)."""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_it_stops_on_a_signal_even_when_started_as_a_background_job(signum: int) -> None:
+    """A job started with ``&`` ignores SIGINT: only KeyboardInterrupt used to stop the server."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", _IGNORING_SIGINT, INRO, "fake-server", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("fake Inrō API at http://127.0.0.1:")
+    assert stop(process, signum, timeout=10) == 0  # None: it had to be killed

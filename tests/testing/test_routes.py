@@ -155,6 +155,40 @@ async def test_a_missing_contact_is_a_404_naming_it_in_words(
     assert reply.body == {"error": message}  # no Python repr such as {'username': 'nobody'}
 
 
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/scenarios/99999", "Scenario not found: id 99999"),
+        ("/campaigns/99999", "Campaign not found: id 99999"),
+        ("/segments/99999", "Segment not found: id 99999"),
+        ("/media_files/99999", "Media file not found: id 99999"),
+        ("/batch_tasks/no-such-task", "Batch task not found: no-such-task"),
+        ("/no/such/route", "Not found: GET /api/v1/no/such/route"),
+    ],
+)
+async def test_every_404_names_what_is_missing_in_words(
+    http: Http, path: str, message: str
+) -> None:
+    reply = await http.get(path)
+    assert reply.status == 404
+    assert reply.body == {"error": message}  # words: no {'id': ...}, no quotes around the key
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        ("PUT", "/contacts/99999", {"contact": {"notes": "x"}}, "Contact not found: id 99999"),
+        ("PATCH", "/folders/99999", {"name": "x"}, "Folder not found: id 99999"),
+        ("DELETE", "/contact_properties/nope", None, "Contact property not found: nope"),
+    ],
+)
+async def test_a_write_to_something_missing_names_it_in_words(
+    http: Http, method: str, path: str, body: object, message: str
+) -> None:
+    reply = await http.call(method, path, json=body)
+    assert (reply.status, reply.body) == (404, {"error": message})
+
+
 async def test_put_contact_updates_by_identifier(http: Http) -> None:
     reply = await http.put("/contact", {"id": 5, "contact": {"phone": "+33 1", "language": "fr"}})
     assert reply.status == 200

@@ -82,6 +82,8 @@ def _media(fields: dict[str, Any], message_type: str, org: Organization) -> Any:
             raise ApiError(400, f"{field} does not match message_type {message_type}", field=field)
     if message_type == "share":
         media_id = fields.get("media_id")
+        if isinstance(media_id, str) and media_id.isascii() and media_id.isdigit():
+            media_id = int(media_id)  # Instagram's ids often travel as strings: the same id
         if media_id is None:
             raise ApiError(400, "share messages need media_id", field="media_id")
         if not any(m["id"] == media_id for m in org.medias):
