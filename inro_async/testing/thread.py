@@ -28,7 +28,7 @@ __all__ = ["serve_in_thread"]
 def serve_in_thread(
     fake: FakeInro | None = None, *, host: str = "127.0.0.1", port: int = 0
 ) -> Iterator[FakeInro]:
-    """Start ``fake`` (default: a ``FakeInro()`` with one organization) in a thread; stop it after."""
+    """Start ``fake`` (default: ``FakeInro()``, one organization) in a thread; stop it after."""
     fake = fake if fake is not None else FakeInro()
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="fake-inro", daemon=True)

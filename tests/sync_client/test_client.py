@@ -42,7 +42,7 @@ def test_errors_are_the_async_clients_classes(inro: Client) -> None:
         inro.contacts.get(id=99_999)
     assert isinstance(caught.value, APIStatusError)
     assert caught.value.status == 404
-    pickle.loads(pickle.dumps(caught.value))  # still picklable (Celery, multiprocessing)
+    pickle.loads(pickle.dumps(caught.value))  # noqa: S301 - still picklable (Celery)
 
 
 def test_a_bad_argument_is_refused_before_anything_is_sent(inro: Client, fake: FakeInro) -> None:
@@ -77,7 +77,8 @@ def test_a_closed_client_raises_client_closed_and_close_twice_is_fine(fake: Fake
     inro.me()
     inro.close()
     inro.close()
-    assert inro.closed and copy.closed
+    assert inro.closed
+    assert copy.closed
     before = len(fake.requests)
     for call in (inro.me, copy.me, lambda: inro.contacts.list(), lambda: inro.quota()):
         with pytest.raises(ClientClosedError):
@@ -115,7 +116,8 @@ def test_quota_reads_the_governors_view(inro: Client) -> None:
 def test_two_sync_clients_may_share_one_governor(fake: FakeInro) -> None:
     """One portal serves every sync client, so a governor may pace several of them."""
     with Client(TOKEN, base_url=fake.base_url, quotas=[Quota(50, 1)]) as first:
-        with Client(TOKEN, base_url=fake.base_url, governor=first.governor) as second:
+        second = Client(TOKEN, base_url=fake.base_url, governor=first.governor)
+        with second:
             first.me()
             second.me()
             assert first.quota()[0].used == 2
