@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from inro_async.sync._portal import current
 
 if TYPE_CHECKING:
-    from inro_async.jobs import Job, ProgressCallback, ProgressEvent
+    from inro_async.jobs import Job, ProgressCallback
 
 __all__ = ["run_job"]
 
@@ -57,11 +57,7 @@ def run_job(
             result = callback(event)
             if inspect.isawaitable(result):  # an async callback runs on the portal
                 portal.call(_await(result))
-        except Exception:
-            logger.exception("progress callback failed on %s", _described(event))
+        except Exception:  # as ProgressHub does: a broken progress bar must not stop a job
+            logger.exception("progress callback failed on %s", event)
 
     return portal.call_with_events(_await_job(start, events.put), events, deliver)
-
-
-def _described(event: ProgressEvent) -> str:
-    return str(event)
