@@ -67,6 +67,7 @@ class Client(ClientBase):
         governor: Governor | None = None,
         max_wait: float | None = None,
         backend: HTTPBackend | None = None,
+        max_response_bytes: int | None = 33554432,
     ) -> None:
         self._open(
             lambda: AsyncClient(
@@ -78,6 +79,7 @@ class Client(ClientBase):
                 governor=governor,
                 max_wait=max_wait,
                 backend=backend,
+                max_response_bytes=max_response_bytes,
             )
         )
 
@@ -90,6 +92,7 @@ class Client(ClientBase):
         max_wait: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
         on_dispatch: DispatchHook | UseClientDefault | None = USE_CLIENT_DEFAULT,
         on_no_effect: NoEffectHook | UseClientDefault | None = USE_CLIENT_DEFAULT,
+        max_response_bytes: int | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Client:
         """A copy for a few calls with other settings; it shares the session and governor.
 
@@ -103,6 +106,7 @@ class Client(ClientBase):
                 max_wait=max_wait,
                 on_dispatch=on_dispatch,
                 on_no_effect=on_no_effect,
+                max_response_bytes=max_response_bytes,
             )
         )
 
