@@ -64,3 +64,33 @@ def test_decode_benchmark_prints_both_tables_with_the_spread_of_interleaved_roun
         assert re.search(row, result.stdout), result.stdout
     assert re.search(r"raw aiohttp \+ json\.loads\s+\d+\s+\d+–\d+\s+\d+–\d+", result.stdout)
     assert re.search(r"-> the client's median CPU per request is [\d.]+×", result.stdout)
+
+
+@pytest.mark.timeout(120)
+def test_sync_client_benchmark_prints_the_added_cost_the_floor_and_the_throughput() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/sync_client.py",
+            "--rounds",
+            "5",
+            "--per-round",
+            "20",
+            "--threads",
+            "4",
+            "--per-thread",
+            "10",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "5 interleaved rounds of 20 calls per side" in out
+    for side in ("inro_async.Client (async)", "inro_async.sync.Client", "http.client + json.loads"):
+        assert re.search(rf"{re.escape(side)}\s+\d+\s+\d+–\d+\s+\d+–\d+\s+\|", out), out
+    assert re.search(r"-> the sync client adds -?\d+ µs wall \(-?\d+ µs CPU\) per call", out)
+    assert "a bare round trip" in out
+    assert re.search(r"inro_async\.sync\.Client, 4 threads\s+[\d,]+", out), out

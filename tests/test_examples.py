@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,6 +55,7 @@ def fake_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "automation.py",
         "bulk_jobs.py",
         "governor_standalone.py",
+        "sync_script.py",
     ],
 )
 def test_the_example_runs_to_the_end(script: str, fake_env: dict[str, str]) -> None:
@@ -93,6 +95,49 @@ def test_the_web_app_answers_through_its_shared_client(fake_env: dict[str, str])
         assert body["contacts"][0]["username"]
     finally:
         stop(app)
+
+
+def test_the_threaded_web_app_answers_many_requests_at_once_through_one_sync_client(
+    fake_env: dict[str, str],
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = free_port()
+    app = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "threaded_web_app.py")],
+        env={**fake_env, "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def get(path: str) -> tuple[int, dict[str, object]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    try:
+        for _ in range(100):
+            try:
+                status, first = get("/contacts?q=a")
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the example app never answered")
+        assert status == 200
+        assert first["total"] > 0  # type: ignore[operator]
+        username = first["contacts"][0]["username"]  # type: ignore[index]
+        with ThreadPoolExecutor(8) as pool:  # eight requests in flight at once
+            answers = list(pool.map(get, [f"/contacts/{username}"] * 16 + ["/contacts/nobody"]))
+        assert [s for s, _ in answers] == [200] * 16 + [404]
+        assert {a["username"] for _, a in answers[:16]} == {username}
+    finally:
+        app.send_signal(signal.SIGINT)
+        app.wait(timeout=10)
+    assert app.returncode == 0, app.stderr.read() if app.stderr else ""
 
 
 async def test_the_notebook_cells_run_in_order_with_top_level_await(
