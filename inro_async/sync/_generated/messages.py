@@ -42,7 +42,7 @@ class Messages(Facade):
         image: MediaInput | None = None,
         video: MediaInput | None = None,
         audio: MediaInput | None = None,
-        media_id: int | None = None,
+        media_id: int | str | None = None,
         message_type: MessageType | None = None,
     ) -> SendResult:
         """Queue one message to one contact, or to up to 1,000 through the list arguments.
@@ -74,7 +74,7 @@ class Messages(Facade):
         image: Any = None,
         video: Any = None,
         audio: Any = None,
-        media_id: int | None = None,
+        media_id: int | str | None = None,
         message_type: MessageType | None = None,
         job: str | os.PathLike[str] | None = None,
         concurrency: int | None = None,
