@@ -151,8 +151,13 @@ class _FanOut(Generic[T]):
         try:
             await asyncio.gather(*workers)
         except BaseException as exc:
-            for worker in workers:
-                worker.cancel()
+            current = asyncio.current_task()
+            if current is None or not current.cancelling():
+                for worker in workers:  # one failed: stop the others
+                    worker.cancel()
+            # Cancelled, gather() has cancelled every worker already and raised as soon as the
+            # first was done: the others may still be giving a chunk on the wire its
+            # cancel_grace to answer. Cancelling them again would cut that short (unknown).
             await asyncio.gather(*workers, return_exceptions=True)
             if isinstance(exc, asyncio.CancelledError):
                 self._halt_status = self._halt_status or JobStatus.CANCELLED

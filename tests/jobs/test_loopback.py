@@ -316,3 +316,37 @@ async def test_cancelling_while_the_server_throttles_leaves_never_sent_chunks_pe
         assert len(done) <= report.done
     finally:
         await server.close()
+
+
+async def test_cancelling_gives_every_chunk_on_the_wire_its_grace_not_only_the_first(
+    tmp_path: Path,
+) -> None:
+    """Cancelled, a job lets each chunk on the wire answer within cancel_grace.
+
+    gather() reports the cancellation as soon as its first worker is done; the workers still in
+    their grace must not be cancelled a second time (they were, and their chunks were unknown).
+    """
+    answers = iter([0.2, 1.0, 0.0, 0.0])  # the first chunk answers fast, the second slowly
+    server = FakeInro(
+        faults=Faults(latency=lambda rng: next(answers, 0.0), routes=["messages.send"])
+    )
+    org = server.add_organization(TOKEN, plan="pro", contacts=2_000, seed=3)
+    base_url = await server.start()
+    try:
+        async with Client(TOKEN, base_url=base_url) as inro:
+            job = inro.messages.send_many(
+                range(1, 2_001), text="hi", job=tmp_path / "j.sqlite3", concurrency=2
+            )
+            task = job.start()
+            while len(server.requests_to("messages.send")) < 2:  # noqa: ASYNC110 - polls the fake
+                await asyncio.sleep(0.005)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        report = job.report
+        assert report is not None
+        assert report.unknown == 0, report  # both answered within the 5 s grace
+        assert report.done + report.skipped == 2_000
+        assert len(org.delivery_counts()) == report.done
+    finally:
+        await server.close()
