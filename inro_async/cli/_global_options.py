@@ -2,11 +2,12 @@
 
 Click knows a group's options only before its subcommand, so ``inro me --token x`` said just
 "No such option" (``gh`` and ``stripe`` take both orders). ``share_global_options(main)`` gives
-every command that talks to the API a copy of ``--token``, ``--base-url``, ``--json`` and
-``--quiet``: the copy has no environment variable and no default (the group's option reads
-those), and when it is given it overrides the group's value in the ``Settings`` the command
-receives, so the later of two places wins. A command's own option of the same spelling keeps
-its meaning, and the commands that run their own server (``demo``, ``fake-server``) get none.
+every command that talks to the API a copy of ``--token``, ``--base-url``, ``--json``,
+``--quiet`` and ``--quota``: the copy has no environment variable and no default (the group's
+option reads those) and converts its value as the group's does; when it is given, it overrides
+the group's value in the ``Settings`` the command receives, so the later of two places wins.
+A command's own option of the same spelling keeps its meaning, and the commands that run their
+own server (``demo``, ``fake-server``) get none.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ SHARED: dict[str, str] = {
     "base_url": "base_url",
     "as_json": "json",
     "quiet": "quiet",
+    "quotas": "quotas",
 }
 """The group's options given to every command: option name → ``Settings`` field."""
 STANDALONE = frozenset({"demo", "fake-server"})
@@ -41,13 +43,17 @@ def _commands_below(group: click.Group) -> Iterator[click.Command]:
             yield from _commands_below(command)
 
 
-def _override(field: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+def _override(
+    option: click.Option, field: str
+) -> Callable[[click.Context, click.Parameter, Any], None]:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         if (
             param.name is None
             or ctx.get_parameter_source(param.name) != ParameterSource.COMMANDLINE
         ):
             return  # not written after the command: the group's value stands
+        if option.callback is not None:  # the group's own conversion (--quota: text to Quota)
+            value = option.callback(ctx, param, value)
         settings = ctx.find_object(Settings)
         if settings is not None:
             setattr(settings, field, value)
@@ -59,10 +65,11 @@ def _copy(option: click.Option, field: str) -> click.Option:
     return click.Option(
         option.opts,
         is_flag=option.is_flag,
+        multiple=option.multiple,
         help=option.help,
         metavar=option.metavar,
         expose_value=False,
-        callback=_override(field),
+        callback=_override(option, field),
     )
 
 

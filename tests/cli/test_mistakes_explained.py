@@ -90,6 +90,17 @@ def test_a_global_option_given_in_both_places_takes_the_later_one(fake: FakeInro
     assert "Fake Organization 1" in stdout
 
 
+def test_quotas_after_the_subcommand_are_read_as_the_groups_are(fake: FakeInro) -> None:
+    assert fake.base_url is not None
+    where = ("--base-url", fake.base_url, "--token", TOKEN, "--json")
+    code, stdout, stderr = _cli("quota", *where, "--quota", "5/1", "--quota", "50/60")
+    assert code == 0, stderr
+    assert [row["quota"] for row in json.loads(stdout)["quotas"]] == ["5/1s", "50/60s"]
+    code, _, stderr = _cli("quota", *where, "--quota", "fast")
+    assert code == 2
+    assert "expected LIMIT/SECONDS" in stderr
+
+
 def test_help_of_a_subcommand_lists_the_global_options() -> None:
     code, stdout, _ = _cli("me", "--help")
     assert code == 0
