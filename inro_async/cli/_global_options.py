@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
 from inro_async.cli._common import Settings
 
@@ -47,11 +46,12 @@ def _override(
     option: click.Option, field: str
 ) -> Callable[[click.Context, click.Parameter, Any], None]:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-        if (
-            param.name is None
-            or ctx.get_parameter_source(param.name) != ParameterSource.COMMANDLINE
-        ):
-            return  # not written after the command: the group's value stands
+        if param.name is None or value is None or value is False or value == ():
+            # Not written after the command: the group's value stands. The copy has no default
+            # and no environment variable, so "not given" is its empty value; asking
+            # ``ctx.get_parameter_source`` instead fails on click < 8.5, which records no
+            # source for an option with ``expose_value=False``.
+            return
         if option.callback is not None:  # the group's own conversion (--quota: text to Quota)
             value = option.callback(ctx, param, value)
         settings = ctx.find_object(Settings)

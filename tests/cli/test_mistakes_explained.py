@@ -125,3 +125,14 @@ def test_a_base_url_without_api_v1_is_named_in_the_one_error_line(fake: FakeInro
     (line,) = stderr.strip().splitlines()
     assert line.startswith("Error: 404 Not found: GET /me")
     assert "the base URL's path is '/', but the API's routes are under /api/v1" in line
+
+
+def test_a_global_option_not_repeated_after_the_subcommand_keeps_the_groups_value(
+    fake: FakeInro,
+) -> None:
+    # The copy after the subcommand must stand aside when it is not written: its empty value
+    # (no token, no flag, no quota) never overwrites what the group was given.
+    assert fake.base_url is not None
+    code, stdout, stderr = _cli("--token", TOKEN, "--json", "--base-url", fake.base_url, "me")
+    assert code == 0, stderr
+    assert json.loads(stdout)["id"] == 1
