@@ -23,7 +23,6 @@ import json
 import pstats
 import random
 import statistics
-import sys
 import textwrap
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,7 +31,8 @@ from typing import Any
 
 import aiohttp
 import msgspec
-from _child import child_server
+from _child import child_server, until_stdin_closes
+from _rounds import round_order, spread
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from inro_async import Quota
@@ -210,15 +210,8 @@ async def serve() -> None:
     fake.add_organization(TOKEN, plan="pro", contacts=100, seed=1)
     fake.add_organization(RAW_TOKEN, plan="pro", contacts=100, seed=1)
     print(await fake.start(), flush=True)
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+    await until_stdin_closes()
     await fake.close()
-
-
-def spread(values: list[float]) -> tuple[float, float, float, float, float]:
-    """Median, min, max, first and third quartiles."""
-    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return statistics.median(values), min(values), max(values), q1, q3
 
 
 Contender = Callable[[], Awaitable[object]]
@@ -266,7 +259,7 @@ async def cpu_per_request(base_url: str, rounds: int, per_round: int) -> float:
         for index in range(rounds):
             # Interleaved, the order reversed every other round: a drift in the machine's speed
             # (other processes, CPU frequency) lands on every side alike.
-            for name in order if index % 2 == 0 else order[::-1]:
+            for name in round_order(order, index):
                 one = sides[name]
                 gc.collect()
                 started = time.process_time()
