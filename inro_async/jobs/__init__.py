@@ -17,7 +17,13 @@ from inro_async.jobs._progress import ProgressCallback, ProgressEvent
 from inro_async.jobs._report import ExportReport, JobReport, JobStatus
 from inro_async.jobs.contacts import UpdateEntry, update_many
 from inro_async.jobs.export import export_contacts
-from inro_async.jobs.journal_reader import JournalItem, JournalSummary, find_journals, read_journal
+from inro_async.jobs.journal_reader import (
+    JournalItem,
+    JournalSummary,
+    delete_journal,
+    find_journals,
+    read_journal,
+)
 from inro_async.jobs.messages import send_many
 from inro_async.jobs.scenarios import trigger_many
 
@@ -43,6 +49,7 @@ __all__ = [
     "ProgressEvent",
     "RichProgress",
     "UpdateEntry",
+    "delete_journal",
     "export_contacts",
     "find_journals",
     "jobs_directory",

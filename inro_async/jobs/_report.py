@@ -308,6 +308,14 @@ class JobReport(Generic[T]):
         ).replace("  ", " ")
 
     def __str__(self) -> str:
+        return self.summary()
+
+    def summary(self, *, hints: bool = True) -> str:
+        """The readable summary ``str(report)`` gives; ``hints=False`` leaves out its Python advice.
+
+        The hints name Python calls (``resend_unknown=True``, ``report.not_found_items()``); a
+        program that gives its own advice (the ``inro`` command names its flags) turns them off.
+        """
         name = f" {self.job!r}" if self.job else ""
         lines = [f"{self.operation}{name}: {self.status.value} in {format_duration(self.elapsed)}"]
         dupes = f" ({self.duplicates:,} duplicates dropped)" if self.duplicates else ""
@@ -341,9 +349,9 @@ class JobReport(Generic[T]):
             more = self.not_found - len(named)
             listed = ", ".join(named)
             if more:
-                listed += f" and {more:,} more (report.not_found_items())"
+                listed += f" and {more:,} more" + (" (report.not_found_items())" if hints else "")
             lines.append(f"  {self.not_found:,} not found: {listed}")
-        if self.unknown:
+        if self.unknown and hints:
             lines.append(
                 "  unknown items were sent but no answer said what became of them; check them, "
                 "then rerun with resend_unknown=True to send them again"

@@ -229,3 +229,18 @@ def test_not_found_items_are_named_in_the_summary() -> None:
     assert "  4 not found: 1, ana, 4 and 1 more (report.not_found_items())" in str(report)
     few = report_of(items[:2], [Outcome(ItemStatus.DONE), nobody])
     assert "  1 not found: ana\n" in str(few) + "\n"
+
+
+def test_a_summary_without_hints_names_no_python_call_but_keeps_every_count() -> None:
+    nobody = Outcome(ItemStatus.NOT_FOUND)
+    items: list[object] = [1, 2, 3, 4, 5]
+    outcomes = [Outcome(ItemStatus.UNKNOWN, "connection reset"), nobody, nobody, nobody, nobody]
+    report = report_of(items, outcomes)
+    plain = report.summary(hints=False)
+    assert "resend_unknown" not in plain
+    assert "report." not in plain
+    assert "4 not found: 2, 3, 4 and 1 more" in plain
+    assert "1 unknown · " not in plain  # the order is done, not found, skipped, failed, unknown
+    assert "4 not found · 1 unknown" in plain
+    assert str(report) == report.summary()
+    assert "resend_unknown=True" in str(report)
