@@ -28,6 +28,7 @@ from inro_async.jobs.messages import send_many
 from inro_async.jobs.scenarios import trigger_many
 
 if TYPE_CHECKING:
+    from inro_async.jobs._notebook import NotebookProgress
     from inro_async.jobs._render import RichProgress
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "JournalMeta",
     "JournalSummary",
     "JournalUnreadableError",
+    "NotebookProgress",
     "Outcome",
     "ProgressCallback",
     "ProgressEvent",
@@ -67,4 +69,8 @@ def __getattr__(name: str) -> Any:
         from inro_async.jobs._render import RichProgress
 
         return RichProgress
+    if name == "NotebookProgress":
+        from inro_async.jobs._notebook import NotebookProgress
+
+        return NotebookProgress
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,13 +7,15 @@ report costs about 100 KB, not 100,000 objects.
 from __future__ import annotations
 
 import bisect
+import html
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from inro_async._html import table
 from inro_async.jobs._items import ItemStatus, Outcome
 
 __all__ = ["ExportReport", "JobReport", "JobStatus", "Tally", "format_duration"]
@@ -310,6 +312,20 @@ class JobReport(Generic[T]):
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """The report in a notebook: a table of outcomes, then the summary's other lines."""
+        head, _, *rest = self.summary().splitlines()
+        rows = [(s.label.replace("_", " "), self.count(s)) for s in _ORDER if self.count(s)]
+        rows.append(("total", self.total))
+        lines = "".join(f"<li>{html.escape(line.strip())}</li>" for line in rest)
+        return table(("items", "count"), rows, caption=head) + (
+            f"<ul>{lines}</ul>" if lines else ""
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's text display: the summary, not the one-line repr."""
+        printer.text(self.summary())
+
     def summary(self, *, hints: bool = True) -> str:
         """The readable summary ``str(report)`` gives; ``hints=False`` leaves out its Python advice.
 
@@ -420,6 +436,10 @@ class ExportReport:
             and self.total_at_start is not None
             and self.total != self.total_at_start
         )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's text display: the summary line, not the dataclass repr."""
+        printer.text(str(self))
 
     def __str__(self) -> str:
         of = f" of {self.total:,}" if self.total is not None else ""
