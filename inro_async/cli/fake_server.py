@@ -102,12 +102,13 @@ def fake_server(
         except OSError as exc:
             raise _CannotListen(_listen_problem(exc, host, port)) from None
         click.echo(f"fake Inrō API at {base_url} ({mode} windows, {contacts:,} contacts)")
-        click.echo(f"  quotas: {', '.join(str(q) for q in fake.quotas)} per organization")
         for token in tokens or ("test-token",):
             click.echo(f"  token: {token}")
         click.echo(
             f"  export INRO_BASE_URL={base_url} INRO_API_TOKEN={(tokens or ('test-token',))[0]}"
         )
+        # Last, so the lines scripts already read (URL, tokens, export) keep their places.
+        click.echo(f"  quotas: {', '.join(str(q) for q in fake.quotas)} per organization")
         try:
             await stop.wait()
         finally:

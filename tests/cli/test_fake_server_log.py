@@ -34,9 +34,9 @@ def test_verbose_fake_server_logs_each_request_and_429_without_the_token() -> No
     )
     try:
         assert process.stdout is not None
-        banner, quotas = process.stdout.readline(), process.stdout.readline()
-        assert quotas.strip() == "quotas: 2/60s per organization"
-        base_url = banner.split(" at ", 1)[1].split()[0]
+        banner = [process.stdout.readline() for _ in range(4)]  # URL, token, export, quotas
+        assert banner[3].strip() == "quotas: 2/60s per organization"
+        base_url = banner[0].split(" at ", 1)[1].split()[0]
         paths = ["/me", "/contacts?per_page=2", "/me"]
         assert [_get(base_url + path) for path in paths] == [200, 200, 429]
         process.send_signal(signal.SIGINT)
