@@ -326,6 +326,20 @@ class JobReport(Generic[T]):
         """IPython's text display: the summary, not the one-line repr."""
         printer.text(self.summary())
 
+    def __rich__(self) -> Any:
+        """``rich.print(report)``: the summary's first line, a table of outcomes, the rest."""
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        head, _, *rest = self.summary().splitlines()
+        outcomes = Table("items", "count")
+        for status in _ORDER:
+            if self.count(status):
+                outcomes.add_row(status.label.replace("_", " "), f"{self.count(status):,}")
+        outcomes.add_row("total", f"{self.total:,}", style="bold")
+        return Group(Text(head), outcomes, *(Text(line) for line in rest))
+
     def summary(self, *, hints: bool = True) -> str:
         """The readable summary ``str(report)`` gives; ``hints=False`` leaves out its Python advice.
 

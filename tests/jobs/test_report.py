@@ -244,3 +244,20 @@ def test_a_summary_without_hints_names_no_python_call_but_keeps_every_count() ->
     assert "4 not found · 1 unknown" in plain
     assert str(report) == report.summary()
     assert "resend_unknown=True" in str(report)
+
+
+def test_rich_prints_a_report_as_a_table_of_outcomes_and_its_summary_lines() -> None:
+    from rich.console import Console
+
+    report = report_of(
+        [1, 2, 3], [Outcome(ItemStatus.DONE), Outcome(ItemStatus.DONE), Outcome(ItemStatus.FAILED)]
+    )
+    console = Console(record=True, width=100)
+    console.print(report)
+    text = console.export_text()
+    assert text.startswith("send_many 'newsletter': completed in 2m 05s")
+    lines = [line for line in text.splitlines() if "│" in line]
+    assert any("done" in line and "2" in line for line in lines)
+    assert any("failed" in line and "1" in line for line in lines)
+    assert any("total" in line and "3" in line for line in lines)
+    assert "3 requests" in text
