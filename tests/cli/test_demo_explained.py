@@ -41,7 +41,10 @@ def test_the_table_rates_are_the_rates_the_progress_lines_ended_on(
     }
     assert rows.keys() == STEP_OF.keys()
     for step, operation in STEP_OF.items():
-        assert rows[step][-1] == f"{ended[operation]:,.0f}", (step, ended)
+        # The same figure, to a whole item in the table and to a tenth on the line: they may
+        # differ by the two roundings only (297.46 is "297" there and "297.5" here).
+        table_rate = float(rows[step][-1].replace(",", ""))
+        assert abs(table_rate - ended[operation]) <= 0.5 + 0.05, (step, rows[step], ended)
     assert "skipped: contacts that opted out or are not active" in result.stdout
 
 
