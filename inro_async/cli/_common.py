@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -182,7 +183,7 @@ def _unknown_advice(report: JobReport[Any], *, retry_flag: str, idempotent: bool
     if report.job:
         return (
             f"{advice}; to resend them anyway (may deliver twice): "
-            f"inro jobs resume {report.job} --resend-unknown"
+            f"inro jobs resume {shlex.quote(report.job)} --resend-unknown"
         )
     return f"{advice}, then send the ones that did not arrive with {retry_flag}"
 
@@ -263,7 +264,8 @@ def finish_job(
     }
 
     def human() -> None:
-        settings.stdout.print(str(report), highlight=False, markup=False)
+        # The report's own hints name Python arguments; the lines below name the CLI's flags.
+        settings.stdout.print(report.summary(hints=False), highlight=False, markup=False)
         for line in saved.lines:
             settings.stdout.print(line, highlight=False, markup=False)
 

@@ -150,8 +150,20 @@ def contacts() -> None:
     type=click.Choice(["jsonl", "csv"]),
     help="Output format (default: from the file name).",
 )
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--concurrency", type=click.IntRange(1, 32), default=8, show_default=True)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write (.jsonl or .csv); its directory must exist.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=8,
+    show_default=True,
+    help="Pages read at once (the quota paces them all the same).",
+)
 @pass_settings
 def contacts_export(
     settings: Settings, query: str | None, fmt: str | None, out: Path, concurrency: int
@@ -322,7 +334,7 @@ def messages_send(
 
 @main.group()
 def scenarios() -> None:
-    """Run scenarios."""
+    """List and trigger scenarios."""
 
 
 def _data_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -394,10 +406,12 @@ def _register_commands() -> None:
     """Commands that live in their own modules."""
     from inro_async.cli.demo import demo
     from inro_async.cli.fake_server import fake_server
+    from inro_async.cli.listings import add_list_commands
 
     main.add_command(demo)
     main.add_command(fake_server)
     main.add_command(jobs)
+    add_list_commands(main)  # scenarios list, folders list, campaigns list…
 
 
 _register_commands()
