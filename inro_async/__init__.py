@@ -1,5 +1,6 @@
 """inro_async: the asyncio-native SDK for the Inrō Private API."""
 
+from inro_async._connection import Limits
 from inro_async._transport import APIResponse, RequestOptions, Retries
 from inro_async._version import __version__ as __version__
 from inro_async.client import Client
@@ -113,6 +114,7 @@ __all__ = [
     "LastComment",
     "LastMention",
     "LastMessage",
+    "Limits",
     "LocalGovernor",
     "Media",
     "MediaFile",

@@ -56,6 +56,7 @@ from inro_async.errors import (
     body_too_large,
     connection_error,
     error_from_response,
+    request_id_of,
 )
 from inro_async.governor._base import Governor, Priority
 from inro_async.models._lenient import LenientDecoder, decode_json
@@ -269,6 +270,11 @@ class APIResponse(msgspec.Struct, frozen=True, gc=False):
     """Retries and 429 repeats this call needed."""
     queued: float = 0.0
     """Seconds spent waiting in the governor, over every attempt."""
+
+    @property
+    def request_id(self) -> str | None:
+        """The answer's ``X-Request-Id``, when the server sent one (quote it to support)."""
+        return request_id_of(self.headers)
 
     def json(self) -> Any:
         """The body as plain Python objects (``None`` for an empty body).
@@ -491,8 +497,9 @@ class Transport:
                 if result.status < 300:  # what the policy decides for any success: return it
                     if logger.isEnabledFor(logging.DEBUG):
                         self._log(
-                            method, path, str(result.status), elapsed, progress.repeats, queued
-                        )
+                            method, path, str(result.status), elapsed, progress.repeats, queued,
+                            request_id=request_id_of(result.headers),
+                        )  # fmt: skip
                     return APIResponse(
                         method, path, result.status, result.headers, result.content,
                         elapsed, progress.repeats, queued,
@@ -503,8 +510,9 @@ class Transport:
                     self._paused(loop, retry_after, retries, method, path, result)
             decision = policy.decide(outcome, progress, self._rng)
             log = (method, path, what, elapsed, progress.repeats, queued)
+            answer_id = None if isinstance(result, SendError) else request_id_of(result.headers)
             if isinstance(decision, SendAgain):
-                self._log(*log, decision.delay)
+                self._log(*log, decision.delay, request_id=answer_id)
                 if opts.on_no_effect is not None and had_no_effect(outcome):
                     # A job's chunk waits to be sent again: pending (and a 429 is counted).
                     opts.on_no_effect(outcome.status if isinstance(outcome, Answered) else None)
@@ -513,7 +521,7 @@ class Transport:
                 if decision.delay is not None:
                     await asyncio.sleep(decision.delay)
                 continue
-            self._log(*log)
+            self._log(*log, request_id=answer_id)
             if isinstance(decision, Raise):
                 if isinstance(result, BodyTooLarge):
                     raise body_too_large(
@@ -595,10 +603,13 @@ class Transport:
         retries: int,
         queued: float,
         retry_in: float | None = None,
+        *,
+        request_id: str | None = None,
     ) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             retrying = "" if retry_in is None else f"; retrying in {retry_in:.2f} s"
+            named = "" if request_id is None else f" [request id {request_id}]"
             logger.debug(
-                "%s %s -> %s in %.1f ms (retries=%d, queued=%.3f s)%s",
-                *(method, path, outcome, elapsed * 1000, retries, queued, retrying),
+                "%s %s -> %s in %.1f ms (retries=%d, queued=%.3f s)%s%s",
+                *(method, path, outcome, elapsed * 1000, retries, queued, named, retrying),
             )

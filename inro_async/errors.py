@@ -28,6 +28,20 @@ def _rebuild(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
     return error
 
 
+REQUEST_ID_HEADER = "X-Request-Id"
+"""The response header that names a request on the server's side, when it sends one."""
+
+
+def request_id_of(headers: Mapping[str, str]) -> str | None:
+    """``X-Request-Id`` of ``headers`` (any case), cut to 128 printable characters; or ``None``."""
+    value = headers.get(REQUEST_ID_HEADER)
+    if value is None and not hasattr(headers, "getall"):  # a plain dict: look at every case
+        value = next((v for k, v in headers.items() if k.lower() == "x-request-id"), None)
+    if not value:
+        return None
+    return "".join(char for char in value[:128] if char.isprintable()) or None
+
+
 class InroError(Exception):
     """Base class of every error raised by inro_async.
 
@@ -178,6 +192,10 @@ class APIStatusError(APIError):
         self.status = status
         self.body = body
         self.headers: Mapping[str, str] = headers or {}
+        self.request_id = request_id_of(self.headers)
+        """The answer's ``X-Request-Id`` (quote it to support), or ``None`` when it had none."""
+        if self.request_id is not None:
+            message += f" [request id {self.request_id}]"
         super().__init__(f"{status} {message}", method=method, path=path)
 
     def __reduce__(self) -> tuple[Any, ...]:
