@@ -15,6 +15,7 @@ from inro_async import _routes
 from inro_async._connection import DEFAULT_LIMITS, Limits, check_proxy
 from inro_async._http import AiohttpBackend, FilePart, HTTPBackend
 from inro_async._json_values import check_request_values
+from inro_async._logging import configure_logging
 from inro_async._transport import (
     NO_OVERRIDES,
     USE_CLIENT_DEFAULT,
@@ -96,7 +97,8 @@ class Client:
     ignores them, and ``proxy="http://proxy.example:3128"`` names one (credentials in its URL
     are sent to the proxy, never logged). ``limits=Limits(max_connections=...,
     keepalive_expiry=...)`` sizes the connection pool. Every request carries
-    ``User-Agent: inro-async/VERSION aiohttp/... python/...``.
+    ``User-Agent: inro-async/VERSION aiohttp/... python/...``. ``INRO_LOG=info`` or ``debug``
+    sends the SDK's log lines to stderr, the token and query strings cut out.
     """
 
     def __init__(
@@ -117,6 +119,7 @@ class Client:
         limits: Limits | None = None,
     ) -> None:
         token = _clean_token(token)
+        configure_logging()  # INRO_LOG=info|debug: the SDK's lines on stderr, redacted
         backend = _backend(backend, session, proxy=proxy, trust_env=trust_env, limits=limits)
         if governor is not None and quotas is not None:
             raise InroError("pass quotas= or governor=, not both (a governor has its quotas)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
 import time
@@ -23,6 +24,7 @@ import click
 import msgspec
 from rich.console import Console
 
+from inro_async._logging import configure_logging
 from inro_async.client import Client
 from inro_async.errors import (
     AuthenticationError,
@@ -61,6 +63,8 @@ class Settings:
     quiet: bool
     quotas: tuple[Quota, ...] = ()
     """The client's quotas (``--quota``); empty: Inrō's production quotas."""
+    verbose: int = 0
+    """``-v`` given this many times: 1 logs the SDK at INFO, 2 or more at DEBUG (stderr)."""
     stdout: Console = field(default_factory=lambda: Console(soft_wrap=True))
     stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
 
@@ -79,7 +83,10 @@ class Settings:
             )
         if self.quotas:
             kwargs.setdefault("quotas", self.quotas)
-        return Client(self.token, base_url=self.base_url, **kwargs)
+        client = Client(self.token, base_url=self.base_url, **kwargs)
+        if self.verbose:  # after Client(), which applies INRO_LOG: the flag wins
+            configure_logging(logging.DEBUG if self.verbose > 1 else logging.INFO)
+        return client
 
     @property
     def interactive(self) -> bool:
