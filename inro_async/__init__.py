@@ -71,6 +71,7 @@ from inro_async.models import (
     TypeInfo,
 )
 from inro_async.pagination import Page
+from inro_async.raw import RawResponse, with_raw_response
 
 __all__ = [
     "INRO_QUOTAS",
@@ -130,6 +131,7 @@ __all__ = [
     "QuotaUsage",
     "QuotaWaitTooLongError",
     "RateLimitError",
+    "RawResponse",
     "RequestOptions",
     "ResendResult",
     "Retries",
@@ -146,4 +148,5 @@ __all__ = [
     "UnaccountedAnswerError",
     "UnexpectedRedirectError",
     "UnprocessableEntityError",
+    "with_raw_response",
 ]

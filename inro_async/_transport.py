@@ -125,6 +125,10 @@ engine moves a chunk journaled as in flight back to pending here, so that an int
 it waits to be sent again does not leave it "unknown", and counts the 429s for its report."""
 
 
+ResponseHook = Callable[["APIResponse"], None]
+"""Called with each successful response before the call decodes it (``inro_async.raw``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RequestOptions:
     """Per-call settings; ``USE_CLIENT_DEFAULT`` (the default) means "use the client's".
@@ -135,6 +139,7 @@ class RequestOptions:
     ``on_no_effect`` when an attempt certainly did nothing and is repeated (``NoEffectHook``).
     ``max_response_bytes`` bounds a response's body after decompression (``None``: no limit);
     a longer one raises ``APIResponseValidationError`` and is not read further.
+    ``on_response`` is handed each successful response (``ResponseHook``).
     """
 
     timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
@@ -144,6 +149,7 @@ class RequestOptions:
     on_dispatch: DispatchHook | UseClientDefault | None = USE_CLIENT_DEFAULT
     on_no_effect: NoEffectHook | UseClientDefault | None = USE_CLIENT_DEFAULT
     max_response_bytes: int | UseClientDefault | None = USE_CLIENT_DEFAULT
+    on_response: ResponseHook | UseClientDefault | None = USE_CLIENT_DEFAULT
 
     def __post_init__(self) -> None:
         # aiohttp reads a timeout of 0 as "no timeout" and fails on an infinite one (at the
@@ -185,7 +191,7 @@ class RequestOptions:
             raise InvalidArgumentError(
                 "priority", f"must be an int, e.g. a Priority; got {priority!r}"
             )
-        for name in ("on_dispatch", "on_no_effect"):
+        for name in ("on_dispatch", "on_no_effect", "on_response"):
             hook = getattr(self, name)
             if not (_unset(hook) or callable(hook)):
                 raise InvalidArgumentError(name, f"must be callable, or None; got {hook!r}")
@@ -226,6 +232,7 @@ class ResolvedOptions:
     on_dispatch: DispatchHook | None
     on_no_effect: NoEffectHook | None
     max_response_bytes: int | None
+    on_response: ResponseHook | None
 
 
 _FIELDS = (
@@ -236,6 +243,7 @@ _FIELDS = (
     "on_dispatch",
     "on_no_effect",
     "max_response_bytes",
+    "on_response",
 )
 NO_OVERRIDES: Final = RequestOptions()
 """Options that override nothing (a client's own, before ``with_options``)."""
@@ -500,10 +508,13 @@ class Transport:
                             method, path, str(result.status), elapsed, progress.repeats, queued,
                             request_id=request_id_of(result.headers),
                         )  # fmt: skip
-                    return APIResponse(
+                    response = APIResponse(
                         method, path, result.status, result.headers, result.content,
                         elapsed, progress.repeats, queued,
                     )  # fmt: skip
+                    if opts.on_response is not None:
+                        opts.on_response(response)
+                    return response
                 retry_after = parse_retry_after(result.headers.get("Retry-After"))
                 outcome, what = Answered(result.status, retry_after), str(result.status)
                 if result.status == 429 and retry_after is not None:
@@ -537,7 +548,7 @@ class Transport:
                     retry_after, idempotent, decision.note, base_url=self.base_url,
                 )  # fmt: skip
             assert isinstance(result, HTTPResult)  # only an answer is returned
-            return APIResponse(
+            response = APIResponse(
                 method=method,
                 path=path,
                 status=result.status,
@@ -547,6 +558,9 @@ class Transport:
                 retries=progress.repeats,
                 queued=queued,
             )
+            if opts.on_response is not None:
+                opts.on_response(response)
+            return response
 
     def _paused(
         self,
