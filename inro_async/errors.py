@@ -279,6 +279,20 @@ class QuotaWaitTooLongError(InroError):
         )
 
 
+class MissingDependencyError(InroError, ImportError):
+    """An optional feature's package is not installed; the message names the extra to install.
+
+    ``RedisGovernor`` needs ``redis``: ``pip install 'inro-async[redis]'``.
+    """
+
+    def __init__(self, feature: str, package: str, extra: str) -> None:
+        super().__init__(
+            f"{feature} needs the {package!r} package, which is not installed: "
+            f"pip install 'inro-async[{extra}]'",
+            name=package,
+        )
+
+
 class JobMismatchError(InroError):
     """A journal exists under this job name for different work; it will not be resumed."""
 
