@@ -282,10 +282,13 @@ class QuotaWaitTooLongError(InroError):
 class MissingDependencyError(InroError, ImportError):
     """An optional feature's package is not installed; the message names the extra to install.
 
-    ``RedisGovernor`` needs ``redis``: ``pip install 'inro-async[redis]'``.
+    ``RedisGovernor`` needs ``redis``: ``pip install 'inro-async[redis]'``. ``package`` names
+    the package missing, ``extra`` the extra that installs it.
     """
 
     def __init__(self, feature: str, package: str, extra: str) -> None:
+        self.package = package
+        self.extra = extra
         super().__init__(
             f"{feature} needs the {package!r} package, which is not installed: "
             f"pip install 'inro-async[{extra}]'",
