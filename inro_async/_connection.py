@@ -96,31 +96,36 @@ class ProxyChoice:
 
     explicit: str | None = None
     trust_env: bool = True
+    _explicit: yarl.URL | None = field(default=None, init=False, repr=False)
     _env: dict[str, str] | None = field(default=None, init=False, repr=False)
-    _by_origin: dict[tuple[str, str, int | None], yarl.URL | None] = field(
-        default_factory=dict, init=False, repr=False
-    )
+    _by_origin: dict[str, yarl.URL | None] = field(default_factory=dict, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.explicit is not None:
+            self._explicit = yarl.URL(self.explicit)
 
     def for_url(self, url: str) -> yarl.URL | None:
         """The proxy for ``url`` (``None``: connect directly); remembered per origin."""
-        if self.explicit is not None:
-            return yarl.URL(self.explicit)
-        if not self.trust_env:
-            return None
-        parsed = yarl.URL(url)
-        origin = (parsed.scheme, parsed.host or "", parsed.port)
+        if self._explicit is not None or not self.trust_env:
+            return self._explicit
+        # The origin as text ("https://host:port"), cut without parsing: this runs per request.
+        end = url.find("/", url.find("://") + 3)
+        origin = url if end < 0 else url[:end]
         try:
             return self._by_origin[origin]
         except KeyError:
             pass
         if self._env is None:  # read once: getproxies() scans the whole environment
             self._env = urllib.request.getproxies_environment()
-        env = self._env
+        env, parsed = self._env, yarl.URL(url)
         proxy: yarl.URL | None = None
         chosen = env.get(parsed.scheme) or env.get("all")
         # proxy_bypass_environment reads NO_PROXY the way requests does (typeshed omits it).
         bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-        if chosen and not bypass(parsed.host or "", env):
+        host = parsed.host or ""
+        if parsed.explicit_port is not None:  # NO_PROXY entries may name a port, as host:port
+            host = f"{host}:{parsed.explicit_port}"
+        if chosen and not bypass(host, env):
             proxy = yarl.URL(chosen if "://" in chosen else f"http://{chosen}")
         self._by_origin[origin] = proxy
         return proxy

@@ -164,3 +164,15 @@ def test_connection_settings_beside_a_backend_are_refused() -> None:
 
     with pytest.raises(InroError, match="backend"):
         Client(token=TOKEN, backend=MockBackend(lambda r: MockBackend.result()), limits=Limits())
+
+
+async def test_no_proxy_may_name_the_host_with_its_port(
+    fake: FakeInro, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert fake.base_url is not None
+    port = fake.base_url.split(":")[2].split("/")[0]
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", f"127.0.0.1:{port}")
+    async with Client(token=TOKEN, base_url=fake.base_url) as inro:
+        await inro.me()
+    assert proxy.seen == []
