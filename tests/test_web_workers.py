@@ -144,6 +144,7 @@ def test_one_worker_earns_no_429() -> None:
     assert throttled == 0
 
 
+@pytest.mark.flaky(reruns=1)  # real time, three processes on shared cores
 def test_two_workers_each_pacing_alone_are_measured() -> None:
     throttled, statuses, workers = _run(2, None)
     print(f"\n2 workers, LocalGovernor each: {throttled} x 429 (statuses {dict(statuses)})")
