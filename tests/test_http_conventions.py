@@ -176,3 +176,22 @@ async def test_no_proxy_may_name_the_host_with_its_port(
     async with Client(token=TOKEN, base_url=fake.base_url) as inro:
         await inro.me()
     assert proxy.seen == []
+
+
+async def test_keepalive_expiry_zero_closes_each_connection_after_its_answer(
+    fake: FakeInro,
+) -> None:
+    async with Client(
+        token=TOKEN, base_url=fake.base_url, limits=Limits(keepalive_expiry=0)
+    ) as inro:
+        await inro.me()
+        connector = inro._transport.backend.session.connector  # type: ignore[attr-defined]
+        assert connector.force_close
+
+
+async def test_limits_beside_a_session_of_ones_own_are_refused() -> None:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(InroError, match="your session's connector"):
+            Client(token=TOKEN, session=session, limits=Limits())
