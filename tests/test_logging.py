@@ -164,3 +164,12 @@ def test_cli_without_verbose_logs_nothing(
     monkeypatch.delenv("INRO_LOG", raising=False)
     _, stderr = _inro(fake, "me")
     assert "GET /me" not in stderr
+
+
+def test_cli_verbose_before_demo_logs_its_requests_too(
+    sdk_logger: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("INRO_LOG", raising=False)
+    result = CliRunner().invoke(main, ["-vv", "demo", "--help"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert sdk_logger.getEffectiveLevel() == logging.DEBUG  # set before demo makes its client

@@ -40,6 +40,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "Settings",
+    "apply_verbosity",
     "finish_job",
     "pass_settings",
     "progress_for",
@@ -51,6 +52,12 @@ EXIT_FAILED_ITEMS = 1
 EXIT_USAGE = 2
 
 T = TypeVar("T")
+
+
+def apply_verbosity(verbose: int) -> None:
+    """``-v`` given ``verbose`` times: the SDK's log lines on stderr (1: info, 2+: debug)."""
+    if verbose:
+        configure_logging(logging.DEBUG if verbose > 1 else logging.INFO)
 
 
 @dataclass
@@ -84,8 +91,7 @@ class Settings:
         if self.quotas:
             kwargs.setdefault("quotas", self.quotas)
         client = Client(self.token, base_url=self.base_url, **kwargs)
-        if self.verbose:  # after Client(), which applies INRO_LOG: the flag wins
-            configure_logging(logging.DEBUG if self.verbose > 1 else logging.INFO)
+        apply_verbosity(self.verbose)  # after Client(), which applies INRO_LOG: the flag wins
         return client
 
     @property

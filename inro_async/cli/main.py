@@ -14,6 +14,7 @@ from rich.table import Table
 from inro_async.cli._common import (
     EXIT_USAGE,
     Settings,
+    apply_verbosity,
     await_job,
     fail_usage,
     finish_job,
@@ -79,6 +80,7 @@ def main(
     """Inrō from the terminal: export, update, message and trigger at the quota's pace."""
     ctx.obj = Settings(token=token, base_url=base_url, json=as_json, quiet=quiet, quotas=quotas)
     ctx.obj.verbose = verbose
+    apply_verbosity(verbose)  # now: demo and fake-server make their clients themselves
 
 
 # -- organization and quota ------------------------------------------------------------------
