@@ -14,6 +14,7 @@ from rich.table import Table
 from inro_async.cli._common import (
     EXIT_USAGE,
     Settings,
+    apply_verbosity,
     await_job,
     fail_usage,
     finish_job,
@@ -58,6 +59,13 @@ __all__ = ["main"]
     "default: Inrō's 20/1, 1000/60, 10000/3600, 100000/86400). Give the server's own when it "
     "allows less, e.g. a fake server started with --quota.",
 )
+@click.option(
+    "--verbose",
+    "-v",
+    count=True,
+    help="Log the SDK's requests on stderr: -v info, -vv debug (every request, its status and "
+    "time; the token and query strings are never shown). Same as INRO_LOG=info|debug.",
+)
 @click.version_option(package_name="inro-async", prog_name="inro")
 @click.pass_context
 def main(
@@ -67,9 +75,12 @@ def main(
     as_json: bool,
     quiet: bool,
     quotas: tuple[Quota, ...],
+    verbose: int,
 ) -> None:
     """Inrō from the terminal: export, update, message and trigger at the quota's pace."""
     ctx.obj = Settings(token=token, base_url=base_url, json=as_json, quiet=quiet, quotas=quotas)
+    ctx.obj.verbose = verbose
+    apply_verbosity(verbose)  # now: demo and fake-server make their clients themselves
 
 
 # -- organization and quota ------------------------------------------------------------------
