@@ -329,5 +329,6 @@ async def test_answers_slower_than_the_margin_widen_it_for_every_slot(redis_url:
         await fast.acquire()
     await fast.observe(200, {}, elapsed=0.001)
     await fast.acquire()
-    assert loop.time() - started == pytest.approx(1.0, abs=0.1)
+    # On time: not widened to the slow case's 1.3 s (a loaded machine may add a little).
+    assert 0.99 <= loop.time() - started < 1.25
     await fast.aclose()
