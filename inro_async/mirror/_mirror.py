@@ -161,7 +161,6 @@ class ContactMirror:
             if reason:
                 state["last_full"] = now.isoformat()
             await tx.write_state(state)
-            await tx.add_events(run.events)
         self._state.update(state)
         if self.retention is not None:
             await self.store.prune(_iso(now - self.retention))
@@ -248,16 +247,18 @@ class _Refresh:
         self.now = now
         self.synced_at = _iso(now)
         self.source = f"{client.base_url}/contacts"
-        self.events: list[dict[str, Any]] = []
+        self.pending: list[dict[str, Any]] = []
+        """Events of the batch at hand, appended with it (memory holds one page's worth)."""
         self.counts = {"created": 0, "updated": 0, "deleted": 0}
         self.seen: set[int] = set()
         self.seen_count = 0
         self.requests = 0
         self.cursor: datetime | None = None
+        self.empty = False
 
     async def apply(self, tx: Transaction, batch: list[Contact]) -> None:
         rows = [row_of(c) for c in batch]
-        held = await tx.rows([r["id"] for r in rows])
+        held = {} if self.empty else await tx.rows([r["id"] for r in rows])
         changed: list[Row] = []
         for row in rows:
             self.seen.add(row["id"])
@@ -267,11 +268,13 @@ class _Refresh:
                 changed.append(row)
         if changed:
             await tx.write_rows(changed, self.synced_at)
+            await self.flush(tx)
         self.seen_count += len(rows)
         self.mirror._progress("page", self.seen_count, None)
 
     async def full_walk(self, tx: Transaction) -> None:
         self.seen.clear()
+        self.empty = await tx.count() == 0  # the first mirror: nothing to compare with
         total: int | None = None
         newest: datetime | None = None
         pages = self.client.contacts.iter_pages(
@@ -309,9 +312,15 @@ class _Refresh:
             assert event is not None
             self._count(event)
         await tx.delete_rows(absent)
+        await self.flush(tx)
+
+    async def flush(self, tx: Transaction) -> None:
+        if self.pending:
+            await tx.add_events(self.pending)
+            self.pending = []
 
     def _count(self, event: dict[str, Any]) -> None:
-        self.events.append(event)
+        self.pending.append(event)
         self.counts[event["type"].rsplit(".", 1)[-1]] += 1
 
 

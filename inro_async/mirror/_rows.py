@@ -53,25 +53,32 @@ COLUMNS = ("id", *SCALAR_COLUMNS, *JSON_COLUMNS)
 
 EventType = Literal["inro.contact.created", "inro.contact.updated", "inro.contact.deleted"]
 
-_canonical = msgspec.json.Encoder(order="sorted").encode
+_canonical = msgspec.json.Encoder().encode
+"""Deterministic for the same input (rows are built in one field order): enough for ids."""
+_CREATED_AT, _UPDATED_AT, _FOLDERS = (
+    COLUMNS.index(c) for c in ("created_at", "updated_at", "folders")
+)
+if Contact.__struct_fields__[: len(COLUMNS)] != COLUMNS:  # pragma: no cover - a model change
+    raise ImportError("mirror columns must follow Contact's field order (row_of reads a tuple)")
 
 
 def iso(moment: datetime | str | None) -> str | None:
     """A timestamp as ISO-8601 UTC text ending in ``Z`` (a string the API sent stays as is)."""
     if moment is None or isinstance(moment, str):
         return moment
+    if moment.tzinfo is UTC:  # what the decoder gives for "…Z": no conversion needed
+        return moment.isoformat()[:-6] + "Z"
     text = moment.astimezone(UTC).isoformat()
     return text.removesuffix("+00:00") + "Z"
 
 
 def row_of(contact: Contact) -> Row:
     """The mirror's row for a contact."""
-    row: Row = {"id": contact.id}
-    for name in SCALAR_COLUMNS:
-        value = getattr(contact, name)
-        row[name] = iso(value) if name.endswith("_at") else value
-    row["custom_properties"] = contact.custom_properties
-    row["folders"] = [{"id": f.id, "name": f.name} for f in contact.folders]
+    values = msgspec.structs.astuple(contact)
+    row: Row = dict(zip(COLUMNS, values, strict=False))
+    row["created_at"] = iso(values[_CREATED_AT])
+    row["updated_at"] = iso(values[_UPDATED_AT])
+    row["folders"] = [{"id": f.id, "name": f.name} for f in values[_FOLDERS]]
     return row
 
 
@@ -92,14 +99,9 @@ def _same(kept: Any, seen: Any) -> bool:
 def event_id(kind: str, contact_id: int, before: Row | None, after: Row | None) -> str:
     """A stable id for one change: the same change always gets the same id."""
     content = _canonical(after) if after is not None else b""
-    parts = (
-        kind,
-        str(contact_id),
-        str((before or {}).get("updated_at")),
-        str((after or {}).get("updated_at")),
-        hashlib.sha256(content).hexdigest(),
-    )
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+    head = f"{kind}|{contact_id}|{(before or {}).get('updated_at')}|"
+    head += f"{(after or {}).get('updated_at')}|"
+    return hashlib.sha256(head.encode() + content).hexdigest()[:32]
 
 
 def contact_event(
@@ -136,5 +138,5 @@ def contact_event(
 
 
 def canonical_json(value: Any) -> str:
-    """JSON text with sorted keys (what the stores write)."""
+    """JSON text (what the stores write)."""
     return _canonical(value).decode()

@@ -67,10 +67,8 @@ def _decode_row(values: Sequence[Any]) -> Row:
 
 
 def _encode_row(row: Row, synced_at: str) -> tuple[Any, ...]:
-    return (
-        *(canonical_json(row[c]) if c in JSON_COLUMNS else row[c] for c in COLUMNS),
-        synced_at,
-    )
+    values = list(row.values())  # a row's keys are COLUMNS, in order (row_of)
+    return (*values[:-2], canonical_json(values[-2]), canonical_json(values[-1]), synced_at)
 
 
 class _Tx:
