@@ -91,9 +91,10 @@ def parse_rate(text: str) -> float:
     """``60/min``, ``5/s`` or ``100/h`` as changes per second; ``ValueError`` otherwise."""
     count, _, unit = text.partition("/")
     seconds = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "hour": 3600.0}
-    if unit not in seconds:
-        raise ValueError(f"expected COUNT/min (or /s, /h), got {text!r}")
-    rate = float(count) / seconds[unit]
+    try:
+        rate = float(count) / seconds[unit]
+    except (KeyError, ValueError):
+        raise ValueError(f"expected COUNT/min (or /s, /h), got {text!r}") from None
     if not rate > 0:
         raise ValueError(f"the rate must be positive, got {text!r}")
     return rate
