@@ -290,8 +290,9 @@ class _Refresh:
                     newest = at
             await self.apply(tx, page.items)
         if newest is not None:
-            ceiling = self.now - self.mirror.lag
-            self.cursor = max(self.cursor or newest, min(newest, ceiling))
+            # never past the scan's start minus the lag: writes seen late are read again
+            reached = min(newest, self.now - self.mirror.lag)
+            self.cursor = reached if self.cursor is None else max(self.cursor, reached)
         await self.delete_absent(tx, total)
 
     async def delete_absent(self, tx: Transaction, total: int | None) -> None:

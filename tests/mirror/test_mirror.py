@@ -112,3 +112,53 @@ async def test_a_mass_delete_past_the_guard_is_refused_and_changes_nothing(where
             assert await mirror.contacts() == before
     finally:
         await fake.close()
+
+
+async def test_run_refreshes_until_cancelled_and_reports_progress(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+    from datetime import timedelta
+
+    fake = await started(1_500)
+    progress, reports = [], []
+    three = asyncio.Event()
+
+    def on_report(report) -> None:  # type: ignore[no-untyped-def]
+        reports.append(report)
+        if len(reports) == 3:
+            three.set()
+
+    try:
+        async with client_for(fake) as inro:
+            mirror = ContactMirror(tmp_path / "crm.sqlite3", on_progress=progress.append)
+            async with mirror:
+                task = asyncio.create_task(
+                    mirror.run(inro, every=timedelta(milliseconds=20), on_report=on_report)
+                )
+                await asyncio.wait_for(three.wait(), 30)
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+        assert reports[0].created == 1_500
+        assert all(r.events == 0 for r in reports[1:])
+        assert [p.contacts for p in progress if p.phase == "page"][:2] == [1_000, 1_500]
+        assert any(p.phase == "finished" for p in progress)
+    finally:
+        await fake.close()
+
+
+async def test_the_cursor_never_passes_the_scan_start_minus_the_lag(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    fake = await started(100)
+    try:
+        async with client_for(fake) as inro:
+            update_at_now = random_changes(fake.org, 1, seed=1, kinds=("updated",))
+            assert update_at_now
+            mirror = ContactMirror(tmp_path / "crm.sqlite3", lag=timedelta(minutes=5))
+            async with mirror:
+                await mirror.refresh(inro)
+                cursor = mirror._state["cursor"]  # type: ignore[index]
+                newest = max(c["updated_at"] for c in fake.org.contacts.values())
+                assert cursor < newest.replace("Z", "+00:00")  # held back by the lag
+    finally:
+        await fake.close()
