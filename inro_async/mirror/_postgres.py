@@ -156,6 +156,8 @@ class PostgresStore:
     async def transaction(self) -> AsyncIterator[_Tx]:
         """One refresh, in one database transaction."""
         async with self.db.transaction():
+            # one refresh at a time per database: a second waits, then compares with the first's
+            await self.db.execute("SELECT pg_advisory_xact_lock(hashtext('inro_contact_mirror'))")
             yield _Tx(self.db)
 
     async def events_after(self, seq: int, limit: int) -> list[tuple[int, dict[str, Any]]]:

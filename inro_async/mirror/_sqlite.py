@@ -48,6 +48,8 @@ CREATE TABLE IF NOT EXISTS inro_contact_events (
 );
 CREATE INDEX IF NOT EXISTS inro_contact_events_time ON inro_contact_events (time);
 """
+_BUSY_SECONDS = 60.0
+"""How long a refresh waits for another one writing the same file."""
 _PLACEHOLDERS = ", ".join("?" * (len(COLUMNS) + 1))
 _UPSERT = (  # column names are constants
     f"INSERT OR REPLACE INTO inro_contacts ({', '.join(COLUMNS)}, synced_at) "  # noqa: S608
@@ -155,7 +157,9 @@ class SQLiteStore:
                 f"{self.path}: the folder {self.path.parent} does not exist"
             )
         try:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=_BUSY_SECONDS
+            )
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as exc:
             raise MirrorMismatchError(f"{self.path} is not a mirror (not SQLite: {exc})") from None
@@ -185,7 +189,13 @@ class SQLiteStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Tx]:
         """One refresh: ``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error)."""
-        await self.run(lambda db: db.execute("BEGIN IMMEDIATE"))
+        try:
+            await self.run(lambda db: db.execute("BEGIN IMMEDIATE"))
+        except sqlite3.OperationalError as exc:
+            raise MirrorUnavailableError(
+                f"{self.path}: {exc} (another refresh has been writing it for "
+                f"{_BUSY_SECONDS:g}s); nothing changed"
+            ) from None
         try:
             yield _Tx(self)
         except BaseException:
