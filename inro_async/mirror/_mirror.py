@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from inro_async._limits import MAX_PER_PAGE
-from inro_async.errors import DeleteGuardError, MirrorMismatchError
+from inro_async.errors import DeleteGuardError, MirrorMismatchError, NotFoundError
 from inro_async.mirror._rows import Row, contact_event, row_of
 from inro_async.mirror._store import MirrorStore, Transaction, open_store
 from inro_async.resources._contact_changes import DEFAULT_LAG, FULL_WALK_CONCURRENCY
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["ContactMirror", "RefreshReport"]
 
 _log = logging.getLogger("inro_async.mirror")
+
+VERIFY_AT_MOST = 20
+"""Contacts a full walk did not see that are each looked up before they are tombstoned."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,9 @@ class ContactMirror:
             state = dict(identity)
             if run.cursor is not None:
                 state["cursor"] = run.cursor.isoformat()
-            if reason:
+            if reason and run.deferred:
+                reason = f"{reason}; {run.deferred}"
+            elif reason:
                 state["last_full"] = now.isoformat()
             await tx.write_state(state)
         self._state.update(state)
@@ -255,6 +260,7 @@ class _Refresh:
         self.requests = 0
         self.cursor: datetime | None = None
         self.empty = False
+        self.deferred = ""
 
     async def apply(self, tx: Transaction, batch: list[Contact]) -> None:
         rows = [row_of(c) for c in batch]
@@ -280,10 +286,12 @@ class _Refresh:
         pages = self.client.contacts.iter_pages(
             per_page=MAX_PER_PAGE, concurrency=FULL_WALK_CONCURRENCY
         )
+        last_total: int | None = None
         async for page in pages:  # a walk that cannot be complete raises: nothing is written
             self.requests += 1
             if total is None:
                 total = page.total
+            last_total = page.total
             for contact in page.items:
                 at = contact.updated_at
                 if isinstance(at, datetime) and (newest is None or at > newest):
@@ -293,11 +301,25 @@ class _Refresh:
             # never past the scan's start minus the lag: writes seen late are read again
             reached = min(newest, self.now - self.mirror.lag)
             self.cursor = reached if self.cursor is None else max(self.cursor, reached)
-        await self.delete_absent(tx, total)
+        await self.delete_absent(tx, total, changed=total != last_total)
 
-    async def delete_absent(self, tx: Transaction, total: int | None) -> None:
+    async def delete_absent(
+        self, tx: Transaction, total: int | None, *, changed: bool = False
+    ) -> None:
+        """Tombstone what a complete walk did not see: guarded, and looked up when few.
+
+        A contact deleted while the walk ran shifts the pages after it, so another may be
+        missed: a few absentees are each looked up (one request each); many, from a list that
+        changed during the walk, wait for the next full walk (``deferred``).
+        """
         absent = sorted((await tx.all_ids()) - self.seen)
         if not absent:
+            return
+        if len(absent) > VERIFY_AT_MOST and changed:
+            self.deferred = (
+                f"deletions deferred: the list's count changed during the walk (first "
+                f"{total}) and {len(absent)} contacts were not seen"
+            )
             return
         held = await tx.count()
         ratio = len(absent) / held
@@ -307,6 +329,8 @@ class _Refresh:
                 f"deleting the other {len(absent)} of the mirror's {held} ({ratio:.0%}) is past "
                 f"max_delete_ratio={self.mirror.max_delete_ratio:g}: refused, nothing changed"
             )
+        if len(absent) <= VERIFY_AT_MOST:
+            absent = await self._still_gone(tx, absent)
         before = await tx.rows(absent)
         for contact_id in absent:
             event = contact_event(self.source, before[contact_id], None, now=self.now)
@@ -314,6 +338,18 @@ class _Refresh:
             self._count(event)
         await tx.delete_rows(absent)
         await self.flush(tx)
+
+    async def _still_gone(self, tx: Transaction, absent: list[int]) -> list[int]:
+        gone = []
+        for contact_id in absent:
+            self.requests += 1
+            try:
+                contact = await self.client.contacts.get(id=contact_id)
+            except NotFoundError:
+                gone.append(contact_id)
+                continue
+            await self.apply(tx, [contact])  # there after all: the walk's pages had shifted
+        return gone
 
     async def flush(self, tx: Transaction) -> None:
         if self.pending:

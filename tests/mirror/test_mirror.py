@@ -162,3 +162,24 @@ async def test_the_cursor_never_passes_the_scan_start_minus_the_lag(tmp_path) ->
                 assert cursor < newest.replace("Z", "+00:00")  # held back by the lag
     finally:
         await fake.close()
+
+
+async def test_a_contact_a_walk_missed_is_looked_up_before_it_is_tombstoned(
+    where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = await started(1_200)
+    try:
+        async with client_for(fake) as inro, ContactMirror(where) as mirror:
+            await mirror.refresh(inro)
+            listed = fake.org.ordered_ids
+            # contact 7 shifted out of the pages (as when one before it is deleted mid-walk)
+            monkeypatch.setattr(
+                fake.org, "ordered_ids", lambda *a: [i for i in listed(*a) if i != 7]
+            )
+            fake.org.remove_contact(900)
+            report = await mirror.refresh(inro, full=True)
+            assert (report.deleted, report.updated) == (1, 0)
+            assert 7 in {row["id"] for row in await mirror.contacts()}
+            assert len(fake.requests_to("contacts.get")) == 2  # both looked up
+    finally:
+        await fake.close()
