@@ -48,6 +48,8 @@ CREATE TABLE IF NOT EXISTS inro_contact_events (
 );
 CREATE INDEX IF NOT EXISTS inro_contact_events_time ON inro_contact_events (time);
 """
+_QUEUED_AT_MOST = 4
+"""Writes queued on the store's thread before a refresh waits for the oldest."""
 _BUSY_SECONDS = 60.0
 """How long a refresh waits for another one writing the same file."""
 _PLACEHOLDERS = ", ".join("?" * (len(COLUMNS) + 1))
@@ -55,6 +57,13 @@ _UPSERT = (  # column names are constants
     f"INSERT OR REPLACE INTO inro_contacts ({', '.join(COLUMNS)}, synced_at) "  # noqa: S608
     f"VALUES ({_PLACEHOLDERS})"
 )
+
+
+def _done(cursor: sqlite3.Cursor) -> int:
+    """Close a cursor on the store's thread (never let another thread finalize it): rowcount."""
+    count = cursor.rowcount
+    cursor.close()
+    return count
 
 
 def _decode_row(values: Sequence[Any]) -> Row:
@@ -92,11 +101,13 @@ class _Tx:
 
     async def write_rows(self, rows: Sequence[Row], synced_at: str) -> None:
         encoded = [_encode_row(row, synced_at) for row in rows]
-        await self._store.run(lambda db: db.executemany(_UPSERT, encoded))
+        await self._store.submit(lambda db: _done(db.executemany(_UPSERT, encoded)))
 
     async def delete_rows(self, ids: Sequence[int]) -> None:
         await self._store.run(
-            lambda db: db.executemany("DELETE FROM inro_contacts WHERE id = ?", [(i,) for i in ids])
+            lambda db: _done(
+                db.executemany("DELETE FROM inro_contacts WHERE id = ?", [(i,) for i in ids])
+            )
         )
 
     async def all_ids(self) -> set[int]:
@@ -111,19 +122,23 @@ class _Tx:
 
     async def add_events(self, events: Sequence[dict[str, Any]]) -> None:
         rows = [(e["id"], e["type"], e["subject"], e["time"], canonical_json(e)) for e in events]
-        await self._store.run(
-            lambda db: db.executemany(
-                "INSERT INTO inro_contact_events (id, type, subject, time, body) "
-                "VALUES (?, ?, ?, ?, ?)",
-                rows,
+        await self._store.submit(
+            lambda db: _done(
+                db.executemany(
+                    "INSERT INTO inro_contact_events (id, type, subject, time, body) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
             )
         )
 
     async def write_state(self, state: dict[str, str]) -> None:
         await self._store.run(
-            lambda db: db.executemany(
-                "INSERT OR REPLACE INTO inro_mirror_state (key, value) VALUES (?, ?)",
-                list(state.items()),
+            lambda db: _done(
+                db.executemany(
+                    "INSERT OR REPLACE INTO inro_mirror_state (key, value) VALUES (?, ?)",
+                    list(state.items()),
+                )
             )
         )
 
@@ -136,6 +151,29 @@ class SQLiteStore:
         self.description = str(self.path)
         self._db: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="inro-mirror-sqlite")
+        self._queued: list[asyncio.Future[object]] = []
+
+    async def submit(self, work: Callable[[sqlite3.Connection], object]) -> None:
+        """Queue a write on the store's thread without waiting for it.
+
+        The thread keeps the order, so a later read sees it; ``drain`` waits, and raises what
+        failed. The next page is decoded and compared while this one is written.
+        """
+        db = self._db
+        if db is None:
+            raise RuntimeError("the mirror store is not open")
+        loop = asyncio.get_running_loop()
+        self._queued.append(loop.run_in_executor(self._thread, work, db))
+        if len(self._queued) > _QUEUED_AT_MOST:  # memory: a few pages of writes at most
+            await self._queued.pop(0)
+
+    async def drain(self) -> None:
+        """Wait for every queued write; raise the first that failed."""
+        queued, self._queued = self._queued, []
+        results = await asyncio.gather(*queued, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work(connection)`` on the store's thread."""
@@ -190,7 +228,7 @@ class SQLiteStore:
     async def transaction(self) -> AsyncIterator[_Tx]:
         """One refresh: ``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error)."""
         try:
-            await self.run(lambda db: db.execute("BEGIN IMMEDIATE"))
+            await self.run(lambda db: _done(db.execute("BEGIN IMMEDIATE")))
         except sqlite3.OperationalError as exc:
             raise MirrorUnavailableError(
                 f"{self.path}: {exc} (another refresh has been writing it for "
@@ -198,10 +236,16 @@ class SQLiteStore:
             ) from None
         try:
             yield _Tx(self)
+            await self.drain()
         except BaseException:
-            await asyncio.shield(self.run(lambda db: db.execute("ROLLBACK")))
+            await asyncio.shield(self._roll_back())
             raise
-        await self.run(lambda db: db.execute("COMMIT"))
+        await self.run(lambda db: _done(db.execute("COMMIT")))
+
+    async def _roll_back(self) -> None:
+        queued, self._queued = self._queued, []
+        await asyncio.gather(*queued, return_exceptions=True)  # the thread runs them in order
+        await self.run(lambda db: _done(db.execute("ROLLBACK")))
 
     async def events_after(self, seq: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
         """Up to ``limit`` events after position ``seq``."""
@@ -238,10 +282,11 @@ class SQLiteStore:
 
     async def prune(self, before: str) -> int:
         """Delete events older than ``before``."""
-        cursor = await self.run(
-            lambda db: db.execute("DELETE FROM inro_contact_events WHERE time < ?", (before,))
+        return await self.run(
+            lambda db: _done(
+                db.execute("DELETE FROM inro_contact_events WHERE time < ?", (before,))
+            )
         )
-        return int(cursor.rowcount)
 
     async def contacts(self) -> Iterable[Row]:
         """Every row, in id order."""
