@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
@@ -34,3 +35,8 @@ def child_server(script: str, *args: str) -> Iterator[tuple[subprocess.Popen[str
         if process.stdin is not None:
             process.stdin.close()
         process.wait(timeout=30)
+
+
+async def until_stdin_closes() -> None:
+    """In a child server: wait (off the loop) until the parent closes our stdin."""
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)

@@ -10,6 +10,12 @@
 
     python benchmarks/decode.py [--rounds 15] [--per-round 300] [--skip-decode | --skip-requests]
     python benchmarks/decode.py --profile 5000    # the SDK side under cProfile
+    python benchmarks/decode.py --instructions    # instructions per request, under callgrind
+
+3. With ``--instructions``, each side's instructions per request, counted by valgrind's
+   callgrind (the difference between a run of N requests and a run of none, so start-up cancels
+   out): repeatable whatever else the machine is doing, unlike CPU time, and blind to what a
+   cache miss costs, so read it beside the CPU table, not instead of it.
 """
 
 from __future__ import annotations
@@ -20,10 +26,15 @@ import contextlib
 import cProfile
 import gc
 import json
+import os
 import pstats
 import random
+import re
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -32,7 +43,8 @@ from typing import Any
 
 import aiohttp
 import msgspec
-from _child import child_server
+from _child import child_server, until_stdin_closes
+from _rounds import round_order, spread
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from inro_async import Quota
@@ -210,15 +222,8 @@ async def serve() -> None:
     fake.add_organization(TOKEN, plan="pro", contacts=100, seed=1)
     fake.add_organization(RAW_TOKEN, plan="pro", contacts=100, seed=1)
     print(await fake.start(), flush=True)
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+    await until_stdin_closes()
     await fake.close()
-
-
-def spread(values: list[float]) -> tuple[float, float, float, float, float]:
-    """Median, min, max, first and third quartiles."""
-    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return statistics.median(values), min(values), max(values), q1, q3
 
 
 Contender = Callable[[], Awaitable[object]]
@@ -266,7 +271,7 @@ async def cpu_per_request(base_url: str, rounds: int, per_round: int) -> float:
         for index in range(rounds):
             # Interleaved, the order reversed every other round: a drift in the machine's speed
             # (other processes, CPU frequency) lands on every side alike.
-            for name in order if index % 2 == 0 else order[::-1]:
+            for name in round_order(order, index):
                 one = sides[name]
                 gc.collect()
                 started = time.process_time()
@@ -309,6 +314,41 @@ async def cpu_per_request(base_url: str, rounds: int, per_round: int) -> float:
     return ratio
 
 
+async def one_side(base_url: str, side: str, requests: int) -> None:
+    """Warm up, then ``requests`` requests of one side alone (what callgrind counts)."""
+    async with contenders(base_url) as sides:
+        one = sides[side]
+        for _ in range(50 + requests):
+            await one()
+
+
+def instructions(requests: int) -> None:
+    """Print each side's instructions per request, counted by callgrind; needs valgrind."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--instructions needs valgrind (Debian package valgrind)")
+
+    def counted(side: str, n: int) -> int:
+        with tempfile.TemporaryDirectory() as scratch:
+            out = os.path.join(scratch, "callgrind.out")
+            command = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}"]
+            command += [sys.executable, __file__, "--one-side", side, "--count", str(n)]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            found = re.search(r"Collected : (\d+)", done.stderr)
+            assert found is not None, done.stderr[-2000:]
+            return int(found.group(1))
+
+    print(
+        f"Instructions per request (valgrind callgrind, the client process only; the fake "
+        f"server runs natively in its child):\n{requests:,} requests minus none, per side."
+    )
+    per_request = {
+        side: (counted(side, requests) - counted(side, 0)) / requests for side in (RAW, SDK, TYPED)
+    }
+    for side, count in per_request.items():
+        print(f"{side:28} {count:10,.0f}   {count / per_request[RAW]:5.2f}×")
+
+
 async def profile(base_url: str, requests: int, top: int) -> None:
     """The SDK side alone under cProfile (CPU clock); the top entries by own time."""
     async with contenders(base_url) as sides:
@@ -333,10 +373,22 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=int, metavar="N", help="profile N requests of the SDK side instead"
     )
+    parser.add_argument(
+        "--instructions", action="store_true", help="instructions per request (valgrind)"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--one-side", choices=list(SIDES), help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, default=300, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve())
+        return
+    if args.one_side:
+        with child_server(__file__) as (_, base_url):
+            asyncio.run(one_side(base_url, args.one_side, args.count))
+        return
+    if args.instructions:
+        instructions(args.count)
         return
     if args.rounds < 5:
         parser.error("--rounds must be at least 5: the median of fewer is noise")

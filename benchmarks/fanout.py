@@ -48,7 +48,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
-from _child import child_server
+from _child import child_server, until_stdin_closes
 
 TOKEN = "bench-token-walk"  # noqa: S105 - the fake server's
 SEND_TOKEN = "bench-token-send"  # noqa: S105 - a second organization: each task starts with fresh windows
@@ -93,8 +93,7 @@ async def serve(contacts: int, latency: float) -> None:
         fake.add_organization(token, plan="pro", contacts=contacts, seed=7)
     base_url = await fake.start()
     print(base_url, flush=True)
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+    await until_stdin_closes()
     counts = {t: sum(1 for r in fake.requests if r.token == t and r.throttled) for t in tokens}
     print(json.dumps(counts), flush=True)
     await fake.close()

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import aiohttp
+from _child import until_stdin_closes
 
 Mode = Literal["sliding", "fixed"]
 SCALED = ((20, 1.0), (100, 6.0), (250, 18.0), (450, 40.0))
@@ -192,7 +193,7 @@ async def serve(mode: Mode, tokens: Sequence[str], requests: int) -> None:
             contact["status"] = "active"
     fake.add_organization(RTT_TOKEN, contacts=1)
     print(await fake.start(), flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await until_stdin_closes()
     await fake.close()
 
 

@@ -23,7 +23,6 @@ import gc
 import http.client
 import json
 import statistics
-import sys
 import textwrap
 import threading
 import time
@@ -32,7 +31,8 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from _child import child_server
+from _child import child_server, until_stdin_closes
+from _rounds import round_order, spread
 
 from inro_async import Quota
 from inro_async.client import Client as AsyncClient
@@ -78,15 +78,8 @@ async def serve() -> None:
     for token in TOKENS.values():
         fake.add_organization(token, plan="pro", contacts=100, seed=1)
     print(await fake.start(), flush=True)
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+    await until_stdin_closes()
     await fake.close()
-
-
-def spread(values: list[float]) -> tuple[float, float, float, float, float]:
-    """Median, min, max, first and third quartiles."""
-    q1, _, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return statistics.median(values), min(values), max(values), q1, q3
 
 
 Run = Callable[[int], None]
@@ -159,7 +152,7 @@ def sequential(base_url: str, rounds: int, per_round: int) -> float:
         cpu: dict[str, list[float]] = {name: [] for name in sides}
         order = list(sides)
         for index in range(rounds):
-            for name in order if index % 2 == 0 else order[::-1]:
+            for name in round_order(order, index):
                 gc.collect()
                 started, started_cpu = time.perf_counter(), time.process_time()
                 sides[name](per_round)
@@ -295,7 +288,7 @@ def throughput(base_url: str, threads: int, per_thread: int, rounds: int) -> Non
         rates: dict[str, list[float]] = {name: [] for name in sides}
         order = list(sides)
         for index in range(rounds):
-            for name in order if index % 2 == 0 else order[::-1]:
+            for name in round_order(order, index):
                 started = time.perf_counter()
                 sides[name]()
                 rates[name].append(threads * per_thread / (time.perf_counter() - started))

@@ -13,10 +13,9 @@ import argparse
 import asyncio
 import os
 import resource
-import sys
 import time
 
-from _child import child_server
+from _child import child_server, until_stdin_closes
 
 from inro_async.client import Client
 
@@ -42,8 +41,7 @@ async def serve(contacts: int) -> None:
     fake = FakeInro()
     fake.add_organization(TOKEN, plan="pro", contacts=contacts, seed=1)
     print(await fake.start(), flush=True)
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.read)
+    await until_stdin_closes()
     await fake.close()
 
 

@@ -1,5 +1,6 @@
 """inro_async: the asyncio-native SDK for the Inrō Private API."""
 
+from inro_async._connection import Limits
 from inro_async._transport import APIResponse, RequestOptions, Retries
 from inro_async._version import __version__ as __version__
 from inro_async.client import Client
@@ -18,6 +19,7 @@ from inro_async.errors import (
     InroError,
     InternalServerError,
     InvalidArgumentError,
+    MissingDependencyError,
     NotFoundError,
     PaginationError,
     PermissionDeniedError,
@@ -70,6 +72,7 @@ from inro_async.models import (
     TypeInfo,
 )
 from inro_async.pagination import Page
+from inro_async.raw import RawResponse, with_raw_response
 
 __all__ = [
     "INRO_QUOTAS",
@@ -113,10 +116,12 @@ __all__ = [
     "LastComment",
     "LastMention",
     "LastMessage",
+    "Limits",
     "LocalGovernor",
     "Media",
     "MediaFile",
     "MembershipResult",
+    "MissingDependencyError",
     "NotFoundError",
     "Organization",
     "Page",
@@ -128,6 +133,7 @@ __all__ = [
     "QuotaUsage",
     "QuotaWaitTooLongError",
     "RateLimitError",
+    "RawResponse",
     "RequestOptions",
     "ResendResult",
     "Retries",
@@ -144,4 +150,5 @@ __all__ = [
     "UnaccountedAnswerError",
     "UnexpectedRedirectError",
     "UnprocessableEntityError",
+    "with_raw_response",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,9 +18,11 @@ from typing import Protocol
 
 import aiohttp
 import msgspec
+import yarl
 from aiohttp import hdrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from inro_async._connection import DEFAULT_LIMITS, Limits, ProxyChoice, redact_url
 from inro_async._routes import is_read
 from inro_async.errors import ClientClosedError
 
@@ -34,6 +37,8 @@ __all__ = [
     "Multipart",
     "SendError",
 ]
+
+logger = logging.getLogger("inro_async")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -201,12 +206,28 @@ async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes:
 
 
 class AiohttpBackend:
-    """The real backend: an aiohttp session, created lazily inside the running loop."""
+    """The real backend: an aiohttp session, created lazily inside the running loop.
 
-    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
+    Our own session's pool follows ``limits``; a request goes through ``proxy`` when given,
+    else (``trust_env``) through the proxy ``HTTP_PROXY``/``HTTPS_PROXY`` name unless
+    ``NO_PROXY`` covers its host (``inro_async._connection.ProxyChoice``). A session shared by
+    the caller keeps its own settings, except that ``proxy`` applies to it too.
+    """
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        proxy: str | None = None,
+        trust_env: bool = True,
+    ) -> None:
         self._session = session
         self._owns_session = session is None
         self._closed = False
+        self._limits = limits
+        self._proxies = ProxyChoice(proxy, trust_env=trust_env and session is None)
+        self._logged_proxies: set[str] = set()
 
     def __repr__(self) -> str:
         return f"<AiohttpBackend owns_session={self._owns_session}>"
@@ -218,10 +239,11 @@ class AiohttpBackend:
             raise ClientClosedError  # a new session here would never be closed
         if self._session is None or (self._owns_session and self._session.closed):
             self._session = aiohttp.ClientSession(
-                # Idle connections are dropped before typical server keep-alive limits (60-75 s)
-                # so a POST rarely lands on a connection the server already closed.
-                connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=10),
+                connector=self._limits.connector(),
                 raise_for_status=False,
+                # The proxy is chosen here (ProxyChoice), not by aiohttp, which would look it
+                # up in a thread per request and read ~/.netrc beside our bearer token.
+                trust_env=False,
             )
             # aiohttp repeats a GET/PUT/DELETE once, silently, when a kept-alive connection
             # drops. The transport must see every attempt: the governor counts it against the
@@ -232,20 +254,44 @@ class AiohttpBackend:
             self._owns_session = True
         return self._session
 
+    def _proxy_for(self, url: str) -> tuple[yarl.URL | None, dict[str, str] | None]:
+        """The proxy of ``url`` and the header with its credentials (never logged)."""
+        proxy = self._proxies.for_url(url)
+        if proxy is None:
+            return None, None
+        if logger.isEnabledFor(logging.DEBUG) and (shown := redact_url(proxy)) not in (
+            self._logged_proxies
+        ):
+            self._logged_proxies.add(shown)
+            logger.debug("connecting through the proxy %s", shown)
+        if proxy.user is None:
+            return proxy, None
+        credentials = aiohttp.encode_basic_auth(proxy.user, proxy.password or "")
+        return proxy.with_user(None).with_password(None), {"Proxy-Authorization": credentials}
+
     async def send(self, request: HTTPRequest) -> HTTPResult:
         """Send with aiohttp, classifying failures by whether the request may have been sent."""
+        proxy, proxy_headers = self._proxy_for(request.url)
+        headers, follow = request.headers, is_read(request.method)
+        if proxy_headers is not None and request.url.startswith("http:"):
+            # A plain-HTTP request carries the proxy's credentials itself (aiohttp sends
+            # proxy_headers only in an HTTPS tunnel's CONNECT), and follows no redirect, which
+            # would take that header to another origin.
+            headers, proxy_headers, follow = {**headers, **proxy_headers}, None, False
         try:
             async with self.session.request(
                 request.method,
                 request.url,
                 params=request.params,
+                proxy=proxy,
+                proxy_headers=proxy_headers,
                 data=_form_data(request.form) if request.form is not None else request.body,
-                headers=request.headers,
+                headers=headers,
                 timeout=_client_timeout(request.timeout),
                 # A write is never sent again elsewhere: its 3xx goes back to the transport,
                 # which raises it (the request arrived; it may have been processed). A read
                 # follows, and aiohttp drops the token when the redirect changes the origin.
-                allow_redirects=is_read(request.method),
+                allow_redirects=follow,
                 # A shared session may raise on 4xx/5xx by default; the transport maps statuses.
                 raise_for_status=False,
             ) as response:

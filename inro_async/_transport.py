@@ -56,6 +56,7 @@ from inro_async.errors import (
     body_too_large,
     connection_error,
     error_from_response,
+    request_id_of,
 )
 from inro_async.governor._base import Governor, Priority
 from inro_async.models._lenient import LenientDecoder, decode_json
@@ -124,6 +125,10 @@ engine moves a chunk journaled as in flight back to pending here, so that an int
 it waits to be sent again does not leave it "unknown", and counts the 429s for its report."""
 
 
+ResponseHook = Callable[["APIResponse"], None]
+"""Called with each successful response before the call decodes it (``inro_async.raw``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RequestOptions:
     """Per-call settings; ``USE_CLIENT_DEFAULT`` (the default) means "use the client's".
@@ -134,6 +139,7 @@ class RequestOptions:
     ``on_no_effect`` when an attempt certainly did nothing and is repeated (``NoEffectHook``).
     ``max_response_bytes`` bounds a response's body after decompression (``None``: no limit);
     a longer one raises ``APIResponseValidationError`` and is not read further.
+    ``on_response`` is handed each successful response (``ResponseHook``).
     """
 
     timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
@@ -143,6 +149,7 @@ class RequestOptions:
     on_dispatch: DispatchHook | UseClientDefault | None = USE_CLIENT_DEFAULT
     on_no_effect: NoEffectHook | UseClientDefault | None = USE_CLIENT_DEFAULT
     max_response_bytes: int | UseClientDefault | None = USE_CLIENT_DEFAULT
+    on_response: ResponseHook | UseClientDefault | None = USE_CLIENT_DEFAULT
 
     def __post_init__(self) -> None:
         # aiohttp reads a timeout of 0 as "no timeout" and fails on an infinite one (at the
@@ -184,7 +191,7 @@ class RequestOptions:
             raise InvalidArgumentError(
                 "priority", f"must be an int, e.g. a Priority; got {priority!r}"
             )
-        for name in ("on_dispatch", "on_no_effect"):
+        for name in ("on_dispatch", "on_no_effect", "on_response"):
             hook = getattr(self, name)
             if not (_unset(hook) or callable(hook)):
                 raise InvalidArgumentError(name, f"must be callable, or None; got {hook!r}")
@@ -225,6 +232,7 @@ class ResolvedOptions:
     on_dispatch: DispatchHook | None
     on_no_effect: NoEffectHook | None
     max_response_bytes: int | None
+    on_response: ResponseHook | None
 
 
 _FIELDS = (
@@ -235,6 +243,7 @@ _FIELDS = (
     "on_dispatch",
     "on_no_effect",
     "max_response_bytes",
+    "on_response",
 )
 NO_OVERRIDES: Final = RequestOptions()
 """Options that override nothing (a client's own, before ``with_options``)."""
@@ -269,6 +278,11 @@ class APIResponse(msgspec.Struct, frozen=True, gc=False):
     """Retries and 429 repeats this call needed."""
     queued: float = 0.0
     """Seconds spent waiting in the governor, over every attempt."""
+
+    @property
+    def request_id(self) -> str | None:
+        """The answer's ``X-Request-Id``, when the server sent one (quote it to support)."""
+        return request_id_of(self.headers)
 
     def json(self) -> Any:
         """The body as plain Python objects (``None`` for an empty body).
@@ -491,20 +505,25 @@ class Transport:
                 if result.status < 300:  # what the policy decides for any success: return it
                     if logger.isEnabledFor(logging.DEBUG):
                         self._log(
-                            method, path, str(result.status), elapsed, progress.repeats, queued
-                        )
-                    return APIResponse(
+                            method, path, str(result.status), elapsed, progress.repeats, queued,
+                            request_id=request_id_of(result.headers),
+                        )  # fmt: skip
+                    response = APIResponse(
                         method, path, result.status, result.headers, result.content,
                         elapsed, progress.repeats, queued,
                     )  # fmt: skip
+                    if opts.on_response is not None:
+                        opts.on_response(response)
+                    return response
                 retry_after = parse_retry_after(result.headers.get("Retry-After"))
                 outcome, what = Answered(result.status, retry_after), str(result.status)
                 if result.status == 429 and retry_after is not None:
                     self._paused(loop, retry_after, retries, method, path, result)
             decision = policy.decide(outcome, progress, self._rng)
             log = (method, path, what, elapsed, progress.repeats, queued)
+            answer_id = None if isinstance(result, SendError) else request_id_of(result.headers)
             if isinstance(decision, SendAgain):
-                self._log(*log, decision.delay)
+                self._log(*log, decision.delay, request_id=answer_id)
                 if opts.on_no_effect is not None and had_no_effect(outcome):
                     # A job's chunk waits to be sent again: pending (and a 429 is counted).
                     opts.on_no_effect(outcome.status if isinstance(outcome, Answered) else None)
@@ -513,7 +532,7 @@ class Transport:
                 if decision.delay is not None:
                     await asyncio.sleep(decision.delay)
                 continue
-            self._log(*log)
+            self._log(*log, request_id=answer_id)
             if isinstance(decision, Raise):
                 if isinstance(result, BodyTooLarge):
                     raise body_too_large(
@@ -529,7 +548,7 @@ class Transport:
                     retry_after, idempotent, decision.note, base_url=self.base_url,
                 )  # fmt: skip
             assert isinstance(result, HTTPResult)  # only an answer is returned
-            return APIResponse(
+            response = APIResponse(
                 method=method,
                 path=path,
                 status=result.status,
@@ -539,6 +558,9 @@ class Transport:
                 retries=progress.repeats,
                 queued=queued,
             )
+            if opts.on_response is not None:
+                opts.on_response(response)
+            return response
 
     def _paused(
         self,
@@ -595,10 +617,13 @@ class Transport:
         retries: int,
         queued: float,
         retry_in: float | None = None,
+        *,
+        request_id: str | None = None,
     ) -> None:
         if logger.isEnabledFor(logging.DEBUG):
             retrying = "" if retry_in is None else f"; retrying in {retry_in:.2f} s"
+            named = "" if request_id is None else f" [request id {request_id}]"
             logger.debug(
-                "%s %s -> %s in %.1f ms (retries=%d, queued=%.3f s)%s",
-                *(method, path, outcome, elapsed * 1000, retries, queued, retrying),
+                "%s %s -> %s in %.1f ms (retries=%d, queued=%.3f s)%s%s",
+                *(method, path, outcome, elapsed * 1000, retries, queued, named, retrying),
             )

@@ -12,8 +12,10 @@ from typing import Any
 import aiohttp
 
 from inro_async import _routes
+from inro_async._connection import DEFAULT_LIMITS, Limits, check_proxy
 from inro_async._http import AiohttpBackend, FilePart, HTTPBackend
 from inro_async._json_values import check_request_values
+from inro_async._logging import configure_logging
 from inro_async._transport import (
     NO_OVERRIDES,
     USE_CLIENT_DEFAULT,
@@ -89,6 +91,14 @@ class Client:
     ``session`` shares an aiohttp session you own; ``backend`` replaces HTTP altogether (for
     unit tests: ``inro_async._http.MockBackend``). ``max_response_bytes`` bounds a response's
     body after decompression (32 MiB, a 1,000-contact page many times over; ``None``: no limit).
+
+    Like requests and httpx, the client goes through the proxy ``HTTPS_PROXY``/``HTTP_PROXY``
+    (or ``ALL_PROXY``) name unless ``NO_PROXY`` covers the API's host; ``trust_env=False``
+    ignores them, and ``proxy="http://proxy.example:3128"`` names one (credentials in its URL
+    are sent to the proxy, never logged). ``limits=Limits(max_connections=...,
+    keepalive_expiry=...)`` sizes the connection pool. Every request carries
+    ``User-Agent: inro-async/VERSION aiohttp/... python/...``. ``INRO_LOG=info`` or ``debug``
+    sends the SDK's log lines to stderr, the token and query strings cut out.
     """
 
     def __init__(
@@ -104,8 +114,13 @@ class Client:
         session: aiohttp.ClientSession | None = None,
         backend: HTTPBackend | None = None,
         max_response_bytes: int | None = DEFAULT_MAX_RESPONSE_BYTES,
+        proxy: str | None = None,
+        trust_env: bool = True,
+        limits: Limits | None = None,
     ) -> None:
         token = _clean_token(token)
+        configure_logging()  # INRO_LOG=info|debug: the SDK's lines on stderr, redacted
+        backend = _backend(backend, session, proxy=proxy, trust_env=trust_env, limits=limits)
         if governor is not None and quotas is not None:
             raise InroError("pass quotas= or governor=, not both (a governor has its quotas)")
         if governor is None:
@@ -121,7 +136,7 @@ class Client:
                 max_wait=max_wait,
                 max_response_bytes=max_response_bytes,
             ),
-            backend=backend or AiohttpBackend(session),
+            backend=backend,
             user_agent=(
                 f"inro-async/{_VERSION} aiohttp/{aiohttp.__version__} "
                 f"python/{platform.python_version()}"
@@ -303,6 +318,39 @@ class Client:
     def discovery(self) -> Discovery:
         """Trigger, action and filter types, and templates."""
         return Discovery(self)
+
+
+def _backend(
+    backend: HTTPBackend | None,
+    session: aiohttp.ClientSession | None,
+    *,
+    proxy: str | None,
+    trust_env: bool,
+    limits: Limits | None,
+) -> HTTPBackend:
+    """The backend to send through: ``backend``, or aiohttp (over ``session`` if given)."""
+    proxy = check_proxy(proxy)
+    if not isinstance(trust_env, bool):
+        raise InvalidArgumentError("trust_env", f"must be True or False; got {trust_env!r}")
+    if limits is not None and not isinstance(limits, Limits):
+        raise InvalidArgumentError(
+            "limits", f"must be a Limits(max_connections=..., keepalive_expiry=...); got {limits!r}"
+        )
+    if backend is not None:
+        if proxy is not None or limits is not None or not trust_env:
+            raise InroError(
+                "proxy=, limits= and trust_env= configure the SDK's aiohttp session; "
+                "a backend= sends by its own means"
+            )
+        return backend
+    if session is not None and limits is not None:
+        raise InroError(
+            "limits= sizes the SDK's own session; set the limits on your session's connector "
+            "(aiohttp.TCPConnector(limit=...)) instead"
+        )
+    return AiohttpBackend(
+        session, limits=limits or DEFAULT_LIMITS, proxy=proxy, trust_env=trust_env
+    )
 
 
 def _retries(max_retries: int | Retries) -> Retries:

@@ -28,6 +28,20 @@ def _rebuild(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
     return error
 
 
+REQUEST_ID_HEADER = "X-Request-Id"
+"""The response header that names a request on the server's side, when it sends one."""
+
+
+def request_id_of(headers: Mapping[str, str]) -> str | None:
+    """``X-Request-Id`` of ``headers`` (any case), cut to 128 printable characters; or ``None``."""
+    value = headers.get(REQUEST_ID_HEADER)
+    if value is None and not hasattr(headers, "getall"):  # a plain dict: look at every case
+        value = next((v for k, v in headers.items() if k.lower() == "x-request-id"), None)
+    if not value:
+        return None
+    return "".join(char for char in value[:128] if char.isprintable()) or None
+
+
 class InroError(Exception):
     """Base class of every error raised by inro_async.
 
@@ -178,6 +192,10 @@ class APIStatusError(APIError):
         self.status = status
         self.body = body
         self.headers: Mapping[str, str] = headers or {}
+        self.request_id = request_id_of(self.headers)
+        """The answer's ``X-Request-Id`` (quote it to support), or ``None`` when it had none."""
+        if self.request_id is not None:
+            message += f" [request id {self.request_id}]"
         super().__init__(f"{status} {message}", method=method, path=path)
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -258,6 +276,23 @@ class QuotaWaitTooLongError(InroError):
         super().__init__(
             f"the next free slot is {wait:.1f}s away (bound by {quota}), "
             f"more than max_wait={max_wait:g}s"
+        )
+
+
+class MissingDependencyError(InroError, ImportError):
+    """An optional feature's package is not installed; the message names the extra to install.
+
+    ``RedisGovernor`` needs ``redis``: ``pip install 'inro-async[redis]'``. ``package`` names
+    the package missing, ``extra`` the extra that installs it.
+    """
+
+    def __init__(self, feature: str, package: str, extra: str) -> None:
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs the {package!r} package, which is not installed: "
+            f"pip install 'inro-async[{extra}]'",
+            name=package,
         )
 
 

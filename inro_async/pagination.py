@@ -53,6 +53,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 from multidict import istr
 
+from inro_async._html import items_table
 from inro_async._limits import MAX_PER_PAGE as MAX_PER_PAGE  # re-exported: its old home
 from inro_async._transport import APIResponse
 from inro_async.errors import PaginationError
@@ -163,6 +164,13 @@ class Page(Generic[T]):
 
     def __getitem__(self, index: int) -> T:
         return self.items[index]
+
+    def _repr_html_(self) -> str:
+        """The page in a notebook: what the headers said, then a table of its items."""
+        of = f" of {self.total_pages:,}" if self.total_pages is not None else ""
+        total = f" of {self.total:,}" if self.total is not None else ""
+        caption = f"page {self.page:,}{of} · {len(self.items):,}{total} items"
+        return items_table(self.items, caption=caption, more="in page.items")
 
     def __repr__(self) -> str:
         of = f"/{self.total_pages}" if self.total_pages is not None else ""

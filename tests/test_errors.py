@@ -39,6 +39,8 @@ def sample(cls: type[BaseException]) -> BaseException:
         return cls("id", "must be positive")
     if cls in (errors.ClientClosedError, errors.EventLoopMismatchError):
         return cls()
+    if cls is errors.MissingDependencyError:
+        return cls("RedisGovernor", "redis", "redis")
     if cls is errors.GovernorLoopError:
         return cls("this governor is in use by another event loop")
     if cls is errors.GovernorUnavailableError:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
+import shlex
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
@@ -23,6 +25,7 @@ import click
 import msgspec
 from rich.console import Console
 
+from inro_async._logging import configure_logging
 from inro_async.client import Client
 from inro_async.errors import (
     AuthenticationError,
@@ -38,6 +41,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "Settings",
+    "apply_verbosity",
     "finish_job",
     "pass_settings",
     "progress_for",
@@ -51,6 +55,12 @@ EXIT_USAGE = 2
 T = TypeVar("T")
 
 
+def apply_verbosity(verbose: int) -> None:
+    """``-v`` given ``verbose`` times: the SDK's log lines on stderr (1: info, 2+: debug)."""
+    if verbose:
+        configure_logging(logging.DEBUG if verbose > 1 else logging.INFO)
+
+
 @dataclass
 class Settings:
     """Options of the ``inro`` group, handed to every command."""
@@ -61,6 +71,8 @@ class Settings:
     quiet: bool
     quotas: tuple[Quota, ...] = ()
     """The client's quotas (``--quota``); empty: Inrō's production quotas."""
+    verbose: int = 0
+    """``-v`` given this many times: 1 logs the SDK at INFO, 2 or more at DEBUG (stderr)."""
     stdout: Console = field(default_factory=lambda: Console(soft_wrap=True))
     stderr: Console = field(default_factory=lambda: Console(stderr=True, soft_wrap=True))
 
@@ -79,7 +91,9 @@ class Settings:
             )
         if self.quotas:
             kwargs.setdefault("quotas", self.quotas)
-        return Client(self.token, base_url=self.base_url, **kwargs)
+        client = Client(self.token, base_url=self.base_url, **kwargs)
+        apply_verbosity(self.verbose)  # after Client(), which applies INRO_LOG: the flag wins
+        return client
 
     @property
     def interactive(self) -> bool:
@@ -182,7 +196,7 @@ def _unknown_advice(report: JobReport[Any], *, retry_flag: str, idempotent: bool
     if report.job:
         return (
             f"{advice}; to resend them anyway (may deliver twice): "
-            f"inro jobs resume {report.job} --resend-unknown"
+            f"inro jobs resume {shlex.quote(report.job)} --resend-unknown"
         )
     return f"{advice}, then send the ones that did not arrive with {retry_flag}"
 
@@ -263,7 +277,8 @@ def finish_job(
     }
 
     def human() -> None:
-        settings.stdout.print(str(report), highlight=False, markup=False)
+        # The report's own hints name Python arguments; the lines below name the CLI's flags.
+        settings.stdout.print(report.summary(hints=False), highlight=False, markup=False)
         for line in saved.lines:
             settings.stdout.print(line, highlight=False, markup=False)
 

@@ -3,9 +3,10 @@
 Click knows a group's options only before its subcommand, so ``inro me --token x`` said just
 "No such option" (``gh`` and ``stripe`` take both orders). ``share_global_options(main)`` gives
 every command that talks to the API a copy of ``--token``, ``--base-url``, ``--json``,
-``--quiet`` and ``--quota``: the copy has no environment variable and no default (the group's
-option reads those) and converts its value as the group's does; when it is given, it overrides
-the group's value in the ``Settings`` the command receives, so the later of two places wins.
+``--quiet``, ``--quota`` and ``-v``: the copy has no environment variable and no default (the
+group's option reads those) and converts its value as the group's does; when it is given, it
+overrides the group's value in the ``Settings`` the command receives, so the later of two
+places wins.
 A command's own option of the same spelling keeps its meaning, and the commands that run their
 own server (``demo``, ``fake-server``) get none.
 """
@@ -27,6 +28,7 @@ SHARED: dict[str, str] = {
     "as_json": "json",
     "quiet": "quiet",
     "quotas": "quotas",
+    "verbose": "verbose",
 }
 """The group's options given to every command: option name → ``Settings`` field."""
 STANDALONE = frozenset({"demo", "fake-server"})
@@ -46,7 +48,7 @@ def _override(
     option: click.Option, field: str
 ) -> Callable[[click.Context, click.Parameter, Any], None]:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-        if param.name is None or value is None or value is False or value == ():
+        if param.name is None or value is None or value is False or value == () or value == 0:
             # Not written after the command: the group's value stands. The copy has no default
             # and no environment variable, so "not given" is its empty value; asking
             # ``ctx.get_parameter_source`` instead fails on click < 8.5, which records no
@@ -66,6 +68,7 @@ def _copy(option: click.Option, field: str) -> click.Option:
         option.opts,
         is_flag=option.is_flag,
         multiple=option.multiple,
+        count=option.count,
         help=option.help,
         metavar=option.metavar,
         expose_value=False,

@@ -13,7 +13,7 @@ import csv
 import random
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +28,8 @@ from inro_async.cli._embedded import serve_in_thread
 from inro_async.cli._input import read_updates
 from inro_async.cli.fake_server import parse_quota
 from inro_async.governor._base import INRO_QUOTAS, Quota
-from inro_async.jobs import ExportReport, JobReport
+from inro_async.jobs import ExportReport, ItemStatus, JobReport, ProgressEvent
+from inro_async.jobs._report import format_duration
 
 if TYPE_CHECKING:
     from inro_async.client import Client
@@ -58,12 +59,22 @@ class DemoStep:
     skipped: int = 0
     not_found: int = 0
     elapsed: float = 0.0
+    """Seconds the step took, setup included (finding a folder's members, making a scenario)."""
+    job_elapsed: float | None = None
+    """Seconds its job took, as its progress bar timed it (``None``: the step ran none)."""
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+    """Why the API declined the skipped items, with how many each reason covers."""
+
+    @property
+    def finished(self) -> int:
+        """Items with an outcome."""
+        return self.done + self.failed + self.skipped + self.not_found
 
     @property
     def throughput(self) -> float:
-        """Items finished per second."""
-        finished = self.done + self.failed + self.skipped + self.not_found
-        return finished / self.elapsed if self.elapsed > 0 else 0.0
+        """Items finished per second of the job: the rate its progress bar ended on."""
+        seconds = self.job_elapsed if self.job_elapsed is not None else self.elapsed
+        return self.finished / seconds if seconds > 0 else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """The step as plain JSON-ready values."""
@@ -76,8 +87,10 @@ class DemoStep:
             "skipped": self.skipped,
             "not_found": self.not_found,
             "elapsed": round(self.elapsed, 3),
+            "job_elapsed": None if self.job_elapsed is None else round(self.job_elapsed, 3),
             "throughput": round(self.throughput, 1),
             "unit": self.unit,
+            "skip_reasons": self.skip_reasons,
         }
 
 
@@ -126,7 +139,7 @@ class DemoSummary:
         table = Table(
             title=f"inro demo · {self.contacts:,} contacts · quotas {_quotas(self.quotas)}"
         )
-        for column in ("step", "requests", "429s", "done", "failed", "skipped", "elapsed"):
+        for column in ("step", "requests", "429s", "done", "failed", "skipped", "job time"):
             table.add_column(column, justify="left" if column == "step" else "right")
         table.add_column("items/s", justify="right")
         for step in self.steps:
@@ -140,10 +153,30 @@ class DemoSummary:
             done=sum(s.done for s in self.steps),
             failed=self.failed,
             skipped=sum(s.skipped for s in self.steps),
+            not_found=sum(s.not_found for s in self.steps),
             elapsed=self.elapsed,
+            job_elapsed=sum(s.job_elapsed or 0.0 for s in self.steps),
         )
         table.add_row(*_cells(total), f"{total.throughput:,.0f}")
         return table
+
+    def notes(self) -> list[str]:
+        """What the table's words mean where a reader may wonder: skipped, job time."""
+        lines = [
+            "job time: each job as its progress bar timed it, setup not included; "
+            "items/s = (done + failed + skipped) / job time, the rate its bar ended on"
+        ]
+        reasons: dict[str, int] = {}
+        for step in self.steps:
+            for reason, count in step.skip_reasons.items():
+                reasons[reason] = reasons.get(reason, 0) + count
+        if reasons:
+            why = ", ".join(f"{n:,} × {reason}" for reason, n in sorted(reasons.items()))
+            lines.append(
+                "skipped: contacts that opted out or are not active; the API declines them, "
+                f"as it would in production, and nothing failed ({why})"
+            )
+        return lines
 
 
 def _cells(step: DemoStep) -> list[str]:
@@ -155,7 +188,7 @@ def _cells(step: DemoStep) -> list[str]:
         f"{step.done:,}",
         f"{step.failed:,}",
         f"{step.skipped:,}",
-        f"{step.elapsed:.1f} s",
+        format_duration(step.job_elapsed if step.job_elapsed is not None else step.elapsed),
     ]
 
 
@@ -179,6 +212,27 @@ def _measure(server: FakeInro, step: DemoStep) -> Iterator[DemoStep]:
 def _from_job(step: DemoStep, report: JobReport[Any]) -> None:
     step.done, step.failed = report.done, report.failed + report.unknown + report.pending
     step.skipped, step.not_found = report.skipped, report.not_found
+    for _, outcome in report.outcomes():
+        if outcome.status is ItemStatus.SKIPPED:
+            reason = outcome.reason or "declined"
+            step.skip_reasons[reason] = step.skip_reasons.get(reason, 0) + 1
+
+
+@contextmanager
+def _timed(settings: Settings, step: DemoStep) -> Iterator[Callable[[ProgressEvent], None]]:
+    """The step's progress bar, also keeping the job's time from its last event.
+
+    The table's items/s is then the very rate the bar (or progress line) ended on.
+    """
+    with progress_for(settings) as bar:
+
+        def record(event: ProgressEvent) -> None:
+            if event.kind == "finished":
+                step.job_elapsed = event.elapsed
+            if bar is not None:
+                bar(event)
+
+        yield record
 
 
 def write_updates(export_csv: Path, target: Path, count: int, seed: int) -> Path:
@@ -237,7 +291,7 @@ async def _steps(
     out = summary.out
     export_csv = out / "contacts.csv"
     settings.info("1/4 export: every contact to contacts.csv")
-    with _measure(server, DemoStep("export", "contacts")) as step, progress_for(settings) as bar:
+    with _measure(server, DemoStep("export", "contacts")) as step, _timed(settings, step) as bar:
         exported: ExportReport = await inro.contacts.export(export_csv, on_progress=bar)
         step.done = exported.contacts
     summary.steps.append(step)
@@ -247,7 +301,7 @@ async def _steps(
     summary.files["updates"] = str(updates_csv)
     entries = read_updates(updates_csv)  # the same reader (and checks) as `contacts update`
     settings.info(f"2/4 update: {len(entries):,} contacts from updates.csv")
-    with _measure(server, DemoStep("update", "contacts")) as step, progress_for(settings) as bar:
+    with _measure(server, DemoStep("update", "contacts")) as step, _timed(settings, step) as bar:
         _from_job(step, await inro.contacts.update_many(entries, on_progress=bar))
     summary.steps.append(step)
 
@@ -257,7 +311,7 @@ async def _steps(
         members = [c.id async for c in inro.folders.iter_contacts(folder.id, per_page=1000)]
         settings.info(f"3/4 send: a message to folder {folder.name!r} ({len(members):,} contacts)")
         if members:  # a tiny --contacts may leave the folder empty
-            with progress_for(settings) as bar:
+            with _timed(settings, step) as bar:
                 report = await inro.messages.send_many(members, text=_MESSAGE, on_progress=bar)
             _from_job(step, report)
     summary.steps.append(step)
@@ -270,7 +324,7 @@ async def _steps(
         settings.info(
             f"4/4 trigger: scenario {scenario.title!r} for the {len(upgraded):,} upgraded contacts"
         )
-        with progress_for(settings) as bar:
+        with _timed(settings, step) as bar:
             report = await inro.scenarios.trigger_many(
                 scenario.id, upgraded, data={"source": "inro demo"}, on_progress=bar
             )
@@ -332,6 +386,8 @@ def demo(
 
     def human() -> None:
         settings.stdout.print(summary.table())
+        for note in summary.notes():
+            settings.stdout.print(note, highlight=False, markup=False)
         verdict = (
             "[green]0 × 429[/]" if not summary.throttled else f"[red]{summary.throttled} × 429[/]"
         )

@@ -32,18 +32,42 @@ def parse_quota(text: str) -> Quota:
 
 
 @click.command("fake-server")
-@click.option("--contacts", type=click.IntRange(0), default=1000, show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--contacts",
+    type=click.IntRange(0),
+    default=1000,
+    show_default=True,
+    help="Contacts generated for each token's organization.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Port to listen on (0: any free port, printed in the banner).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback only by default.")
 @click.option(
-    "--mode", type=click.Choice(["sliding", "fixed"]), default="sliding", show_default=True
+    "--mode",
+    type=click.Choice(["sliding", "fixed"]),
+    default="sliding",
+    show_default=True,
+    help="How the rate limiter counts: sliding windows (strict) or fixed ones (reset on the "
+    "period's boundary).",
 )
 @click.option("--token", "tokens", multiple=True, help="Token(s) to accept [default: test-token].")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--quota", "quotas", multiple=True, help="LIMIT/SECONDS, e.g. 20/1 (repeatable).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated data.")
+@click.option(
+    "--quota",
+    "quotas",
+    multiple=True,
+    help="LIMIT/SECONDS, e.g. 20/1 (repeatable) [default: Inrō's 20/1 1000/60 10000/3600 "
+    "100000/86400].",
+)
 @click.option("--latency", type=float, default=0.0, help="Seconds added to every response.")
 @click.option("--churn", "churn_rate", help="Change contacts at a rate, e.g. 60/min.")
 @click.option("--ignore-order", is_flag=True, help="Answer contact lists in id order.")
+@click.option("--verbose", "-v", is_flag=True, help="Log every request and each 429 on stderr.")
 def fake_server(
     contacts: int,
     port: int,
@@ -55,6 +79,7 @@ def fake_server(
     latency: float,
     churn_rate: str | None,
     ignore_order: bool,
+    verbose: bool,
 ) -> None:
     """Run the fake Inrō API (in-memory, strict rate limits) until Ctrl-C or SIGTERM."""
     from inro_async.testing import FakeInro, Faults
@@ -76,6 +101,10 @@ def fake_server(
         if latency:
             options["faults"] = Faults(latency=latency)
         fake = FakeInro(**options)  # type: ignore[arg-type]
+        if verbose:
+            from inro_async.cli._request_log import log_requests
+
+            log_requests(fake)
         for index, token in enumerate(tokens or ("test-token",)):
             org = fake.add_organization(token, contacts=contacts, seed=seed + index)
             org.ignore_order = ignore_order
@@ -91,6 +120,8 @@ def fake_server(
         click.echo(
             f"  export INRO_BASE_URL={base_url} INRO_API_TOKEN={(tokens or ('test-token',))[0]}"
         )
+        # Last, so the lines scripts already read (URL, tokens, export) keep their places.
+        click.echo(f"  quotas: {', '.join(str(q) for q in fake.quotas)} per organization")
         try:
             await stop.wait()
         finally:

@@ -14,6 +14,7 @@ from rich.table import Table
 from inro_async.cli._common import (
     EXIT_USAGE,
     Settings,
+    apply_verbosity,
     await_job,
     fail_usage,
     finish_job,
@@ -59,6 +60,13 @@ __all__ = ["main"]
     "default: Inrō's 20/1, 1000/60, 10000/3600, 100000/86400). Give the server's own when it "
     "allows less, e.g. a fake server started with --quota.",
 )
+@click.option(
+    "--verbose",
+    "-v",
+    count=True,
+    help="Log the SDK's requests on stderr: -v info, -vv debug (every request, its status and "
+    "time; the token and query strings are never shown). Same as INRO_LOG=info|debug.",
+)
 @click.version_option(package_name="inro-async", prog_name="inro")
 @click.pass_context
 def main(
@@ -68,9 +76,12 @@ def main(
     as_json: bool,
     quiet: bool,
     quotas: tuple[Quota, ...],
+    verbose: int,
 ) -> None:
     """Inrō from the terminal: export, update, message and trigger at the quota's pace."""
     ctx.obj = Settings(token=token, base_url=base_url, json=as_json, quiet=quiet, quotas=quotas)
+    ctx.obj.verbose = verbose
+    apply_verbosity(verbose)  # now: demo and fake-server make their clients themselves
 
 
 # -- organization and quota ------------------------------------------------------------------
@@ -151,8 +162,20 @@ def contacts() -> None:
     type=click.Choice(["jsonl", "csv"]),
     help="Output format (default: from the file name).",
 )
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--concurrency", type=click.IntRange(1, 32), default=8, show_default=True)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The file to write (.jsonl or .csv); its directory must exist.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=8,
+    show_default=True,
+    help="Pages read at once (the quota paces them all the same).",
+)
 @pass_settings
 def contacts_export(
     settings: Settings, query: str | None, fmt: str | None, out: Path, concurrency: int
@@ -323,7 +346,7 @@ def messages_send(
 
 @main.group()
 def scenarios() -> None:
-    """Run scenarios."""
+    """List and trigger scenarios."""
 
 
 def _data_pairs(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -395,11 +418,13 @@ def _register_commands() -> None:
     """Commands that live in their own modules."""
     from inro_async.cli.demo import demo
     from inro_async.cli.fake_server import fake_server
+    from inro_async.cli.listings import add_list_commands
 
     main.add_command(demo)
     main.add_command(fake_server)
     main.add_command(jobs)
     main.add_command(sync)
+    add_list_commands(main)  # scenarios list, folders list, campaigns list…
 
 
 _register_commands()

@@ -7,18 +7,21 @@ A command started with ``--job NAME`` stores its command line next to the journa
 from __future__ import annotations
 
 import json
+import shlex
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
 from inro_async.cli._common import Settings, pass_settings
-from inro_async.errors import InvalidArgumentError, JournalUnreadableError
+from inro_async.errors import InvalidArgumentError, JobLockedError, JournalUnreadableError
 from inro_async.jobs import (
     JournalSummary,
+    delete_journal,
     find_journals,
     jobs_directory,
     journal_path,
@@ -30,7 +33,7 @@ __all__ = ["jobs", "remember"]
 
 @click.group()
 def jobs() -> None:
-    """List and resume named jobs."""
+    """List, resume, locate and delete named jobs (--job NAME)."""
 
 
 def _sidecar(job: str, param_hint: str = "--job") -> Path:
@@ -95,6 +98,23 @@ def _list_row(path: Path) -> dict[str, Any]:
         return _unreadable_row(path, exc)
 
 
+_COUNTED = (
+    ("done", "done"),
+    ("not_found", "not found"),
+    ("skipped", "skipped"),
+    ("failed", "failed"),
+    ("unknown", "unknown"),
+    ("pending", "pending"),
+)
+"""Item statuses as ``jobs list`` counts them (JSON key, words): together they make the total."""
+
+
+def _outcomes(items: dict[str, int]) -> str:
+    """``44 done · 1 not found · 6 skipped``: every status with items, so they add up."""
+    parts = [f"{items[key]:,} {words}" for key, words in _COUNTED if items.get(key)]
+    return " · ".join(parts) or "-"
+
+
 @jobs.command("list")
 @pass_settings
 def jobs_list(settings: Settings) -> None:
@@ -106,29 +126,32 @@ def jobs_list(settings: Settings) -> None:
         if not rows:
             settings.stdout.print(f"no named jobs in {directory}", highlight=False, markup=False)
             return
-        table = Table(title=escape(f"Jobs in {directory}"))
-        for column in ("name", "kind", "total", "done", "failed", "unknown", "pending", "created"):
-            table.add_column(column)
+        # One "items" cell per job, its counts adding up to the total, keeps the table inside
+        # 80 columns; --json has every count under its own key.
+        table = Table(title=escape(f"Jobs in {directory}"), box=box.SIMPLE_HEAD)
+        table.add_column("name", overflow="fold")
+        table.add_column("kind")
+        table.add_column("total", justify="right")
+        table.add_column("items")
+        table.add_column("created")
         for row in rows:
-            items = row["items"]
             if row["error"] is not None:
-                table.add_row(escape(row["name"]), "unreadable", *["-"] * 6)
+                table.add_row(escape(row["name"]), "unreadable", "-", "-", "-")
                 continue
             table.add_row(
                 escape(row["name"]),
                 row["kind"],
                 f"{row['total']:,}",
-                f"{items['done']:,}",
-                f"{items['failed']:,}",
-                f"{items['unknown']:,}",
-                f"{items['pending']:,}",
-                row["created_at"],
+                _outcomes(row["items"]),
+                row["created_at"][:16].replace("T", " "),
             )
         settings.stdout.print(table)
         for row in rows:
             if row["error"] is not None:
                 settings.stdout.print(
-                    f"{row['name']}: {row['error']}", highlight=False, markup=False
+                    f"{row['name']}: {row['error']} (inro jobs delete {shlex.quote(row['name'])})",
+                    highlight=False,
+                    markup=False,
                 )
 
     settings.emit(rows, human)
@@ -152,12 +175,13 @@ def jobs_resume(ctx: click.Context, name: str, resend_unknown: bool) -> None:
         # Rerun without its journal, the job would start over and send everything again.
         raise click.ClickException(
             f"job {name!r} cannot be resumed: {exc}. Without its journal a rerun starts over "
-            f"and may send twice what went before; to start over on purpose: inro {' '.join(argv)}"
+            "and may send twice what went before; to start over on purpose: "
+            f"inro {shlex.join(argv)}"
         ) from None
     if resend_unknown and argv[:2] != ["contacts", "update"]:
         argv.append("--resend-unknown")
     settings: Settings = ctx.obj
-    settings.info(f"resuming {name}: inro {' '.join(argv)}")
+    settings.info(f"resuming {name}: inro {shlex.join(argv)}")
     # Run the stored command under this invocation's settings (token, URL, --json) rather than
     # rebuilding a command line: the token must never be put on an argv.
     root = ctx.find_root()
@@ -165,6 +189,57 @@ def jobs_resume(ctx: click.Context, name: str, resend_unknown: bool) -> None:
     assert isinstance(group, click.Group)
     command_name, command, rest = group.resolve_command(root, argv)
     if command is None or command_name is None:
-        raise click.UsageError(f"job {name!r} stored an unknown command: {' '.join(argv)}")
+        raise click.UsageError(f"job {name!r} stored an unknown command: {shlex.join(argv)}")
     with command.make_context(command_name, rest, parent=root) as sub:
         command.invoke(sub)
+
+
+@jobs.command("path")
+@click.argument("name")
+@pass_settings
+def jobs_path(settings: Settings, name: str) -> None:
+    """Print where the journal of job NAME is (exit 1, saying so, when there is none yet)."""
+    path = _journal(name)
+    payload = {"name": name, "path": str(path), "exists": path.exists()}
+    settings.emit(payload, lambda: click.echo(str(path)))
+    if not path.exists():
+        click.echo(f"no journal for job {name!r} yet: a run with --job {name} writes it", err=True)
+        raise SystemExit(1)
+
+
+@jobs.command("delete")
+@click.argument("name")
+@pass_settings
+def jobs_delete(settings: Settings, name: str) -> None:
+    """Delete job NAME's journal (never one a running job holds), saying what was deleted.
+
+    Its finished items are forgotten: a rerun with --job NAME starts over.
+    """
+    path = _journal(name)
+    sidecar = _sidecar(name, param_hint="NAME")
+    deleted: list[Path] = []
+    try:
+        deleted = delete_journal(path)
+    except JobLockedError as exc:
+        raise click.ClickException(f"job {name!r} is running: {exc}; nothing was deleted") from None
+    except JournalUnreadableError:
+        if not sidecar.exists():
+            raise click.UsageError(f"no job {name!r} in {path.parent}") from None
+    if sidecar.exists():
+        sidecar.unlink()
+        deleted.append(sidecar)
+    files = [str(file) for file in deleted]
+
+    def human() -> None:
+        settings.stdout.print(f"deleted job {name!r}:", highlight=False, markup=False)
+        for file in files:
+            settings.stdout.print(f"  {file}", highlight=False, markup=False)
+
+    settings.emit({"name": name, "deleted": files}, human)
+
+
+def _journal(name: str) -> Path:
+    try:
+        return journal_path(name)
+    except InvalidArgumentError as exc:
+        raise click.BadParameter(exc.rule, param_hint="NAME") from None

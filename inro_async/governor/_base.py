@@ -26,6 +26,7 @@ from typing import Protocol, runtime_checkable
 
 import msgspec
 
+from inro_async._html import table
 from inro_async.errors import InvalidArgumentError
 
 
@@ -91,6 +92,13 @@ class QuotaUsage:
     def remaining(self) -> int:
         """Requests that could go right now under this quota alone."""
         return max(0, self.quota.limit - self.used)
+
+    def _repr_html_(self) -> str:
+        """The quota in a notebook: one row of limit, use, what is left and when a slot frees."""
+        return table(
+            ("quota", "used", "remaining", "frees in"),
+            [(str(self.quota), self.used, self.remaining, f"{self.free_in:.3f} s")],
+        )
 
 
 class Permit(msgspec.Struct, frozen=True):

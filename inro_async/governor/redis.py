@@ -46,6 +46,7 @@ with the same key, and they share the quota through Redis.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import itertools
 import math
 import os
@@ -56,7 +57,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from inro_async._headers import parse_int_header, parse_retry_after
-from inro_async.errors import GovernorUnavailableError, QuotaWaitTooLongError
+from inro_async.errors import (
+    GovernorUnavailableError,
+    MissingDependencyError,
+    QuotaWaitTooLongError,
+)
 from inro_async.governor._base import INRO_QUOTAS, Permit, Priority, Quota, QuotaUsage
 from inro_async.governor._core import GovernorCore, effective_quotas
 from inro_async.governor._loops import LoopBound, Waiter, WaiterQueue
@@ -125,6 +130,8 @@ class RedisGovernor(LoopBound):
     ) -> None:
         if (url is None) == (client is None):
             raise ValueError("pass exactly one of url= or client=")
+        if client is None and importlib.util.find_spec("redis") is None:
+            raise MissingDependencyError("RedisGovernor", "redis", "redis")
         if not key:
             raise ValueError("key must name the organization, e.g. 'inro:acme'")
         if horizon <= 0:

@@ -17,11 +17,18 @@ from inro_async.jobs._progress import ProgressCallback, ProgressEvent
 from inro_async.jobs._report import ExportReport, JobReport, JobStatus
 from inro_async.jobs.contacts import UpdateEntry, update_many
 from inro_async.jobs.export import export_contacts
-from inro_async.jobs.journal_reader import JournalItem, JournalSummary, find_journals, read_journal
+from inro_async.jobs.journal_reader import (
+    JournalItem,
+    JournalSummary,
+    delete_journal,
+    find_journals,
+    read_journal,
+)
 from inro_async.jobs.messages import send_many
 from inro_async.jobs.scenarios import trigger_many
 
 if TYPE_CHECKING:
+    from inro_async.jobs._notebook import NotebookProgress
     from inro_async.jobs._render import RichProgress
 
 __all__ = [
@@ -38,11 +45,13 @@ __all__ = [
     "JournalMeta",
     "JournalSummary",
     "JournalUnreadableError",
+    "NotebookProgress",
     "Outcome",
     "ProgressCallback",
     "ProgressEvent",
     "RichProgress",
     "UpdateEntry",
+    "delete_journal",
     "export_contacts",
     "find_journals",
     "jobs_directory",
@@ -60,4 +69,8 @@ def __getattr__(name: str) -> Any:
         from inro_async.jobs._render import RichProgress
 
         return RichProgress
+    if name == "NotebookProgress":
+        from inro_async.jobs._notebook import NotebookProgress
+
+        return NotebookProgress
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -34,6 +34,7 @@ __all__ = [
     "normalize_recipient",
     "normalize_recipients",
     "outcomes_from_echoes",
+    "recipient_identifiers",
     "recipient_lists",
 ]
 
@@ -289,6 +290,29 @@ def recipient_lists(identifiers: Sequence[Identifier]) -> dict[str, list[int | s
         if values:
             lists[field] = values
     return lists
+
+
+_RECIPIENT_KINDS: dict[str, IdentifierKind] = {
+    "contact_id": "id",
+    "contact_ids": "id",
+    "contact_username": "username",
+    "contact_usernames": "username",
+    "contact_email": "email",
+    "contact_emails": "email",
+}
+
+
+def recipient_identifiers(recipients: Mapping[str, Any]) -> list[Identifier]:
+    """The identifiers named by checked ``POST /messages`` recipient fields, in field order.
+
+    The inverse of ``recipient_lists``, for the singular fields too (``contact_id=42``).
+    """
+    identifiers: list[Identifier] = []
+    for name, value in recipients.items():
+        kind = _RECIPIENT_KINDS[name]
+        values = value if isinstance(value, list | tuple) else [value]
+        identifiers.extend(Identifier(kind, item) for item in values)
+    return identifiers
 
 
 def identifier_from_echo(echo: object) -> Identifier | None:

@@ -125,7 +125,7 @@ class Journal:
             self.recovered: list[ChunkRecord] = []
         else:
             stored_meta, records = loaded
-            _check_same_job(name or str(store), stored_meta, meta)
+            _check_same_job(name or str(store), stored_meta, meta, getattr(store, "path", None))
             if stored_meta.base_url is None and stored_meta.token_fingerprint is None:
                 # Written before journals recorded where they ran: nothing to compare with,
                 # so this run's identity is adopted and every later run is held to it.
@@ -178,9 +178,15 @@ class Clock(Protocol):
         ...
 
 
-def _check_same_job(name: str, stored: JournalMeta, wanted: JournalMeta) -> None:
-    """Refuse to resume a journal written for other work, saying what differs."""
-    hint = "rerun with the same arguments, or pick another job name (or delete the journal)"
+def _check_same_job(
+    name: str, stored: JournalMeta, wanted: JournalMeta, where: Path | None = None
+) -> None:
+    """Refuse to resume a journal written for other work, saying what differs (and where)."""
+    journal = f" {str(where)!r}" if where is not None else ""
+    hint = (
+        "rerun with the same arguments, or pick another job name (or delete the journal"
+        f"{journal}: inro jobs delete NAME, or inro_async.jobs.delete_journal)"
+    )
     if stored.version != wanted.version:
         raise JobMismatchError(
             f"job {name!r} was written by journal format {stored.version}, "

@@ -7,13 +7,15 @@ report costs about 100 KB, not 100,000 objects.
 from __future__ import annotations
 
 import bisect
+import html
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from inro_async._html import table
 from inro_async.jobs._items import ItemStatus, Outcome
 
 __all__ = ["ExportReport", "JobReport", "JobStatus", "Tally", "format_duration"]
@@ -308,6 +310,42 @@ class JobReport(Generic[T]):
         ).replace("  ", " ")
 
     def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        """The report in a notebook: a table of outcomes, then the summary's other lines."""
+        head, _, *rest = self.summary().splitlines()
+        rows = [(s.label.replace("_", " "), self.count(s)) for s in _ORDER if self.count(s)]
+        rows.append(("total", self.total))
+        lines = "".join(f"<li>{html.escape(line.strip())}</li>" for line in rest)
+        return table(("items", "count"), rows, caption=head) + (
+            f"<ul>{lines}</ul>" if lines else ""
+        )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's text display: the summary, not the one-line repr."""
+        printer.text(self.summary())
+
+    def __rich__(self) -> Any:
+        """``rich.print(report)``: the summary's first line, a table of outcomes, the rest."""
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        head, _, *rest = self.summary().splitlines()
+        outcomes = Table("items", "count")
+        for status in _ORDER:
+            if self.count(status):
+                outcomes.add_row(status.label.replace("_", " "), f"{self.count(status):,}")
+        outcomes.add_row("total", f"{self.total:,}", style="bold")
+        return Group(Text(head), outcomes, *(Text(line) for line in rest))
+
+    def summary(self, *, hints: bool = True) -> str:
+        """The readable summary ``str(report)`` gives; ``hints=False`` leaves out its Python advice.
+
+        The hints name Python calls (``resend_unknown=True``, ``report.not_found_items()``); a
+        program that gives its own advice (the ``inro`` command names its flags) turns them off.
+        """
         name = f" {self.job!r}" if self.job else ""
         lines = [f"{self.operation}{name}: {self.status.value} in {format_duration(self.elapsed)}"]
         dupes = f" ({self.duplicates:,} duplicates dropped)" if self.duplicates else ""
@@ -341,9 +379,9 @@ class JobReport(Generic[T]):
             more = self.not_found - len(named)
             listed = ", ".join(named)
             if more:
-                listed += f" and {more:,} more (report.not_found_items())"
+                listed += f" and {more:,} more" + (" (report.not_found_items())" if hints else "")
             lines.append(f"  {self.not_found:,} not found: {listed}")
-        if self.unknown:
+        if self.unknown and hints:
             lines.append(
                 "  unknown items were sent but no answer said what became of them; check them, "
                 "then rerun with resend_unknown=True to send them again"
@@ -412,6 +450,10 @@ class ExportReport:
             and self.total_at_start is not None
             and self.total != self.total_at_start
         )
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython's text display: the summary line, not the dataclass repr."""
+        printer.text(str(self))
 
     def __str__(self) -> str:
         of = f" of {self.total:,}" if self.total is not None else ""

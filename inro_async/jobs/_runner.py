@@ -41,15 +41,11 @@ from inro_async.errors import (
 from inro_async.jobs._eta import Pace, RoundTrip, seconds_left
 from inro_async.jobs._items import ItemStatus, Outcome, Unique
 from inro_async.jobs._job import NOTICE_AFTER, PROGRESS_INTERVAL, Job, JobOptions, open_store
-from inro_async.jobs._journal import ChunkRecord, ChunkStatus, Journal, JournalMeta, decode_outcomes
-from inro_async.jobs._operation import (
-    ChunkContext,
-    Operation,
-    may_have_been_processed,
-    paced_client,
-)
+from inro_async.jobs._journal import Journal, JournalMeta
+from inro_async.jobs._operation import ChunkContext, Operation, paced_client
 from inro_async.jobs._progress import EventKind, ProgressEvent, ProgressHub
 from inro_async.jobs._quota_wait import HeldTime, QuotaWait
+from inro_async.jobs._recording import OutcomeRecorder
 from inro_async.jobs._report import JobReport, JobStatus, Tally
 
 if TYPE_CHECKING:
@@ -106,6 +102,7 @@ class _FanOut(Generic[T]):
         self._last_progress = -math.inf
         self.name: str | None = None
         self.journal: Journal | None = None
+        self.recorder: OutcomeRecorder  # with the journal, in run()
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -127,6 +124,7 @@ class _FanOut(Generic[T]):
         except BaseException:
             store.close()
             raise
+        self.recorder = OutcomeRecorder(journal, self.tally)
         try:
             return await self._run(journal)
         finally:
@@ -141,7 +139,7 @@ class _FanOut(Generic[T]):
         # as failed can ever turn into a second message. Other failed items are reported again.
         retry = self.op.idempotent
         for record in journal.book:
-            self._take_over(record, resend=resend, retry=retry)
+            self.recorder.take_over(record, resend=resend, retry=retry)
         self._todo = journal.book.to_run(resend_unknown=resend, retry_failed_items=retry)
         await self._emit("started")
         workers = [
@@ -173,31 +171,6 @@ class _FanOut(Generic[T]):
             )
             raise self._fatal
         return report
-
-    def _take_over(self, record: ChunkRecord, *, resend: bool, retry: bool) -> None:
-        """Show what earlier runs left in ``record``; items this run will send stay pending."""
-        if record.outcomes is not None:
-            failed = ItemStatus.FAILED
-            for offset, outcome in enumerate(decode_outcomes(record.outcomes, record.reasons)):
-                position = record.start + offset
-                if outcome.status is not failed:
-                    self.tally.earlier[outcome.status] += 1
-                    self.tally.set(position, Outcome(ItemStatus.SKIPPED))
-                elif record.status is ChunkStatus.DONE and not retry:
-                    self.tally.carried_over += 1
-                    self.tally.set(position, outcome)
-        if record.status is ChunkStatus.UNKNOWN and not resend:
-            message = f"sent in an earlier run without a usable answer ({record.error})"
-            self._set(record.to_send, ItemStatus.UNKNOWN, message)
-            self.tally.carried_over += len(record.to_send)
-
-    def _set(self, positions: range | list[int], status: ItemStatus, error: str) -> None:
-        """Give the items sent by one attempt the same status and error."""
-        if isinstance(positions, range):
-            self.tally.set_range(positions, status, error)
-        else:  # a retry's failed items: the error is theirs, not the whole chunk's
-            for position in positions:
-                self.tally.set(position, Outcome(status, error))
 
     def _items_fingerprint(self) -> str:
         digest = hashlib.sha256()
@@ -276,17 +249,9 @@ class _FanOut(Generic[T]):
             self._settle_cancelled(ctx)
             return None
         error = task.exception()
-        record = self.journal.book[ctx.index]
         if error is None:
-            outcomes = task.result()
             self._answered = True
-            self.journal.finish(ctx.index, outcomes)
-            sent = record.to_send
-            if isinstance(sent, range):
-                self.tally.set_many(sent, outcomes)
-            else:
-                for position, outcome in zip(sent, outcomes, strict=True):
-                    self.tally.set(position, outcome)
+            self.recorder.answered(ctx, task.result())
             self._chunk_finished(ctx)
             if ctx.sent_at is not None:
                 self._chunk_seconds.add(self.loop.time() - ctx.sent_at)
@@ -299,7 +264,7 @@ class _FanOut(Generic[T]):
             return error
         if isinstance(error, RateLimitError):
             self._count_throttled()  # the 429 that ended the attempt (repeated ones are counted)
-        given = self._record_failure(ctx, error)
+        given = self.recorder.failed(ctx, error)
         self._chunk_finished(ctx)
         fatal = (
             self.op.is_fatal(error)
@@ -315,42 +280,9 @@ class _FanOut(Generic[T]):
         return None
 
     def _settle_cancelled(self, ctx: ChunkContext) -> None:
-        assert self.journal is not None
         ctx.close()
-        record = self.journal.book[ctx.index]
-        if record.status is ChunkStatus.IN_FLIGHT:
-            message = "cancelled while in flight; the request may have been processed"
+        if self.recorder.cancelled(ctx):
             self._answered = True
-            self.journal.fail(ctx.index, message, unknown=True)
-            self._set(record.to_send, ItemStatus.UNKNOWN, message)
-
-    def _record_failure(self, ctx: ChunkContext, error: BaseException) -> ItemStatus:
-        """Record a failed attempt; the status its items got (failed, or unknown)."""
-        assert self.journal is not None
-        record = self.journal.book[ctx.index]
-        message = f"{type(error).__name__}: {error}"
-        if record.status is ChunkStatus.ACCEPTED:
-            # The API took the chunk; only following it up failed. A rerun checks again.
-            self._set(
-                record.to_send,
-                ItemStatus.UNKNOWN,
-                f"accepted, but its progress could not be read ({message}); rerun to check",
-            )
-            return ItemStatus.UNKNOWN
-        if record.status is ChunkStatus.IN_FLIGHT:
-            unknown = may_have_been_processed(error)
-            self.journal.fail(ctx.index, message, unknown=unknown)
-            status = ItemStatus.UNKNOWN if unknown else ItemStatus.FAILED
-            self._set(record.to_send, status, message)
-            return status
-        if record.status is ChunkStatus.UNKNOWN:
-            self._set(record.to_send, ItemStatus.UNKNOWN, record.error or message)
-            return ItemStatus.UNKNOWN
-        # Failed before this attempt sent anything (the governor raised, say): the journal
-        # already has the chunk down to run (pending, or failed by an earlier run), so a
-        # rerun sends it; only this run's report says why it did not go.
-        self._set(record.to_send, ItemStatus.FAILED, message)
-        return ItemStatus.FAILED
 
     def _count_request(self) -> None:
         self.requests += 1

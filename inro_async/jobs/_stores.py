@@ -229,6 +229,39 @@ def read_sqlite_journal(path: Path) -> tuple[JournalMeta, list[ChunkRecord]]:
     return loaded
 
 
+def lock_journal(path: Path) -> IO[str]:
+    """Take the advisory lock of the journal at ``path``; the open lock file holds it.
+
+    Raises ``JobLockedError`` when another process holds it (a job running this journal).
+    Closing the returned file releases the lock.
+    """
+    lock_file = open(lock_path(path), "a+")  # noqa: SIM115 - held open
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory lock, documented
+        return lock_file
+    try:
+        fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock_file.seek(0)
+        owner = lock_file.read().strip() or "another process"
+        lock_file.close()
+        raise JobLockedError(
+            f"the job journal {str(path)!r} is in use by {owner}; wait for it to finish "
+            "(a killed process releases it at once)"
+        ) from None
+    lock_file.seek(0)
+    lock_file.truncate()
+    lock_file.write(f"pid {os.getpid()}")
+    lock_file.flush()
+    return lock_file
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file beside the journal at ``path``."""
+    return path.with_name(path.name + ".lock")
+
+
 class SqliteStore:
     """One SQLite file per job, locked against a second process running the same job.
 
@@ -241,7 +274,7 @@ class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_file = self._lock(path)
+        self._lock_file = lock_journal(path)
         try:
             self._db = self._open(path)
         except BaseException:
@@ -278,29 +311,6 @@ class SqliteStore:
 
     def __repr__(self) -> str:
         return f"<SqliteStore {str(self.path)!r}>"
-
-    @staticmethod
-    def _lock(path: Path) -> IO[str]:
-        lock_file = open(path.with_name(path.name + ".lock"), "a+")  # noqa: SIM115 - held open
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: no advisory lock, documented
-            return lock_file
-        try:
-            fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock_file.seek(0)
-            owner = lock_file.read().strip() or "another process"
-            lock_file.close()
-            raise JobLockedError(
-                f"the job journal {str(path)!r} is in use by {owner}; wait for it to finish "
-                "(a killed process releases it at once)"
-            ) from None
-        lock_file.seek(0)
-        lock_file.truncate()
-        lock_file.write(f"pid {os.getpid()}")
-        lock_file.flush()
-        return lock_file
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -13,7 +13,8 @@ no lock and writes nothing, so a running job can be inspected too::
 
 A file that is not a journal this version can read (missing, empty, corrupt, another program's)
 raises ``JournalUnreadableError``; ``find_journals`` lists files without opening them, so one bad
-file never hides the others.
+file never hides the others. ``delete_journal`` removes a job's journal, never one a running
+job holds.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from inro_async.jobs._book import (
 )
 from inro_async.jobs._items import ItemStatus
 from inro_async.jobs._journal import JOURNAL_SUFFIX, jobs_directory, journal_path
-from inro_async.jobs._stores import read_sqlite_journal
+from inro_async.jobs._stores import lock_journal, lock_path, read_sqlite_journal
 
-__all__ = ["JournalItem", "JournalSummary", "find_journals", "read_journal"]
+__all__ = ["JournalItem", "JournalSummary", "delete_journal", "find_journals", "read_journal"]
 
 
 class JournalItem(NamedTuple):
@@ -144,3 +145,34 @@ def find_journals(directory: str | os.PathLike[str] | None = None) -> list[Path]
     if not where.is_dir():
         return []
     return sorted(p for p in where.glob(f"*{JOURNAL_SUFFIX}") if p.is_file())
+
+
+_SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+"""The files SQLite may keep beside a database: its write-ahead log, shared memory, rollback."""
+
+
+def delete_journal(job: str | os.PathLike[str]) -> list[Path]:
+    """Delete a job's journal and the files SQLite and its lock keep beside it; what was deleted.
+
+    ``job`` is a name or a path, as for ``job=``. The journal's lock is taken first, so the
+    journal of a job running right now is left alone (``JobLockedError``). A damaged journal is
+    deleted like any other. Raises ``JournalUnreadableError`` when there is no journal there.
+    """
+    path = journal_path(job)
+    files = [path, *(path.with_name(path.name + suffix) for suffix in _SQLITE_COMPANIONS)]
+    if not any(file.exists() for file in files):
+        raise JournalUnreadableError(f"no job journal at {str(path)!r}")
+    lock = lock_journal(path)
+    deleted: list[Path] = []
+    try:
+        for file in files:
+            try:
+                file.unlink()
+            except FileNotFoundError:
+                continue
+            deleted.append(file)
+        lock_path(path).unlink(missing_ok=True)
+        deleted.append(lock_path(path))
+    finally:
+        lock.close()
+    return deleted

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from inro_async._message_payload import MediaInput, PreparedMessage, prepare_message
 from inro_async._validate_contacts import message_recipients
-from inro_async.errors import UnaccountedAnswerError
 from inro_async.jobs import send_many
+from inro_async.jobs._accounting import check_accounted
+from inro_async.jobs._items import outcomes_from_echoes, recipient_identifiers
 from inro_async.models.messaging import (
     MessageType,
     SendResult,
@@ -68,18 +69,20 @@ class Messages(Resource):
             message_type=message_type,
         )
         result = await self._send_prepared(message, recipients)
-        skipped = max(result.skipped_count, len(result.skipped))
-        not_found = max(result.not_found_count, len(result.not_found))
-        counted = result.accepted_count + skipped + not_found
-        if counted == 0 and any(recipients.values()):
-            # An answer that accounts for nobody (``{}`` from a proxy, say) is no success: the
-            # message may have gone. (send_many checks each chunk's counts exactly.)
-            raise UnaccountedAnswerError(
-                "the 2xx answer accounts for none of the recipients sent; the message may "
-                "have been sent: check before sending it again",
-                method="POST",
-                path="/messages",
-            )
+        # The rule send_many applies to every chunk: done only when the answer accounts for
+        # each recipient sent (its counts add up; whoever it counts as skipped or not found, it
+        # names). ``{}`` from a proxy, or counts short of what was sent, is no success.
+        sent = recipient_identifiers(recipients)
+        check_accounted(
+            "recipients",
+            method="POST",
+            path="/messages",
+            sent=sent,
+            outcomes=outcomes_from_echoes(sent, not_found=result.not_found, skipped=result.skipped),
+            accepted=result.accepted_count,
+            skipped=result.skipped_count,
+            not_found=result.not_found_count,
+        )
         return result
 
     async def _send_prepared(

@@ -229,3 +229,35 @@ def test_not_found_items_are_named_in_the_summary() -> None:
     assert "  4 not found: 1, ana, 4 and 1 more (report.not_found_items())" in str(report)
     few = report_of(items[:2], [Outcome(ItemStatus.DONE), nobody])
     assert "  1 not found: ana\n" in str(few) + "\n"
+
+
+def test_a_summary_without_hints_names_no_python_call_but_keeps_every_count() -> None:
+    nobody = Outcome(ItemStatus.NOT_FOUND)
+    items: list[object] = [1, 2, 3, 4, 5]
+    outcomes = [Outcome(ItemStatus.UNKNOWN, "connection reset"), nobody, nobody, nobody, nobody]
+    report = report_of(items, outcomes)
+    plain = report.summary(hints=False)
+    assert "resend_unknown" not in plain
+    assert "report." not in plain
+    assert "4 not found: 2, 3, 4 and 1 more" in plain
+    assert "1 unknown · " not in plain  # the order is done, not found, skipped, failed, unknown
+    assert "4 not found · 1 unknown" in plain
+    assert str(report) == report.summary()
+    assert "resend_unknown=True" in str(report)
+
+
+def test_rich_prints_a_report_as_a_table_of_outcomes_and_its_summary_lines() -> None:
+    from rich.console import Console
+
+    report = report_of(
+        [1, 2, 3], [Outcome(ItemStatus.DONE), Outcome(ItemStatus.DONE), Outcome(ItemStatus.FAILED)]
+    )
+    console = Console(record=True, width=100)
+    console.print(report)
+    text = console.export_text()
+    assert text.startswith("send_many 'newsletter': completed in 2m 05s")
+    lines = [line for line in text.splitlines() if "│" in line]
+    assert any("done" in line and "2" in line for line in lines)
+    assert any("failed" in line and "1" in line for line in lines)
+    assert any("total" in line and "3" in line for line in lines)
+    assert "3 requests" in text

@@ -11,10 +11,16 @@ from inro_async.client import Client
 from ._mock import MockAPI, answer, multipart_parts, sent_json
 
 QUEUED = answer(202, {"status": "queued", "accepted_count": 1})
+"""The API's answer to a send to one recipient (an answer must account for every one sent)."""
+
+
+def queued(recipients: int) -> HTTPResult:
+    """The answer to a send to ``recipients`` contacts, all accepted."""
+    return answer(202, {"status": "queued", "accepted_count": recipients})
 
 
 async def test_text_goes_as_json_with_content_and_type(api: MockAPI, client: Client) -> None:
-    api.on("POST", "/messages", QUEUED)
+    api.on("POST", "/messages", queued(3))
     await client.messages.send(contact_usernames=["ana", "bo"], contact_ids=[3], text="Hello!")
     assert sent_json(api.requests[0]) == {
         "contact_ids": [3],
@@ -54,7 +60,7 @@ async def test_media_bytes_go_as_multipart_with_lists_as_repeated_fields(
 
     async def handle(request: HTTPRequest) -> HTTPResult:
         seen.append(await multipart_parts(request))
-        return QUEUED
+        return queued(2)
 
     api.on("POST", "/messages", handle)  # type: ignore[arg-type]
     await client.messages.send(contact_ids=[1, 2], image=b"\x89PNG-bytes", text="look")

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     import aiohttp
 
+    from inro_async._connection import Limits
     from inro_async._http import HTTPBackend
     from inro_async._transport import (
         APIResponse,
@@ -68,6 +69,9 @@ class Client(ClientBase):
         max_wait: float | None = None,
         backend: HTTPBackend | None = None,
         max_response_bytes: int | None = 33554432,
+        proxy: str | None = None,
+        trust_env: bool = True,
+        limits: Limits | None = None,
     ) -> None:
         self._open(
             lambda: AsyncClient(
@@ -80,6 +84,9 @@ class Client(ClientBase):
                 max_wait=max_wait,
                 backend=backend,
                 max_response_bytes=max_response_bytes,
+                proxy=proxy,
+                trust_env=trust_env,
+                limits=limits,
             )
         )
 
