@@ -332,6 +332,26 @@ class BatchTaskTimeoutError(InroError, TimeoutError):
         )
 
 
+class MirrorError(InroError):
+    """A contact mirror refused to open or to refresh; nothing in it was changed."""
+
+
+class MirrorMismatchError(MirrorError):
+    """The database is not this organization's contact mirror; it is left untouched.
+
+    Another program's file or schema, a newer schema version, or a mirror synced from another
+    organization or base URL.
+    """
+
+
+class MirrorUnavailableError(MirrorError):
+    """The mirror's database cannot be reached or opened (a wrong URL, a refused login)."""
+
+
+class DeleteGuardError(MirrorError):
+    """A full walk would delete more than ``max_delete_ratio`` of the mirror: refused."""
+
+
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,

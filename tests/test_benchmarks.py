@@ -94,3 +94,27 @@ def test_sync_client_benchmark_prints_the_added_cost_the_floor_and_the_throughpu
     assert re.search(r"-> the sync client adds -?\d+ µs wall \(-?\d+ µs CPU\) per call", out)
     assert "a bare round trip" in out
     assert re.search(r"inro_async\.sync\.Client, 4 threads\s+[\d,]+", out), out
+
+
+@pytest.mark.timeout(120)
+def test_mirror_benchmark_prints_every_row_and_the_incremental_refresh_is_cheap() -> None:
+    result = subprocess.run(
+        [
+            *(sys.executable, "benchmarks/mirror.py", "--contacts", "3000", "--changes", "100"),
+            *("--rounds", "1", "--latency", "0.005"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mirror / export: median" in result.stdout
+    rows = {}
+    for line in result.stdout.splitlines():
+        match = re.match(r"(\S.*?)\s{2,}(\d+)\s+([\d.]+)s\s+(\d+)\s+(\S.*)", line.strip())
+        if match:
+            rows[match[1]] = (int(match[2]), int(match[4]), match[5])
+    assert rows["refresh, ordering honoured"] == (2, 100, "incremental"), result.stdout
+    assert rows["refresh, ordering ignored"][1:] == (100, "full walk"), result.stdout
+    assert rows["naive: re-export + diff"][1] == 100, result.stdout

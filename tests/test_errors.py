@@ -33,6 +33,10 @@ def sample(cls: type[BaseException]) -> BaseException:
         errors.JobMismatchError,
         errors.JobLockedError,
         errors.JournalUnreadableError,
+        errors.MirrorError,
+        errors.MirrorMismatchError,
+        errors.MirrorUnavailableError,
+        errors.DeleteGuardError,
     ):
         return cls("something went wrong")
     if cls is errors.InvalidArgumentError:

@@ -65,6 +65,8 @@ def parse_quota(text: str) -> Quota:
     "100000/86400].",
 )
 @click.option("--latency", type=float, default=0.0, help="Seconds added to every response.")
+@click.option("--churn", "churn_rate", help="Change contacts at a rate, e.g. 60/min.")
+@click.option("--ignore-order", is_flag=True, help="Answer contact lists in id order.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every request and each 429 on stderr.")
 def fake_server(
     contacts: int,
@@ -75,10 +77,18 @@ def fake_server(
     seed: int,
     quotas: tuple[str, ...],
     latency: float,
+    churn_rate: str | None,
+    ignore_order: bool,
     verbose: bool,
 ) -> None:
     """Run the fake Inrō API (in-memory, strict rate limits) until Ctrl-C or SIGTERM."""
     from inro_async.testing import FakeInro, Faults
+    from inro_async.testing.churn import churn, parse_rate
+
+    try:
+        per_second = None if churn_rate is None else parse_rate(churn_rate)
+    except ValueError as exc:
+        fail_usage(f"--churn: {exc}")
 
     async def serve() -> None:
         with _stop_signals() as stop:  # from the start: a signal during startup counts too
@@ -96,7 +106,10 @@ def fake_server(
 
             log_requests(fake)
         for index, token in enumerate(tokens or ("test-token",)):
-            fake.add_organization(token, contacts=contacts, seed=seed + index)
+            org = fake.add_organization(token, contacts=contacts, seed=seed + index)
+            org.ignore_order = ignore_order
+            if per_second is not None:
+                fake.background(churn(org, per_second, seed=seed + index))
         try:
             base_url = await fake.start(host=host, port=port)
         except OSError as exc:

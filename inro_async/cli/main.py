@@ -26,6 +26,7 @@ from inro_async.cli._global_options import share_global_options
 from inro_async.cli._input import InputFileError, read_recipients, read_updates
 from inro_async.cli.fake_server import parse_quota
 from inro_async.cli.named_jobs import jobs, remember
+from inro_async.cli.sync import sync
 from inro_async.errors import InvalidArgumentError
 from inro_async.governor._base import Quota
 from inro_async.jobs import export_contacts
@@ -422,6 +423,7 @@ def _register_commands() -> None:
     main.add_command(demo)
     main.add_command(fake_server)
     main.add_command(jobs)
+    main.add_command(sync)
     add_list_commands(main)  # scenarios list, folders list, campaigns list…
 
 

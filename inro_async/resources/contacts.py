@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
+import time
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -43,6 +44,7 @@ from inro_async.models.contacts import (
 from inro_async.models.filters import ContactFilter
 from inro_async.pagination import Page, iter_pages
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
+from inro_async.resources._contact_changes import DEFAULT_LAG, ContactChanges
 from inro_async.resources._contact_filters import filter_body
 
 if TYPE_CHECKING:
@@ -75,6 +77,22 @@ class Contacts(Resource):
     """Contacts: list, search, filter, get, update, bulk update, messages."""
 
     # -- lists -------------------------------------------------------------------------------
+
+    def changes(
+        self,
+        *,
+        since: datetime | None,
+        lag: timedelta = DEFAULT_LAG,
+        clock: Callable[[], float] = time.time,
+    ) -> ContactChanges:
+        """The contacts changed since a cursor, in batches: ``async for batch in changes``.
+
+        See ``ContactChanges``: after the walk, ``changes.cursor`` is the next cursor to keep,
+        and ``changes.full`` says it fell back to a full walk (every contact handed out).
+        """
+        if lag < timedelta(0):
+            raise InvalidArgumentError("lag", "must not be negative")
+        return ContactChanges(self, since=since, lag=lag, clock=clock)
 
     async def list(
         self,

@@ -115,6 +115,10 @@ class Organization:
     deliveries: DeliveryLog = field(default_factory=lambda: DeliveryLog(), repr=False)
     conversations: dict[int, tuple[dict[str, Any], ...]] = field(default_factory=dict, repr=False)
     """Each contact's messages, oldest first (tuples of flat dicts: the GC never tracks them)."""
+    last_contact_id: int = 0
+    """The highest contact id ever added (a deleted contact's id is never given again)."""
+    ignore_order: bool = False
+    """Answer contact lists in id order whatever ``order_column`` asks (as the real API may)."""
     _encoded: dict[int, bytes] = field(default_factory=dict, repr=False)
     _by_username: dict[str, int] = field(default_factory=dict, repr=False)
     _by_email: dict[str, int] = field(default_factory=dict, repr=False)
@@ -198,6 +202,7 @@ class Organization:
         """Insert a contact (API-shaped dict) and index it."""
         contact_id = contact["id"]
         self.contacts[contact_id] = contact
+        self.last_contact_id = max(self.last_contact_id, contact_id)
         self._index(contact)
         self._encoded.pop(contact_id, None)
         self._orders.clear()

@@ -95,12 +95,20 @@ def expected_return(annotation: str) -> str:
     return annotation
 
 
+ASYNC_ONLY = {("Contacts", "changes")}
+"""The methods tools/generate_sync.py's ASYNC_ONLY leaves without a twin (and says why)."""
+
+
 @pytest.mark.parametrize("group", sorted(resource_classes()))
 def test_every_async_method_has_a_twin_with_the_same_parameters(group: str) -> None:
     async_class = resource_classes()[group]
     sync_class = typing.get_type_hints(getattr(sync.Client, group).func)["return"]
     assert sync_class.__name__ == async_class.__name__
-    public = [n for n in dir(async_class) if not n.startswith("_")]
+    public = [
+        n
+        for n in dir(async_class)
+        if not n.startswith("_") and (async_class.__name__, n) not in ASYNC_ONLY
+    ]
     assert public == [n for n in dir(sync_class) if not n.startswith("_")]
     for name in public:
         async_method, sync_method = getattr(async_class, name), getattr(sync_class, name)

@@ -47,7 +47,10 @@ MAX_ENTRIES = 1000
 
 async def contacts_list(request: web.Request) -> web.StreamResponse:
     org = org_of(request)
-    return contact_page(request, org, org.ordered_ids(*order(request)))
+    column, direction = order(request)  # checked even when the organization ignores it
+    if org.ignore_order:
+        column, direction = "id", "asc"
+    return contact_page(request, org, org.ordered_ids(column, direction))
 
 
 async def contacts_search(request: web.Request) -> web.StreamResponse:

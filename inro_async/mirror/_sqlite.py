@@ -1,0 +1,323 @@
+"""The SQLite mirror store: stdlib ``sqlite3`` on one worker thread, off the event loop.
+
+Stdlib rather than aiosqlite: nothing to install, and aiosqlite is this same design (one
+thread per connection) with a dependency. WAL lets ``inro sync events --follow`` read while a
+refresh writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from inro_async.errors import MirrorMismatchError, MirrorUnavailableError
+from inro_async.mirror._rows import COLUMNS, JSON_COLUMNS, Row, canonical_json
+from inro_async.mirror._store import KIND, SCHEMA_VERSION
+
+__all__ = ["SQLiteStore"]
+
+T = TypeVar("T")
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS inro_mirror_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inro_contacts (
+    id INTEGER PRIMARY KEY,
+    {
+    ", ".join(
+        f"{c} TEXT"
+        if c not in ("is_follower", "follower_count", "follower_growth")
+        else f"{c} NUMERIC"
+        for c in COLUMNS[1:]
+    )
+},
+    synced_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inro_contact_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    time TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS inro_contact_events_time ON inro_contact_events (time);
+"""
+_QUEUED_AT_MOST = 4
+"""Writes queued on the store's thread before a refresh waits for the oldest."""
+_BUSY_SECONDS = 60.0
+"""How long a refresh waits for another one writing the same file."""
+_PLACEHOLDERS = ", ".join("?" * (len(COLUMNS) + 1))
+_UPSERT = (  # column names are constants
+    f"INSERT OR REPLACE INTO inro_contacts ({', '.join(COLUMNS)}, synced_at) "  # noqa: S608
+    f"VALUES ({_PLACEHOLDERS})"
+)
+
+
+def _done(cursor: sqlite3.Cursor) -> int:
+    """Close a cursor on the store's thread (never let another thread finalize it): rowcount."""
+    count = cursor.rowcount
+    cursor.close()
+    return count
+
+
+def _decode_row(values: Sequence[Any]) -> Row:
+    row = dict(zip(COLUMNS, values, strict=False))
+    for name in JSON_COLUMNS:
+        row[name] = json.loads(row[name])
+    if row["is_follower"] is not None:
+        row["is_follower"] = bool(row["is_follower"])
+    if row["follower_growth"] is not None:
+        row["follower_growth"] = float(row["follower_growth"])
+    return row
+
+
+def _encode_row(row: Row, synced_at: str) -> tuple[Any, ...]:
+    values = list(row.values())  # a row's keys are COLUMNS, in order (row_of)
+    return (*values[:-2], canonical_json(values[-2]), canonical_json(values[-1]), synced_at)
+
+
+class _Tx:
+    def __init__(self, store: SQLiteStore) -> None:
+        self._store = store
+
+    async def rows(self, ids: Sequence[int]) -> dict[int, Row]:
+        def read(db: sqlite3.Connection) -> dict[int, Row]:
+            found: dict[int, Row] = {}
+            for start in range(0, len(ids), 500):
+                part = list(ids[start : start + 500])
+                marks = ", ".join("?" * len(part))
+                query = f"SELECT {', '.join(COLUMNS)} FROM inro_contacts WHERE id IN ({marks})"  # noqa: S608 - placeholders only
+                for values in db.execute(query, part):
+                    found[values[0]] = _decode_row(values)
+            return found
+
+        return await self._store.run(read)
+
+    async def write_rows(self, rows: Sequence[Row], synced_at: str) -> None:
+        encoded = [_encode_row(row, synced_at) for row in rows]
+        await self._store.submit(lambda db: _done(db.executemany(_UPSERT, encoded)))
+
+    async def delete_rows(self, ids: Sequence[int]) -> None:
+        await self._store.run(
+            lambda db: _done(
+                db.executemany("DELETE FROM inro_contacts WHERE id = ?", [(i,) for i in ids])
+            )
+        )
+
+    async def all_ids(self) -> set[int]:
+        return await self._store.run(
+            lambda db: {r[0] for r in db.execute("SELECT id FROM inro_contacts")}
+        )
+
+    async def count(self) -> int:
+        return await self._store.run(
+            lambda db: int(db.execute("SELECT count(*) FROM inro_contacts").fetchone()[0])
+        )
+
+    async def add_events(self, events: Sequence[dict[str, Any]]) -> None:
+        rows = [(e["id"], e["type"], e["subject"], e["time"], canonical_json(e)) for e in events]
+        await self._store.submit(
+            lambda db: _done(
+                db.executemany(
+                    "INSERT INTO inro_contact_events (id, type, subject, time, body) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
+            )
+        )
+
+    async def write_state(self, state: dict[str, str]) -> None:
+        await self._store.run(
+            lambda db: _done(
+                db.executemany(
+                    "INSERT OR REPLACE INTO inro_mirror_state (key, value) VALUES (?, ?)",
+                    list(state.items()),
+                )
+            )
+        )
+
+
+class SQLiteStore:
+    """A mirror in a SQLite file."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+        self.description = str(self.path)
+        self._db: sqlite3.Connection | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="inro-mirror-sqlite")
+        self._queued: list[asyncio.Future[object]] = []
+
+    async def submit(self, work: Callable[[sqlite3.Connection], object]) -> None:
+        """Queue a write on the store's thread without waiting for it.
+
+        The thread keeps the order, so a later read sees it; ``drain`` waits, and raises what
+        failed. The next page is decoded and compared while this one is written.
+        """
+        db = self._db
+        if db is None:
+            raise RuntimeError("the mirror store is not open")
+        loop = asyncio.get_running_loop()
+        self._queued.append(loop.run_in_executor(self._thread, work, db))
+        if len(self._queued) > _QUEUED_AT_MOST:  # memory: a few pages of writes at most
+            await self._queued.pop(0)
+
+    async def drain(self) -> None:
+        """Wait for every queued write; raise the first that failed."""
+        queued, self._queued = self._queued, []
+        results = await asyncio.gather(*queued, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work(connection)`` on the store's thread."""
+        db = self._db
+        if db is None:
+            raise RuntimeError("the mirror store is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work, db)
+
+    async def open(self) -> dict[str, str]:
+        """Open (or create) the file and check it is a mirror this version can use."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._open)
+
+    def _open(self) -> dict[str, str]:
+        if self.path.is_dir():
+            raise MirrorUnavailableError(f"{self.path} is a directory, not a mirror file")
+        if not self.path.parent.is_dir():
+            raise MirrorUnavailableError(
+                f"{self.path}: the folder {self.path.parent} does not exist"
+            )
+        try:
+            db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=_BUSY_SECONDS
+            )
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            raise MirrorMismatchError(f"{self.path} is not a mirror (not SQLite: {exc})") from None
+        try:
+            state = _check(db, tables, str(self.path))
+            if not tables:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
+                db.executemany(
+                    "INSERT INTO inro_mirror_state (key, value) VALUES (?, ?)",
+                    [("kind", KIND), ("schema_version", str(SCHEMA_VERSION))],
+                )
+                state = {"kind": KIND, "schema_version": str(SCHEMA_VERSION)}
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+        return state
+
+    async def close(self) -> None:
+        """Close the file."""
+        if self._db is not None:
+            db, self._db = self._db, None
+            await asyncio.get_running_loop().run_in_executor(self._thread, db.close)
+        self._thread.shutdown(wait=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_Tx]:
+        """One refresh: ``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error)."""
+        try:
+            await self.run(lambda db: _done(db.execute("BEGIN IMMEDIATE")))
+        except sqlite3.OperationalError as exc:
+            raise MirrorUnavailableError(
+                f"{self.path}: {exc} (another refresh has been writing it for "
+                f"{_BUSY_SECONDS:g}s); nothing changed"
+            ) from None
+        try:
+            yield _Tx(self)
+            await self.drain()
+        except BaseException:
+            await asyncio.shield(self._roll_back())
+            raise
+        await self.run(lambda db: _done(db.execute("COMMIT")))
+
+    async def _roll_back(self) -> None:
+        queued, self._queued = self._queued, []
+        await asyncio.gather(*queued, return_exceptions=True)  # the thread runs them in order
+        await self.run(lambda db: _done(db.execute("ROLLBACK")))
+
+    async def events_after(self, seq: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """Up to ``limit`` events after position ``seq``."""
+        rows = await self.run(
+            lambda db: db.execute(
+                "SELECT seq, body FROM inro_contact_events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        )
+        return [(int(s), json.loads(body)) for s, body in rows]
+
+    async def position_of(self, event_id: str) -> int | None:
+        """The position of an event."""
+        row = await self.run(
+            lambda db: db.execute(
+                "SELECT seq FROM inro_contact_events WHERE id = ?", (event_id,)
+            ).fetchone()
+        )
+        return None if row is None else int(row[0])
+
+    async def position_before(self, time: str) -> int:
+        """The position just before the first event at or after ``time``."""
+        row = await self.run(
+            lambda db: db.execute(
+                "SELECT min(seq) FROM inro_contact_events WHERE time >= ?", (time,)
+            ).fetchone()
+        )
+        if row[0] is None:
+            last = await self.run(
+                lambda db: db.execute("SELECT max(seq) FROM inro_contact_events").fetchone()
+            )
+            return int(last[0] or 0)
+        return int(row[0]) - 1
+
+    async def prune(self, before: str) -> int:
+        """Delete events older than ``before``."""
+        return await self.run(
+            lambda db: _done(
+                db.execute("DELETE FROM inro_contact_events WHERE time < ?", (before,))
+            )
+        )
+
+    async def contacts(self) -> Iterable[Row]:
+        """Every row, in id order."""
+        rows = await self.run(
+            lambda db: db.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM inro_contacts ORDER BY id"  # noqa: S608
+            ).fetchall()
+        )
+        return [_decode_row(r) for r in rows]
+
+
+def _check(db: sqlite3.Connection, tables: set[str], where: str) -> dict[str, str]:
+    if not tables:
+        return {}
+    if "inro_mirror_state" not in tables:
+        raise MirrorMismatchError(
+            f"{where} is another program's SQLite database (no inro_mirror_state table); "
+            "it is left untouched: give a new file"
+        )
+    state = dict(db.execute("SELECT key, value FROM inro_mirror_state").fetchall())
+    return check_state(state, where)
+
+
+def check_state(state: dict[str, str], where: str) -> dict[str, str]:
+    """The state table, if it is a mirror's of a schema this version reads."""
+    if state.get("kind") != KIND:
+        raise MirrorMismatchError(f"{where} is not an inro_async contact mirror")
+    version = int(state.get("schema_version", "0"))
+    if version > SCHEMA_VERSION:
+        raise MirrorMismatchError(
+            f"{where} has mirror schema version {version}, newer than this version's "
+            f"{SCHEMA_VERSION}: upgrade inro-async"
+        )
+    return state
