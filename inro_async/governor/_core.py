@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from inro_async.governor._base import Quota, QuotaUsage
-from inro_async.governor._logs import AlignedLog, SlidingLog
+from inro_async.governor._logs import UNREPORTED_HOLD, AlignedLog, SlidingLog
 
 __all__ = ["PROBE_TIMEOUT", "GovernorCore", "Windows", "effective_quotas"]
 
@@ -85,7 +85,11 @@ class GovernorCore:
     limits the server reports in ``X-RateLimit-Limit``, used to tell which quota a header speaks
     of when a reserve made the enforced limits smaller; ``windows="fixed"`` counts in aligned
     windows instead of sliding ones; ``shared=True`` treats the quota as contended from the
-    start instead of after the first sign of someone else's spend (see the module docstring).
+    start instead of after the first sign of someone else's spend (see the module docstring);
+    ``hold`` (``LocalGovernor``: ``UNREPORTED_HOLD``) keeps an unanswered request's slot until
+    its answer, or that many seconds past ``W + margin``, instead of guessing that it is
+    answered within the slowest round trip seen (the guess, kept for estimates, fails when the
+    loop or the server is busy: see "In flight" in the module docstring).
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class GovernorCore:
         server_limits: Sequence[int] | None = None,
         windows: Windows = "sliding",
         shared: bool = False,
+        hold: float | None = None,
     ) -> None:
         if margin < 0:
             raise ValueError(f"margin must be >= 0 seconds, got {margin!r}")
@@ -108,10 +113,11 @@ class GovernorCore:
             raise ValueError("server_limits must match quotas one to one")
         self.quotas: tuple[Quota, ...] = tuple(quotas)
         self.margin = margin
+        self.hold = hold
         self.windows: Windows = windows
         counter = SlidingLog if windows == "sliding" else AlignedLog
         self._logs: list[SlidingLog | AlignedLog] = [
-            counter(q, limit, margin) for q, limit in zip(quotas, limits, strict=True)
+            counter(q, limit, margin, hold) for q, limit in zip(quotas, limits, strict=True)
         ]
         self.paused_until = -math.inf
         self.probing = False
@@ -189,6 +195,22 @@ class GovernorCore:
         for log in self._logs:
             log.add(t, count, self.slowest)
 
+    def start_holding(self, hold: float = UNREPORTED_HOLD) -> None:
+        """Hold unanswered requests' slots until they are answered (see ``hold``), from now on.
+
+        A governor whose caller reports every attempt's end (the transport does) turns this on
+        at the first report; one used without reports keeps the guess, so no slot waits for an
+        answer nobody will give.
+        """
+        self.hold = hold
+        for log in self._logs:
+            log.start_holding(hold)
+
+    def restore(self, t: float, count: int = 1) -> None:
+        """Stamp ``count`` dispatches at ``t`` that another (ended) process made: a state file."""
+        for log in self._logs:
+            log.restore(t, count)
+
     def _stale(self, t: float) -> bool:
         """Whether the server's last word predates slots coming free (or is simply old)."""
         if t - self.heard_at > self.stale:
@@ -248,6 +270,18 @@ class GovernorCore:
         self.probing = False
         self.probe_sent = None
         return True
+
+    def ended(self, sent_at: float, now: float) -> bool:
+        """The request dispatched at ``sent_at`` ended at ``now`` without an answer.
+
+        It failed to connect, timed out or was cancelled: if it reached the server at all, it
+        did so by now, so it leaves every window W after now, as an answered one does. True
+        when that lets the next request go sooner. Nothing is learned of the server.
+        """
+        sooner = False
+        for log in self._logs:
+            sooner = log.answered(sent_at, now) or sooner
+        return sooner
 
     def correct(
         self,
@@ -336,6 +370,7 @@ class GovernorCore:
         shadow.heard_at = self.heard_at
         shadow.stale = self.stale
         shadow.slowest = 0.0  # the requests estimated are answered before their slots free
+        shadow.hold = None
         t = now
         left = n
         binding: Quota | None = None

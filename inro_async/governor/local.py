@@ -35,7 +35,14 @@ from multidict import istr
 
 from inro_async._headers import parse_int_header, parse_retry_after
 from inro_async.errors import QuotaWaitTooLongError
-from inro_async.governor._base import INRO_QUOTAS, Permit, Priority, Quota, QuotaUsage
+from inro_async.governor._base import (
+    INRO_QUOTAS,
+    NO_ANSWER,
+    Permit,
+    Priority,
+    Quota,
+    QuotaUsage,
+)
 from inro_async.governor._core import GovernorCore, Windows, effective_quotas
 from inro_async.governor._loops import LoopBound, Waiter, WaiterQueue, stranded_error
 
@@ -282,6 +289,13 @@ class LocalGovernor(LoopBound):
             sent_at: float | None = permit.granted_at
         else:
             sent_at = now - elapsed if elapsed is not None else None
+        if self._core.hold is None and permit is not None:
+            self._core.start_holding()  # every attempt is reported: in-flight slots are held
+        if status == NO_ANSWER:
+            if sent_at is not None and self._core.ended(sent_at, now):
+                self._disarm()
+                self._arm()
+            return
         changed = self._core.heard(sent_at, now)
         limit, remaining = _rate_limit_headers(headers)
         if status == 429:
