@@ -42,6 +42,12 @@ def parse_quota(text: str) -> Quota:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quota", "quotas", multiple=True, help="LIMIT/SECONDS, e.g. 20/1 (repeatable).")
 @click.option("--latency", type=float, default=0.0, help="Seconds added to every response.")
+@click.option(
+    "--orgs",
+    type=click.IntRange(1),
+    default=None,
+    help="Serve N organizations, tokens org-1 … org-N (listed at start), each its own quota.",
+)
 def fake_server(
     contacts: int,
     port: int,
@@ -51,6 +57,7 @@ def fake_server(
     seed: int,
     quotas: tuple[str, ...],
     latency: float,
+    orgs: int | None,
 ) -> None:
     """Run the fake Inrō API (in-memory, strict rate limits) until Ctrl-C or SIGTERM."""
     from inro_async.testing import FakeInro, Faults
@@ -66,18 +73,17 @@ def fake_server(
         if latency:
             options["faults"] = Faults(latency=latency)
         fake = FakeInro(**options)  # type: ignore[arg-type]
-        for index, token in enumerate(tokens or ("test-token",)):
+        served = organization_tokens(tokens, orgs)
+        for index, token in enumerate(served):
             fake.add_organization(token, contacts=contacts, seed=seed + index)
         try:
             base_url = await fake.start(host=host, port=port)
         except OSError as exc:
             raise _CannotListen(_listen_problem(exc, host, port)) from None
         click.echo(f"fake Inrō API at {base_url} ({mode} windows, {contacts:,} contacts)")
-        for token in tokens or ("test-token",):
+        for token in served:
             click.echo(f"  token: {token}")
-        click.echo(
-            f"  export INRO_BASE_URL={base_url} INRO_API_TOKEN={(tokens or ('test-token',))[0]}"
-        )
+        click.echo(f"  export INRO_BASE_URL={base_url} INRO_API_TOKEN={served[0]}")
         try:
             await stop.wait()
         finally:
@@ -88,6 +94,14 @@ def fake_server(
             asyncio.run(serve())
     except _CannotListen as exc:
         fail_usage(str(exc))
+
+
+def organization_tokens(tokens: tuple[str, ...], orgs: int | None) -> tuple[str, ...]:
+    """The tokens served: ``--token``s, then ``org-1`` … up to ``--orgs`` in all."""
+    served = tokens or (() if orgs else ("test-token",))
+    if orgs is not None and orgs > len(served):
+        served += tuple(f"org-{i}" for i in range(1, orgs - len(served) + 1))
+    return served
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
