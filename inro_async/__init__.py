@@ -70,6 +70,7 @@ from inro_async.models import (
     TypeInfo,
 )
 from inro_async.pagination import Page
+from inro_async.pool import ClientPool
 
 __all__ = [
     "INRO_QUOTAS",
@@ -92,6 +93,7 @@ __all__ = [
     "CampaignTestResult",
     "Client",
     "ClientClosedError",
+    "ClientPool",
     "Contact",
     "ContactFilter",
     "ContactIdentifier",
