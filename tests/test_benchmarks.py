@@ -94,3 +94,28 @@ def test_sync_client_benchmark_prints_the_added_cost_the_floor_and_the_throughpu
     assert re.search(r"-> the sync client adds -?\d+ µs wall \(-?\d+ µs CPU\) per call", out)
     assert "a bare round trip" in out
     assert re.search(r"inro_async\.sync\.Client, 4 threads\s+[\d,]+", out), out
+
+
+@pytest.mark.timeout(120)
+def test_many_orgs_benchmark_prints_a_row_per_size_and_no_organization_is_throttled() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/many_orgs.py",
+            *("--sizes", "1,4", "--messages", "40", "--rounds", "2", "--servers", "2"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = re.findall(
+        r"^\s+(\d+)\s+([\d.]+)%\s+([\d.]+)%\s+(\d+)\s+\d+\s+\d+\s+\d+\s+[\d.]+×\s+\d+\s+\d+ MB",
+        result.stdout,
+        re.MULTILINE,
+    )
+    assert [int(row[0]) for row in rows] == [1, 4], result.stdout
+    assert all(int(row[3]) == 0 for row in rows), result.stdout  # no 429 for any organization
+    assert "2 interleaved rounds" in result.stdout
+    assert re.search(r"the busiest server used [\d.]+ CPU s", result.stdout), result.stdout

@@ -130,6 +130,7 @@ class GovernorCore:
         self.slowest = 0.0
         """The longest round trip seen: how late an unanswered request may yet be counted."""
         self.stale = min(q.period for q in quotas) / 20
+        self.longest = max(q.period for q in quotas)
 
     def __repr__(self) -> str:
         logs = ", ".join(f"{log.quota}: {log.total} used" for log in self._logs)
@@ -244,7 +245,11 @@ class GovernorCore:
         self.pause_until(until)
 
     def _contended(self, now: float, period: float) -> None:
-        self.contended_until = max(self.contended_until, now + max(10.0, period))
+        # For the longest window at least: a neighbour seen once (a dashboard, a cron job)
+        # is expected back, and a blind burst into its next spend costs a 429 per request in
+        # flight. Lapsing after 10 s, the default governor met each return blind (issue 19:
+        # 2-11 429s in 300 sends); the cost is one round trip per burst after a silence.
+        self.contended_until = max(self.contended_until, now + max(10.0, period, self.longest))
 
     def heard(self, sent_at: float | None, now: float | None = None) -> bool:
         """A response came back for a request sent at ``sent_at``.
@@ -369,6 +374,7 @@ class GovernorCore:
         shadow.last_view = self.last_view
         shadow.heard_at = self.heard_at
         shadow.stale = self.stale
+        shadow.longest = self.longest
         shadow.slowest = 0.0  # the requests estimated are answered before their slots free
         shadow.hold = None
         t = now

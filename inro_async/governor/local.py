@@ -182,6 +182,18 @@ class LocalGovernor(LoopBound):
     def _epoch(self, t: float) -> float:
         return time.time() + (t - self._now())
 
+    def expect_reports(self) -> None:
+        """Hold each unanswered request's slot until ``observe`` reports its end, from now on.
+
+        A ``Client`` calls this for its governor: its transport reports every attempt,
+        answered or not (``NO_ANSWER``), so a request that waits in a busy pool or server
+        queue longer than any round trip seen keeps its slot until it is counted. Used on
+        its own (``acquire`` without ``observe``), a governor guesses instead, as it does until
+        its first report.
+        """
+        if self._core.hold is None:
+            self._core.start_holding()
+
     # -- protocol ----------------------------------------------------------------------------
 
     @property
@@ -290,7 +302,7 @@ class LocalGovernor(LoopBound):
         else:
             sent_at = now - elapsed if elapsed is not None else None
         if self._core.hold is None and permit is not None:
-            self._core.start_holding()  # every attempt is reported: in-flight slots are held
+            self.expect_reports()  # answers are reported: in-flight slots are held from now
         if status == NO_ANSWER:
             if sent_at is not None and self._core.ended(sent_at, now):
                 self._disarm()

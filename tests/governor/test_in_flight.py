@@ -124,3 +124,14 @@ def test_guessing_instead_of_holding_earns_429s_from_late_requests() -> None:
         core, RateLimiter(SCALED, "sliding"), [0.0] * 60, latency=0.001, jitter=1.5, seed=1
     )
     assert outcome.throttled > 0
+
+
+def test_a_clients_governor_holds_from_the_first_burst_before_any_answer() -> None:
+    # 200 organizations' first bursts waited ~2 s for a connection, before any answer: a
+    # governor that started holding at its first report had already let them go at 1.05 s.
+    from inro_async import Client
+    from inro_async.governor import LocalGovernor
+
+    governor = LocalGovernor([Quota(1, 1)], clock=lambda: 0.0)
+    Client("t", base_url="http://127.0.0.1:9", governor=governor)
+    assert governor._core.hold == UNREPORTED_HOLD
