@@ -166,6 +166,19 @@ class GovernorCore:
                 at = free
         return at
 
+    def likely_free(self, now: float) -> float:
+        """``next_free`` as estimates see it: requests in flight answered as fast as seen."""
+        if self.hold is None:
+            return self.next_free(now)
+        at = self.next_free(now)
+        if at <= now:
+            return at
+        held = self._held_until() if self.probing else self.paused_until
+        likely = now if held <= now else held
+        for log in self._logs:
+            likely = max(likely, log.copy().free_at(now))
+        return likely
+
     def available(self, now: float) -> int:
         """How many requests could be dispatched at ``now`` all at once."""
         if self._held_until() > now:
@@ -346,7 +359,10 @@ class GovernorCore:
         """Per quota: requests in the trailing window and seconds until a slot frees."""
         result = []
         for log in self._logs:
-            free = max(log.free_at(now), self._held_until()) - now
+            # As estimates see it: a request in flight is assumed answered as fast as the
+            # slowest seen, not held for ``hold`` (a job sleeping on free_in would oversleep).
+            view = log.copy() if self.hold is not None else log
+            free = max(view.free_at(now), self._held_until()) - now
             result.append(QuotaUsage(quota=log.quota, used=log.used(now), free_in=max(0.0, free)))
         return result
 

@@ -382,7 +382,9 @@ class LocalGovernor(LoopBound):
             self._wake_head()
             return
         if self._deadlines and self._deadlines[0][0] < at:
-            self._refuse_late(at, now)
+            # Refused only past the likely moment: a slot held for a request in flight frees
+            # at its answer, which the hold's bound would put a minute away.
+            self._refuse_late(self._core.likely_free(now), now)
             if self._live - self._woken <= 0:
                 self._disarm()
                 return
