@@ -72,6 +72,7 @@ from inro_async.models import (
     TypeInfo,
 )
 from inro_async.pagination import Page
+from inro_async.pool import ClientPool
 from inro_async.raw import RawResponse, with_raw_response
 
 __all__ = [
@@ -95,6 +96,7 @@ __all__ = [
     "CampaignTestResult",
     "Client",
     "ClientClosedError",
+    "ClientPool",
     "Contact",
     "ContactFilter",
     "ContactIdentifier",

@@ -58,7 +58,7 @@ from inro_async.errors import (
     error_from_response,
     request_id_of,
 )
-from inro_async.governor._base import Governor, Priority
+from inro_async.governor._base import NO_ANSWER, Governor, Permit, Priority
 from inro_async.models._lenient import LenientDecoder, decode_json
 
 __all__ = [
@@ -316,6 +316,8 @@ class APIResponse(msgspec.Struct, frozen=True, gc=False):
         )
 
 
+_NO_HEADERS: Mapping[str, str] = {}
+
 SAME_PAUSE = 1.0
 """Seconds within which two 429s ask for the same pause (one warning)."""
 
@@ -375,6 +377,7 @@ class Transport:
     # The latest 429 pause: when it ends (loop clock; 0.0: none) and the answer that asked it.
     _paused_until: float = field(init=False, default=0.0)
     _pause: _Pause | None = field(init=False, default=None)
+    _reports: set[asyncio.Task[None]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self._resolved = self.defaults.resolved()  # most requests override nothing
@@ -494,10 +497,15 @@ class Transport:
                 result: HTTPResult | SendError = await self.backend.send(request)
             except SendError as exc:
                 result = exc
+            except asyncio.CancelledError:
+                self._ended_unanswered(loop, permit)
+                raise
             elapsed = loop.time() - sent_at
             if isinstance(result, SendError):
                 if isinstance(result, BodyTooLarge):  # answered: the permit goes back
                     await self.governor.observe(result.status, result.headers, permit=permit)
+                else:  # no answer: its slot frees a window from now, not when it is answered
+                    await self.governor.observe(NO_ANSWER, _NO_HEADERS, permit=permit)
                 outcome: Outcome = Failed(result.sent, result.timeout, result.permanent)
                 retry_after, what = None, type(result).__name__
             else:
@@ -561,6 +569,14 @@ class Transport:
             if opts.on_response is not None:
                 opts.on_response(response)
             return response
+
+    def _ended_unanswered(self, loop: asyncio.AbstractEventLoop, permit: Permit) -> None:
+        """Tell the governor a cancelled attempt ended (a task: this one is being cancelled)."""
+        if loop.is_closed():
+            return
+        task = loop.create_task(self.governor.observe(NO_ANSWER, _NO_HEADERS, permit=permit))
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
 
     def _paused(
         self,

@@ -118,3 +118,28 @@ def test_mirror_benchmark_prints_every_row_and_the_incremental_refresh_is_cheap(
     assert rows["refresh, ordering honoured"] == (2, 100, "incremental"), result.stdout
     assert rows["refresh, ordering ignored"][1:] == (100, "full walk"), result.stdout
     assert rows["naive: re-export + diff"][1] == 100, result.stdout
+
+
+@pytest.mark.timeout(120)
+def test_many_orgs_benchmark_prints_a_row_per_size_and_no_organization_is_throttled() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/many_orgs.py",
+            *("--sizes", "1,4", "--messages", "40", "--rounds", "2", "--servers", "2"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = re.findall(
+        r"^\s+(\d+)\s+([\d.]+)%\s+([\d.]+)%\s+(\d+)\s+\d+\s+\d+\s+\d+\s+[\d.]+×\s+\d+\s+\d+ MB",
+        result.stdout,
+        re.MULTILINE,
+    )
+    assert [int(row[0]) for row in rows] == [1, 4], result.stdout
+    assert all(int(row[3]) == 0 for row in rows), result.stdout  # no 429 for any organization
+    assert "2 interleaved rounds" in result.stdout
+    assert re.search(r"the busiest server used [\d.]+ CPU s", result.stdout), result.stdout

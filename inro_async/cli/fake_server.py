@@ -68,6 +68,12 @@ def parse_quota(text: str) -> Quota:
 @click.option("--churn", "churn_rate", help="Change contacts at a rate, e.g. 60/min.")
 @click.option("--ignore-order", is_flag=True, help="Answer contact lists in id order.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every request and each 429 on stderr.")
+@click.option(
+    "--orgs",
+    type=click.IntRange(1),
+    default=None,
+    help="Serve N organizations, tokens org-1 … org-N (listed at start), each its own quota.",
+)
 def fake_server(
     contacts: int,
     port: int,
@@ -80,6 +86,7 @@ def fake_server(
     churn_rate: str | None,
     ignore_order: bool,
     verbose: bool,
+    orgs: int | None,
 ) -> None:
     """Run the fake Inrō API (in-memory, strict rate limits) until Ctrl-C or SIGTERM."""
     from inro_async.testing import FakeInro, Faults
@@ -105,7 +112,8 @@ def fake_server(
             from inro_async.cli._request_log import log_requests
 
             log_requests(fake)
-        for index, token in enumerate(tokens or ("test-token",)):
+        served = organization_tokens(tokens, orgs)
+        for index, token in enumerate(served):
             org = fake.add_organization(token, contacts=contacts, seed=seed + index)
             org.ignore_order = ignore_order
             if per_second is not None:
@@ -115,11 +123,9 @@ def fake_server(
         except OSError as exc:
             raise _CannotListen(_listen_problem(exc, host, port)) from None
         click.echo(f"fake Inrō API at {base_url} ({mode} windows, {contacts:,} contacts)")
-        for token in tokens or ("test-token",):
+        for token in served:
             click.echo(f"  token: {token}")
-        click.echo(
-            f"  export INRO_BASE_URL={base_url} INRO_API_TOKEN={(tokens or ('test-token',))[0]}"
-        )
+        click.echo(f"  export INRO_BASE_URL={base_url} INRO_API_TOKEN={served[0]}")
         # Last, so the lines scripts already read (URL, tokens, export) keep their places.
         click.echo(f"  quotas: {', '.join(str(q) for q in fake.quotas)} per organization")
         try:
@@ -132,6 +138,14 @@ def fake_server(
             asyncio.run(serve())
     except _CannotListen as exc:
         fail_usage(str(exc))
+
+
+def organization_tokens(tokens: tuple[str, ...], orgs: int | None) -> tuple[str, ...]:
+    """The tokens served: ``--token``s, then ``org-1`` … up to ``--orgs`` in all."""
+    served = tokens or (() if orgs else ("test-token",))
+    if orgs is not None and orgs > len(served):
+        served += tuple(f"org-{i}" for i in range(1, orgs - len(served) + 1))
+    return served
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

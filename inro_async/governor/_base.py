@@ -11,6 +11,11 @@ The transport talks to a governor through exactly two calls per attempt:
   and a correction judged at response time alone would mistake this process's own requests that
   left the window meanwhile for someone else's.
 
+An attempt that ends without an answer (it failed to connect, timed out or was cancelled) is
+reported as ``observe(NO_ANSWER, {}, permit=permit)``: until then the governor must assume
+the request may still reach the server and be counted (it may wait in a connection pool or a
+busy server's queue for longer than any round trip seen so far).
+
 ``aclose`` releases what the governor holds (timers, connections, a state file). The in-process
 governor (``local.py``) and the Redis one (``redis.py``) implement the protocol, and so can
 anyone else's: nothing is passed implicitly (no context variables, no signature sniffing).
@@ -63,6 +68,10 @@ INRO_QUOTAS: tuple[Quota, ...] = (
     Quota(100_000, 86_400),
 )
 """Inrō's documented per-organization limits: 20/s, 1,000/min, 10,000/h, 100,000/day."""
+
+
+NO_ANSWER = 0
+"""The status ``observe`` is given for an attempt that ended without any answer."""
 
 
 class Priority(IntEnum):
@@ -146,9 +155,10 @@ class Governor(Protocol):
         """Learn from a response's status and headers.
 
         A 429 pauses every request until ``Retry-After`` has passed; ``X-RateLimit-*`` headers
-        correct the local count upward (never downward). ``permit`` is the one ``acquire``
-        returned for this request; without it (a request paced elsewhere), ``elapsed`` may say
-        how many seconds before now the request went.
+        correct the local count upward (never downward); ``NO_ANSWER`` says the attempt
+        ended without a response (its slot frees one window later). ``permit`` is the one
+        ``acquire`` returned for this request; without it (a request paced elsewhere),
+        ``elapsed`` may say how many seconds before now the request went.
         """
         ...
 

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from inro_async.governor._base import Quota, QuotaUsage
-from inro_async.governor._logs import AlignedLog, SlidingLog
+from inro_async.governor._logs import UNREPORTED_HOLD, AlignedLog, SlidingLog
 
 __all__ = ["PROBE_TIMEOUT", "GovernorCore", "Windows", "effective_quotas"]
 
@@ -85,7 +85,11 @@ class GovernorCore:
     limits the server reports in ``X-RateLimit-Limit``, used to tell which quota a header speaks
     of when a reserve made the enforced limits smaller; ``windows="fixed"`` counts in aligned
     windows instead of sliding ones; ``shared=True`` treats the quota as contended from the
-    start instead of after the first sign of someone else's spend (see the module docstring).
+    start instead of after the first sign of someone else's spend (see the module docstring);
+    ``hold`` (``LocalGovernor``: ``UNREPORTED_HOLD``) keeps an unanswered request's slot until
+    its answer, or that many seconds past ``W + margin``, instead of guessing that it is
+    answered within the slowest round trip seen (the guess, kept for estimates, fails when the
+    loop or the server is busy: see "In flight" in the module docstring).
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class GovernorCore:
         server_limits: Sequence[int] | None = None,
         windows: Windows = "sliding",
         shared: bool = False,
+        hold: float | None = None,
     ) -> None:
         if margin < 0:
             raise ValueError(f"margin must be >= 0 seconds, got {margin!r}")
@@ -108,10 +113,11 @@ class GovernorCore:
             raise ValueError("server_limits must match quotas one to one")
         self.quotas: tuple[Quota, ...] = tuple(quotas)
         self.margin = margin
+        self.hold = hold
         self.windows: Windows = windows
         counter = SlidingLog if windows == "sliding" else AlignedLog
         self._logs: list[SlidingLog | AlignedLog] = [
-            counter(q, limit, margin) for q, limit in zip(quotas, limits, strict=True)
+            counter(q, limit, margin, hold) for q, limit in zip(quotas, limits, strict=True)
         ]
         self.paused_until = -math.inf
         self.probing = False
@@ -124,6 +130,7 @@ class GovernorCore:
         self.slowest = 0.0
         """The longest round trip seen: how late an unanswered request may yet be counted."""
         self.stale = min(q.period for q in quotas) / 20
+        self.longest = max(q.period for q in quotas)
 
     def __repr__(self) -> str:
         logs = ", ".join(f"{log.quota}: {log.total} used" for log in self._logs)
@@ -159,6 +166,19 @@ class GovernorCore:
                 at = free
         return at
 
+    def likely_free(self, now: float) -> float:
+        """``next_free`` as estimates see it: requests in flight answered as fast as seen."""
+        if self.hold is None:
+            return self.next_free(now)
+        at = self.next_free(now)
+        if at <= now:
+            return at
+        held = self._held_until() if self.probing else self.paused_until
+        likely = now if held <= now else held
+        for log in self._logs:
+            likely = max(likely, log.copy().free_at(now))
+        return likely
+
     def available(self, now: float) -> int:
         """How many requests could be dispatched at ``now`` all at once."""
         if self._held_until() > now:
@@ -188,6 +208,22 @@ class GovernorCore:
             self.probing, self.probe_sent = True, t  # a blind burst: this one goes alone
         for log in self._logs:
             log.add(t, count, self.slowest)
+
+    def start_holding(self, hold: float = UNREPORTED_HOLD) -> None:
+        """Hold unanswered requests' slots until they are answered (see ``hold``), from now on.
+
+        A governor whose caller reports every attempt's end (the transport does) turns this on
+        at the first report; one used without reports keeps the guess, so no slot waits for an
+        answer nobody will give.
+        """
+        self.hold = hold
+        for log in self._logs:
+            log.start_holding(hold)
+
+    def restore(self, t: float, count: int = 1) -> None:
+        """Stamp ``count`` dispatches at ``t`` that another (ended) process made: a state file."""
+        for log in self._logs:
+            log.restore(t, count)
 
     def _stale(self, t: float) -> bool:
         """Whether the server's last word predates slots coming free (or is simply old)."""
@@ -222,7 +258,11 @@ class GovernorCore:
         self.pause_until(until)
 
     def _contended(self, now: float, period: float) -> None:
-        self.contended_until = max(self.contended_until, now + max(10.0, period))
+        # For the longest window at least: a neighbour seen once (a dashboard, a cron job)
+        # is expected back, and a blind burst into its next spend costs a 429 per request in
+        # flight. Lapsing after 10 s, the default governor met each return blind (issue 19:
+        # 2-11 429s in 300 sends); the cost is one round trip per burst after a silence.
+        self.contended_until = max(self.contended_until, now + max(10.0, period, self.longest))
 
     def heard(self, sent_at: float | None, now: float | None = None) -> bool:
         """A response came back for a request sent at ``sent_at``.
@@ -248,6 +288,18 @@ class GovernorCore:
         self.probing = False
         self.probe_sent = None
         return True
+
+    def ended(self, sent_at: float, now: float) -> bool:
+        """The request dispatched at ``sent_at`` ended at ``now`` without an answer.
+
+        It failed to connect, timed out or was cancelled: if it reached the server at all, it
+        did so by now, so it leaves every window W after now, as an answered one does. True
+        when that lets the next request go sooner. Nothing is learned of the server.
+        """
+        sooner = False
+        for log in self._logs:
+            sooner = log.answered(sent_at, now) or sooner
+        return sooner
 
     def correct(
         self,
@@ -307,7 +359,10 @@ class GovernorCore:
         """Per quota: requests in the trailing window and seconds until a slot frees."""
         result = []
         for log in self._logs:
-            free = max(log.free_at(now), self._held_until()) - now
+            # As estimates see it: a request in flight is assumed answered as fast as the
+            # slowest seen, not held for ``hold`` (a job sleeping on free_in would oversleep).
+            view = log.copy() if self.hold is not None else log
+            free = max(view.free_at(now), self._held_until()) - now
             result.append(QuotaUsage(quota=log.quota, used=log.used(now), free_in=max(0.0, free)))
         return result
 
@@ -335,7 +390,9 @@ class GovernorCore:
         shadow.last_view = self.last_view
         shadow.heard_at = self.heard_at
         shadow.stale = self.stale
+        shadow.longest = self.longest
         shadow.slowest = 0.0  # the requests estimated are answered before their slots free
+        shadow.hold = None
         t = now
         left = n
         binding: Quota | None = None

@@ -50,10 +50,20 @@ from collections import deque
 
 from inro_async.governor._base import Quota
 
-__all__ = ["GRACE", "RESOLUTION", "AlignedLog", "SlidingLog"]
+__all__ = ["GRACE", "RESOLUTION", "UNREPORTED_HOLD", "AlignedLog", "SlidingLog"]
 
 RESOLUTION = 2000
 """Log entries per window: dispatches closer than ``W / RESOLUTION`` share one entry."""
+
+UNREPORTED_HOLD = 60.0
+"""Seconds past ``W + margin`` an unanswered request holds its slot if nothing reports its end.
+
+An unanswered request may still reach the server and be counted at any moment: it waits in
+the connection pool, in this busy event loop, or in the server's inbound queue, for longer
+than any round trip seen so far (a first burst of 4,000 requests from 200 organizations).
+So it holds its slot until its answer (or the transport's report that the attempt ended
+without one); this bound only frees a slot whose request was never reported at all.
+"""
 
 GRACE = 10.0
 """Seconds expired log entries are kept, so a response that took that long corrects exactly.
@@ -66,12 +76,13 @@ add phantom requests, which only ever slows this process down (never a 429).
 class SlidingLog:
     """One quota's sliding-window log of dispatches.
 
-    Each entry is ``[first, last, count, answered, answered_at, expires]``: ``count`` dispatches
-    from ``first`` to ``last``, of which ``answered`` have had a response, the latest at
+    Each entry is ``[first, last, count, answered, answered_at, expires, guess]``: ``count``
+    dispatches from ``first`` to ``last`` (a dispatch joins the newest entry when less than a
+    ``step`` after its ``first``), of which ``answered`` have had a response, the latest at
     ``answered_at``. A request reaches the server before its response leaves it, so once every
     member is answered the entry leaves the server's window by ``answered_at + W``, whatever the
-    latency or queueing; until then, by ``last + W + margin`` (the margin being the assumed
-    bound on how much later one request can arrive than another).
+    latency or queueing; until then it stays (``UNREPORTED_HOLD``). ``guess`` is when it would
+    leave if its answers came as fast as the slowest seen: what estimates assume.
     """
 
     __slots__ = (
@@ -79,6 +90,7 @@ class SlidingLog:
         "entries",
         "expired",
         "freed",
+        "hold",
         "limit",
         "period",
         "quota",
@@ -89,7 +101,9 @@ class SlidingLog:
         "total",
     )
 
-    def __init__(self, quota: Quota, server_limit: int, margin: float) -> None:
+    def __init__(
+        self, quota: Quota, server_limit: int, margin: float, hold: float | None = None
+    ) -> None:
         self.quota = quota
         self.limit = quota.limit
         self.server_limit = server_limit
@@ -103,6 +117,7 @@ class SlidingLog:
         self.expired: deque[list[float]] = deque()  # left the window less than GRACE ago
         self.rejected: deque[float] = deque()  # dispatch times of this process's 429s
         self.freed = -math.inf  # when the latest entry to leave the log left
+        self.hold = hold  # None: unanswered entries leave ``slowest`` late (guess = expiry)
         self.total = 0
 
     def expire(self, now: float) -> None:
@@ -125,19 +140,48 @@ class SlidingLog:
         """The response to the request dispatched at ``sent_at`` came back at ``now``.
 
         True when that completed its entry, so its slots now free earlier than planned.
+
+        The answer goes to the entry holding ``sent_at`` exactly (the newest whose ``first`` is
+        not after it). Only when that entry has no unanswered member left (a reading a hair off,
+        from ``elapsed``) does a neighbour within a quarter step take it. Giving the slack to
+        every lookup, as before, handed the answers of an entry's last quarter step to the next
+        entry, whose own answers then found it full and were lost: the older entry never
+        completed, and fell back on a guessed bound while its requests were still in the
+        server's window (the 429s of many organizations on one busy loop, issue 19).
         """
-        sent_at += self.step / 4  # clock readings a hair apart still find their own entry
-        for entry in reversed(self.entries):
-            if entry[0] <= sent_at:
-                if entry[3] < entry[2]:
-                    entry[3] += 1
-                    if now > entry[4]:
-                        entry[4] = now
-                    if entry[3] == entry[2]:
-                        entry[5] = entry[4] + self.after
-                        return True
-                return False
+        entries = self.entries
+        index = len(entries) - 1
+        while index >= 0 and entries[index][0] > sent_at:
+            index -= 1
+        if index >= 0 and self._answer(entries[index], now):
+            return entries[index][3] == entries[index][2]
+        slack = self.step / 4
+        after = index + 1
+        if (
+            after < len(entries)
+            and entries[after][0] - slack <= sent_at
+            and self._answer(entries[after], now)
+        ):
+            return entries[after][3] == entries[after][2]
+        before = index - 1
+        if (
+            before >= 0
+            and sent_at < entries[before][0] + self.step + slack
+            and self._answer(entries[before], now)
+        ):
+            return entries[before][3] == entries[before][2]
         return False
+
+    def _answer(self, entry: list[float], now: float) -> bool:
+        """Count one answer in ``entry``; False when it had none outstanding."""
+        if entry[3] >= entry[2]:
+            return False
+        entry[3] += 1
+        if now > entry[4]:
+            entry[4] = now
+        if entry[3] == entry[2]:
+            entry[5] = entry[6] = entry[4] + self.after
+        return True
 
     def held_since(self, t: float, now: float, enough: float = math.inf) -> int | None:
         """Dispatches in the log at ``t`` or recorded since (what a server could have counted).
@@ -195,11 +239,24 @@ class SlidingLog:
 
     def add_correction(self, now: float, count: int) -> None:
         """Requests someone else spent: they arrived by ``now``, so they are gone by now + W."""
-        self.entries.append([now, now, count, count, now, now + self.after])
+        self.entries.append([now, now, count, count, now, now + self.after, now + self.after])
+        self.total += count
+
+    def start_holding(self, hold: float) -> None:
+        """From now on unanswered entries stay until answered (or ``hold`` past W + margin)."""
+        self.hold = hold
+        for entry in self.entries:
+            if entry[3] < entry[2]:
+                entry[5] = max(entry[5], entry[1] + self.span + hold)
+
+    def restore(self, t: float, count: int) -> None:
+        """Log ``count`` dispatches at ``t`` of a process that has ended: none is in flight."""
+        expires = t + self.span
+        self.entries.append([t, t, count, count, t, expires, expires])
         self.total += count
 
     def add(self, t: float, count: int, slowest: float = 0.0) -> None:
-        """Log ``count`` dispatches at ``t``; unanswered, they expire ``slowest`` late."""
+        """Log ``count`` dispatches at ``t``: held until answered; guessed ``slowest`` late."""
         entries = self.entries
         if entries and t - entries[-1][0] < self.step:
             newest = entries[-1]
@@ -207,9 +264,13 @@ class SlidingLog:
                 newest[1] = t
             newest[2] += count
             # not all answered any more
-            newest[5] = max(newest[5], newest[1] + self.span + slowest)
+            hold = slowest if self.hold is None else self.hold
+            newest[5] = max(newest[5], newest[1] + self.span + hold)
+            newest[6] = max(newest[6], newest[1] + self.span + slowest)
         else:
-            entries.append([t, t, count, 0, -math.inf, t + self.span + slowest])
+            span = t + self.span
+            hold = slowest if self.hold is None else self.hold
+            entries.append([t, t, count, 0, -math.inf, span + hold, span + slowest])
         self.total += count
 
     def free_at(self, now: float) -> float:
@@ -238,14 +299,19 @@ class SlidingLog:
         clone.after = self.after
         clone.span = self.span
         clone.step = self.step
-        # Shared entries, one copied: a simulation only pops old entries off the front and
-        # coalesces new dispatches into the newest one (``add``); it never answers or corrects.
-        clone.entries = deque(self.entries)
+        # Shared entries, the unanswered ones copied with their guessed expiry (an estimate
+        # assumes answers come as fast as the slowest seen); a simulation only pops old
+        # entries off the front and coalesces new dispatches into the newest one (``add``).
+        clone.entries = deque(
+            entry if entry[3] >= entry[2] else [*entry[:5], entry[6], entry[6]]
+            for entry in self.entries
+        )
         if clone.entries:
             clone.entries[-1] = clone.entries[-1][:]
         clone.expired = deque()  # estimates never correct
         clone.rejected = deque()
         clone.freed = self.freed
+        clone.hold = None
         clone.total = self.total
         return clone
 
@@ -258,7 +324,9 @@ class AlignedLog:
 
     __slots__ = ("counts", "limit", "margin", "period", "quota", "rejected", "server_limit")
 
-    def __init__(self, quota: Quota, server_limit: int, margin: float) -> None:
+    def __init__(
+        self, quota: Quota, server_limit: int, margin: float, hold: float | None = None
+    ) -> None:
         self.quota = quota
         self.limit = quota.limit
         self.server_limit = server_limit
@@ -285,6 +353,13 @@ class AlignedLog:
         later = self.index(t + self.margin)
         if later != index:  # it may arrive after the boundary: count it in both windows
             counts[later] = counts.get(later, 0) + count
+
+    def start_holding(self, hold: float) -> None:
+        """Responses do not move aligned windows."""
+
+    def restore(self, t: float, count: int) -> None:
+        """Log ``count`` dispatches at ``t`` of a process that has ended."""
+        self.add(t, count)
 
     def free_at(self, now: float) -> float:
         """Earliest time >= now at which one more dispatch keeps this quota."""

@@ -35,7 +35,14 @@ from multidict import istr
 
 from inro_async._headers import parse_int_header, parse_retry_after
 from inro_async.errors import QuotaWaitTooLongError
-from inro_async.governor._base import INRO_QUOTAS, Permit, Priority, Quota, QuotaUsage
+from inro_async.governor._base import (
+    INRO_QUOTAS,
+    NO_ANSWER,
+    Permit,
+    Priority,
+    Quota,
+    QuotaUsage,
+)
 from inro_async.governor._core import GovernorCore, Windows, effective_quotas
 from inro_async.governor._loops import LoopBound, Waiter, WaiterQueue, stranded_error
 
@@ -175,6 +182,18 @@ class LocalGovernor(LoopBound):
     def _epoch(self, t: float) -> float:
         return time.time() + (t - self._now())
 
+    def expect_reports(self) -> None:
+        """Hold each unanswered request's slot until ``observe`` reports its end, from now on.
+
+        A ``Client`` calls this for its governor: its transport reports every attempt,
+        answered or not (``NO_ANSWER``), so a request that waits in a busy pool or server
+        queue longer than any round trip seen keeps its slot until it is counted. Used on
+        its own (``acquire`` without ``observe``), a governor guesses instead, as it does until
+        its first report.
+        """
+        if self._core.hold is None:
+            self._core.start_holding()
+
     # -- protocol ----------------------------------------------------------------------------
 
     @property
@@ -282,6 +301,13 @@ class LocalGovernor(LoopBound):
             sent_at: float | None = permit.granted_at
         else:
             sent_at = now - elapsed if elapsed is not None else None
+        if self._core.hold is None and permit is not None:
+            self.expect_reports()  # answers are reported: in-flight slots are held from now
+        if status == NO_ANSWER:
+            if sent_at is not None and self._core.ended(sent_at, now):
+                self._disarm()
+                self._arm()
+            return
         changed = self._core.heard(sent_at, now)
         limit, remaining = _rate_limit_headers(headers)
         if status == 429:
@@ -356,7 +382,9 @@ class LocalGovernor(LoopBound):
             self._wake_head()
             return
         if self._deadlines and self._deadlines[0][0] < at:
-            self._refuse_late(at, now)
+            # Refused only past the likely moment: a slot held for a request in flight frees
+            # at its answer, which the hold's bound would put a minute away.
+            self._refuse_late(self._core.likely_free(now), now)
             if self._live - self._woken <= 0:
                 self._disarm()
                 return

@@ -62,7 +62,14 @@ from inro_async.errors import (
     MissingDependencyError,
     QuotaWaitTooLongError,
 )
-from inro_async.governor._base import INRO_QUOTAS, Permit, Priority, Quota, QuotaUsage
+from inro_async.governor._base import (
+    INRO_QUOTAS,
+    NO_ANSWER,
+    Permit,
+    Priority,
+    Quota,
+    QuotaUsage,
+)
 from inro_async.governor._core import GovernorCore, effective_quotas
 from inro_async.governor._loops import LoopBound, Waiter, WaiterQueue
 from inro_async.governor._redis_link import RedisLink
@@ -359,6 +366,8 @@ class RedisGovernor(LoopBound):
         answers are slower than it (``_margin_now``).
         """
         self._bind()
+        if status == NO_ANSWER:
+            return  # the shared log's slots are timed by their grants alone
         slot = permit.reservation if permit is not None else None
         if not isinstance(slot, _Slot):
             slot = None

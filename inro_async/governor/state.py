@@ -139,7 +139,7 @@ class StateFile:
         ).fetchall()
         total = 0
         for at_epoch, count in rows:
-            core.record(at_epoch - offset, int(count))
+            core.restore(at_epoch - offset, int(count))
             total += int(count)
         return total
 

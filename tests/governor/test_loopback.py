@@ -200,10 +200,13 @@ async def test_400_sends_at_once_finish_near_the_optimum_without_a_429(mode: Mod
 # -- a neighbour spends 30% -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mode", ["sliding", "fixed"])
+@pytest.mark.parametrize(
+    ("mode", "shared"), [("sliding", True), ("fixed", True), ("sliding", False)]
+)
 async def test_a_neighbour_spending_30_percent_costs_at_most_one_429_per_window_reset(
-    mode: Mode,
+    mode: Mode, shared: bool
 ) -> None:
+    # shared=False: the default governor, which learns of the neighbour from its first sign.
     fake = server(mode)
     base_url = await fake.start()
     # 30% of every quota, evenly: the 40-second one binds (0.3 * 450 / 40 = 3.375 per second).
@@ -225,7 +228,7 @@ async def test_a_neighbour_spending_30_percent_costs_at_most_one_429_per_window_
         neighbour.stdin.write(b"go\n")
         await neighbour.stdin.drain()
         await asyncio.sleep(2.0)  # it is already spending when we start
-        governor = LocalGovernor(SCALED, windows=mode, shared=True)
+        governor = LocalGovernor(SCALED, windows=mode, shared=shared)
         throttles = recording(governor)
         await send_all(base_url, governor)
         statuses = json.loads(await asyncio.wait_for(neighbour.stdout.readline(), 60))

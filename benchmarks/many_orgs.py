@@ -1,0 +1,320 @@
+"""Many organizations in one process: each paced to its own optimum, none throttled.
+
+    python benchmarks/many_orgs.py [--sizes 1,10,50,200] [--messages 100] [--servers 3]
+                                   [--rounds 2]
+
+Each organization sends ``--messages`` single ``POST /messages`` at once under the scaled
+quotas (20/1s, 100/6s, 250/18s, 450/40s), through one ``ClientPool`` (one connection pool, one
+``LocalGovernor`` per organization). The organizations are spread over ``--servers`` fake
+servers, each in a child process (``--serve``), so their CPU is not the client's; every server
+reports its CPU seconds, and the busiest one's share of the wall time says whether the servers
+were the bottleneck. Each size runs in a fresh client process (``--client``), so its peak RSS
+is its own.
+
+The comparison is raw aiohttp sending the same requests at the same moments (each
+organization's optimal schedule, computed in advance, no governor, no SDK): the floor for the
+client's CPU per request. Rounds interleave the two sides on fresh organizations, and the
+ratio is taken per round, so a load change on the machine moves both.
+
+Columns: per-organization utilization (its own optimum, the greedy schedule plus one round
+trip, over its elapsed time: the worst organization and the median), 429s over every
+organization, total requests per second, client CPU per request (µs) for each side and their
+ratio, peak RSS of the client process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+SCALED = ((20, 1.0), (100, 6.0), (250, 18.0), (450, 40.0))
+HERE = Path(__file__).resolve()
+
+
+def greedy_times(n: int, slack: float = 0.0) -> list[float]:
+    """Seconds after the start at which request k may go at the earliest (sliding windows).
+
+    ``slack`` widens every window (raw aiohttp's schedule: sent on time to the microsecond, a
+    request arriving a hair early would be a 429).
+    """
+    times: list[float] = []
+    for k in range(n):
+        times.append(max([0.0] + [times[k - lim] + w + slack for lim, w in SCALED if k >= lim]))
+    return times
+
+
+def tokens_for(side: str, round_: int, size: int) -> list[str]:
+    """The tokens of one run: fresh organizations for every side, round and size."""
+    return [f"{side}-r{round_}-n{size}-{i}" for i in range(size)]
+
+
+# -- the servers (child processes) ----------------------------------------------------------
+
+
+async def serve(tokens: list[str], messages: int) -> None:
+    """One fake server for ``tokens``; prints its URL, then its CPU seconds when stdin closes."""
+    from inro_async import Quota
+    from inro_async.testing import FakeInro
+
+    quotas = [Quota(lim, w) for lim, w in SCALED]
+    fake = FakeInro(quotas=quotas)
+    for token in tokens:
+        org = fake.add_organization(token, contacts=messages, quotas=quotas)
+        for contact in org.contacts.values():
+            contact["status"] = "active"
+    fake.add_organization("rtt", contacts=1)
+    print(await fake.start(), flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    throttled = sum(1 for r in fake.requests if r.throttled)
+    print(json.dumps({"cpu": time.process_time(), "throttled": throttled}), flush=True)
+    await fake.close()
+
+
+# -- one client run (a child process) -------------------------------------------------------
+
+
+async def run_ours(url_of: dict[str, str], messages: int) -> dict[str, object]:
+    from inro_async import ClientPool, Quota
+    from inro_async.governor import LocalGovernor
+
+    quotas = [Quota(lim, w) for lim, w in SCALED]
+    tokens, urls = list(url_of), sorted(set(url_of.values()))
+    throttled = 0
+    governors: list[LocalGovernor] = []
+
+    def governor(name: str) -> LocalGovernor:
+        made = LocalGovernor(quotas)
+        observe = made.observe
+
+        async def counting(status: int, headers: object, **kw: object) -> None:
+            nonlocal throttled
+            throttled += status == 429
+            await observe(status, headers, **kw)  # type: ignore[arg-type]
+
+        made.observe = counting  # type: ignore[method-assign]
+        governors.append(made)
+        return made
+
+    # One pool per server URL (a pool has one base URL); all share one session.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000)) as session:
+        pools = {
+            url: ClientPool(
+                {t: t for t in tokens}, base_url=url, governor=governor, session=session
+            )
+            for url in urls
+        }
+        clients = [await pools[url_of[t]].client(t) for t in tokens]
+        loop = asyncio.get_running_loop()
+        cpu, started = time.process_time(), loop.time()
+
+        async def organization(client: object) -> float:
+            await asyncio.gather(
+                *(
+                    client.messages.send(contact_id=k, text="Spring sale")  # type: ignore[attr-defined]
+                    for k in range(1, messages + 1)
+                )
+            )
+            return loop.time() - started
+
+        elapsed = await asyncio.gather(*(organization(c) for c in clients))
+        cpu = time.process_time() - cpu
+        wall = loop.time() - started
+        for pool in pools.values():
+            await pool.aclose()
+    return {"elapsed": elapsed, "cpu": cpu, "wall": wall, "throttled": throttled}
+
+
+async def run_raw(url_of: dict[str, str], messages: int) -> dict[str, object]:
+    schedule = greedy_times(messages, slack=0.05)
+    tokens = list(url_of)
+    throttled = 0
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000)) as session:
+        loop = asyncio.get_running_loop()
+        cpu, started = time.process_time(), loop.time()
+
+        async def send(token: str, k: int) -> None:
+            nonlocal throttled
+            await asyncio.sleep(max(0.0, started + schedule[k] - loop.time()))
+            headers = {"Authorization": f"Bearer {token}"}
+            body = {"contact_id": k + 1, "message_type": "text", "content": "Spring sale"}
+            async with session.post(f"{url_of[token]}/messages", json=body, headers=headers) as r:
+                await r.read()
+                throttled += r.status == 429
+
+        async def organization(token: str) -> float:
+            await asyncio.gather(*(send(token, k) for k in range(messages)))
+            return loop.time() - started
+
+        elapsed = await asyncio.gather(*(organization(t) for t in tokens))
+        cpu = time.process_time() - cpu
+        wall = loop.time() - started
+    return {"elapsed": elapsed, "cpu": cpu, "wall": wall, "throttled": throttled}
+
+
+def client_main(side: str, url_of: dict[str, str], messages: int) -> None:
+    runner = run_ours if side == "ours" else run_raw
+    result = asyncio.run(runner(url_of, messages))
+    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result), flush=True)
+
+
+async def round_trip(url: str) -> float:
+    async with aiohttp.ClientSession(headers={"Authorization": "Bearer rtt"}) as session:
+        samples = []
+        for _ in range(9):
+            started = time.perf_counter()
+            async with session.get(f"{url}/me") as response:
+                await response.read()
+            samples.append(time.perf_counter() - started)
+    return sorted(samples)[len(samples) // 2]
+
+
+# -- orchestration --------------------------------------------------------------------------
+
+
+def start_servers(count: int, tokens: list[str], messages: int) -> list[subprocess.Popen[str]]:
+    servers = []
+    for i in range(count):
+        mine = tokens[i::count]  # token j is served by server j % count
+        servers.append(
+            subprocess.Popen(
+                [sys.executable, str(HERE), "--serve", "--messages", str(messages)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", "MANY_ORGS_TOKENS": ",".join(mine)},
+            )
+        )
+    return servers
+
+
+def run_client(side: str, url_of: dict[str, str], messages: int) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, str(HERE), "--client", side, "--messages", str(messages)],
+        input=json.dumps(url_of),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", default="1,10,50,200")
+    parser.add_argument("--messages", type=int, default=100)
+    parser.add_argument("--servers", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--client", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(os.environ["MANY_ORGS_TOKENS"].split(","), args.messages))
+        return
+    if args.client:
+        client_main(args.client, json.loads(sys.stdin.read()), args.messages)
+        return
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    runs = [(side, r, n) for n in sizes for r in range(args.rounds) for side in ("ours", "raw")]
+    if args.rounds > 1:  # interleave: raw first in odd rounds
+        runs = [
+            run
+            for n in sizes
+            for r in range(args.rounds)
+            for run in sorted(
+                [x for x in runs if x[1] == r and x[2] == n],
+                key=lambda x: (x[0] == "ours") == r % 2,
+            )
+        ]
+    all_tokens = [t for side, r, n in runs for t in tokens_for(side, r, n)]
+    servers = start_servers(args.servers, all_tokens, args.messages)
+    try:
+        urls = []
+        for server in servers:
+            assert server.stdout is not None
+            url = server.stdout.readline().strip()
+            if not url:
+                raise SystemExit("a fake server did not start")
+            urls.append(url)
+        rtt = asyncio.run(round_trip(urls[0]))
+        optimum = greedy_times(args.messages)[-1] + rtt
+        results: dict[tuple[str, int, int], dict[str, object]] = {}
+        wall_total = 0.0
+        for side, r, n in runs:
+            index = {t: i for i, t in enumerate(all_tokens)}  # server i % servers has it
+            url_of = {t: urls[index[t] % args.servers] for t in tokens_for(side, r, n)}
+            results[(side, r, n)] = run_client(side, url_of, args.messages)
+            wall_total += float(results[(side, r, n)]["wall"])  # type: ignore[arg-type]
+    finally:
+        server_stats = []
+        for server in servers:
+            assert server.stdin is not None
+            server.stdin.close()
+            assert server.stdout is not None
+            line = server.stdout.readline().strip()
+            server.wait(timeout=60)
+            if line:
+                server_stats.append(json.loads(line))
+
+    quotas = ", ".join(f"{lim}/{w:g}s" for lim, w in SCALED)
+    print(
+        f"{args.messages} sends per organization at once; quotas {quotas}; optimum per "
+        f"organization {optimum:.2f} s (greedy + one {rtt * 1000:.1f} ms round trip); "
+        f"{args.servers} fake servers in child processes; {args.rounds} interleaved rounds; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores at the end"
+    )
+    print(
+        f"{'orgs':>5}{'util worst':>12}{'util median':>13}{'429s':>6}{'req/s':>8}"
+        f"{'CPU µs/req':>12}{'raw µs/req':>12}{'ratio':>8}{'raw 429s':>10}{'peak RSS':>10}"
+    )
+    for n in sizes:
+        utils, ratios, ours_cpu, raw_cpu, rates, rss, throttled, raw_throttled = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            0,
+            0,
+        )
+        for r in range(args.rounds):
+            ours, raw = results[("ours", r, n)], results[("raw", r, n)]
+            requests = n * args.messages
+            utils.extend(optimum / e for e in ours["elapsed"])  # type: ignore[attr-defined]
+            ours_cpu.append(float(ours["cpu"]) / requests * 1e6)  # type: ignore[arg-type]
+            raw_cpu.append(float(raw["cpu"]) / requests * 1e6)  # type: ignore[arg-type]
+            ratios.append(ours_cpu[-1] / raw_cpu[-1])
+            rates.append(requests / float(ours["wall"]))  # type: ignore[arg-type]
+            rss.append(float(ours["rss_mb"]))  # type: ignore[arg-type]
+            throttled += int(ours["throttled"])  # type: ignore[call-overload]
+            raw_throttled += int(raw["throttled"])  # type: ignore[call-overload]
+        ratio = statistics.median(ratios)
+        spread = f"{min(ratios):.2f}–{max(ratios):.2f}" if len(ratios) > 1 else ""
+        print(
+            f"{n:>5}{min(utils):>11.1%}{statistics.median(utils):>12.1%}{throttled:>6}"
+            f"{statistics.median(rates):>8.0f}{statistics.median(ours_cpu):>12.0f}"
+            f"{statistics.median(raw_cpu):>12.0f}{ratio:>7.2f}×{raw_throttled:>10}"
+            f"{max(rss):>8.0f} MB" + (f"  (ratio per round {spread})" if spread else "")
+        )
+    busiest = max(float(s["cpu"]) for s in server_stats) if server_stats else 0.0
+    print(
+        f"servers: {sum(int(s['throttled']) for s in server_stats)} requests answered 429 in "
+        f"all; the busiest server used {busiest:.1f} CPU s over {wall_total:.1f} s of runs "
+        f"({busiest / wall_total:.0%} of one core)"
+    )
+
+
+if __name__ == "__main__":
+    main()
