@@ -32,6 +32,8 @@ __all__ = ["ContactMirror", "RefreshReport"]
 
 _log = logging.getLogger("inro_async.mirror")
 
+_YIELD_EVERY = 200
+"""Contacts compared between two turns of the event loop (a page is a few milliseconds' work)."""
 VERIFY_AT_MOST = 20
 """Contacts a full walk did not see that are each looked up before they are tombstoned."""
 
@@ -274,7 +276,9 @@ class _Refresh:
         held = {} if self.empty else await tx.rows([r["id"] for r in rows])
         changed: list[Row] = []
         created = 0
-        for row in rows:
+        for index, row in enumerate(rows):
+            if index and not index % _YIELD_EVERY:
+                await asyncio.sleep(0)  # let the governor send the next requests on time
             self.seen.add(row["id"])
             before = held.get(row["id"])
             if before is None:  # most of a first mirror: one encoding of the row, no diff
@@ -327,6 +331,8 @@ class _Refresh:
         missed: a few absentees are each looked up (one request each); many, from a list that
         changed during the walk, wait for the next full walk (``deferred``).
         """
+        if self.empty:  # the first mirror: every row in it was written by this walk
+            return
         absent = sorted((await tx.all_ids()) - self.seen)
         if not absent:
             return
