@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from inro_async._limits import MAX_PER_PAGE
 from inro_async.errors import DeleteGuardError, MirrorMismatchError, NotFoundError
-from inro_async.mirror._rows import Row, contact_event, row_of
+from inro_async.mirror._rows import (
+    EncodedEvent,
+    Row,
+    contact_event,
+    created_event,
+    encode_event,
+    row_of,
+)
 from inro_async.mirror._store import MirrorStore, Transaction, open_store
 from inro_async.resources._contact_changes import DEFAULT_LAG, FULL_WALK_CONCURRENCY
 
@@ -25,6 +32,8 @@ __all__ = ["ContactMirror", "RefreshReport"]
 
 _log = logging.getLogger("inro_async.mirror")
 
+_YIELD_EVERY = 200
+"""Contacts compared between two turns of the event loop (a page is a few milliseconds' work)."""
 VERIFY_AT_MOST = 20
 """Contacts a full walk did not see that are each looked up before they are tombstoned."""
 
@@ -252,7 +261,7 @@ class _Refresh:
         self.now = now
         self.synced_at = _iso(now)
         self.source = f"{client.base_url}/contacts"
-        self.pending: list[dict[str, Any]] = []
+        self.pending: list[EncodedEvent] = []
         """Events of the batch at hand, appended with it (memory holds one page's worth)."""
         self.counts = {"created": 0, "updated": 0, "deleted": 0}
         self.seen: set[int] = set()
@@ -266,12 +275,22 @@ class _Refresh:
         rows = [row_of(c) for c in batch]
         held = {} if self.empty else await tx.rows([r["id"] for r in rows])
         changed: list[Row] = []
-        for row in rows:
+        created = 0
+        for index, row in enumerate(rows):
+            if index and not index % _YIELD_EVERY:
+                await asyncio.sleep(0)  # let the governor send the next requests on time
             self.seen.add(row["id"])
-            event = contact_event(self.source, held.get(row["id"]), row, now=self.now)
+            before = held.get(row["id"])
+            if before is None:  # most of a first mirror: one encoding of the row, no diff
+                self.pending.append(created_event(self.source, row, now=self.now))
+                created += 1
+                changed.append(row)
+                continue
+            event = contact_event(self.source, before, row, now=self.now)
             if event is not None:
                 self._count(event)
                 changed.append(row)
+        self.counts["created"] += created
         if changed:
             await tx.write_rows(changed, self.synced_at)
             await self.flush(tx)
@@ -312,6 +331,8 @@ class _Refresh:
         missed: a few absentees are each looked up (one request each); many, from a list that
         changed during the walk, wait for the next full walk (``deferred``).
         """
+        if self.empty:  # the first mirror: every row in it was written by this walk
+            return
         absent = sorted((await tx.all_ids()) - self.seen)
         if not absent:
             return
@@ -357,7 +378,7 @@ class _Refresh:
             self.pending = []
 
     def _count(self, event: dict[str, Any]) -> None:
-        self.pending.append(event)
+        self.pending.append(encode_event(event))
         self.counts[event["type"].rsplit(".", 1)[-1]] += 1
 
 

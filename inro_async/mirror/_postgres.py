@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from inro_async.errors import MirrorUnavailableError
-from inro_async.mirror._rows import COLUMNS, JSON_COLUMNS, Row
+from inro_async.mirror._rows import COLUMNS, JSON_COLUMNS, EncodedEvent, Row
 from inro_async.mirror._sqlite import check_state
 from inro_async.mirror._store import KIND, SCHEMA_VERSION, redact
 
@@ -78,11 +78,11 @@ class _Tx:
     async def count(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM inro_contacts"))
 
-    async def add_events(self, events: Sequence[dict[str, Any]]) -> None:
-        await self._db.executemany(
+    async def add_events(self, events: Sequence[EncodedEvent]) -> None:
+        await self._db.executemany(  # the body is JSON text already: cast, not re-encoded
             "INSERT INTO inro_contact_events (id, type, subject, time, body) "
-            "VALUES ($1, $2, $3, $4, $5)",
-            [(e["id"], e["type"], e["subject"], e["time"], e) for e in events],
+            "VALUES ($1, $2, $3, $4, $5::text::jsonb)",
+            events,
         )
 
     async def write_state(self, state: dict[str, str]) -> None:

@@ -18,10 +18,13 @@ from inro_async.models.contacts import Contact
 __all__ = [
     "COLUMNS",
     "JSON_COLUMNS",
+    "EncodedEvent",
     "EventType",
     "Row",
     "changed_fields",
     "contact_event",
+    "created_event",
+    "encode_event",
     "row_of",
 ]
 
@@ -51,13 +54,15 @@ JSON_COLUMNS = ("custom_properties", "folders")
 COLUMNS = ("id", *SCALAR_COLUMNS, *JSON_COLUMNS)
 """Every column of the ``contacts`` table but ``synced_at``, in table order."""
 
+EncodedEvent = tuple[str, str, str, str, str]
+"""An event as the stores write it: ``(id, type, subject, time, body)``, body canonical JSON."""
+
 EventType = Literal["inro.contact.created", "inro.contact.updated", "inro.contact.deleted"]
 
 _canonical = msgspec.json.Encoder().encode
 """Deterministic for the same input (rows are built in one field order): enough for ids."""
-_CREATED_AT, _UPDATED_AT, _FOLDERS = (
-    COLUMNS.index(c) for c in ("created_at", "updated_at", "folders")
-)
+_builtins = msgspec.to_builtins
+_CREATED_AT, _UPDATED_AT = (COLUMNS.index(c) for c in ("created_at", "updated_at"))
 if Contact.__struct_fields__[: len(COLUMNS)] != COLUMNS:  # pragma: no cover - a model change
     raise ImportError("mirror columns must follow Contact's field order (row_of reads a tuple)")
 
@@ -72,13 +77,20 @@ def iso(moment: datetime | str | None) -> str | None:
     return text.removesuffix("+00:00") + "Z"
 
 
+def iso_now(moment: datetime) -> str:
+    """``iso`` of a datetime (never None)."""
+    return moment.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
+
+
 def row_of(contact: Contact) -> Row:
     """The mirror's row for a contact."""
-    values = msgspec.structs.astuple(contact)
-    row: Row = dict(zip(COLUMNS, values, strict=False))
-    row["created_at"] = iso(values[_CREATED_AT])
-    row["updated_at"] = iso(values[_UPDATED_AT])
-    row["folders"] = [{"id": f.id, "name": f.name} for f in values[_FOLDERS]]
+    values = msgspec.structs.astuple(contact)[: len(COLUMNS)]
+    # one C call: timestamps to ISO text ("…Z" for UTC, as iso() writes), folders to dicts
+    row: Row = dict(zip(COLUMNS, _builtins(values), strict=True))
+    for name, index in (("created_at", _CREATED_AT), ("updated_at", _UPDATED_AT)):
+        text = row[name]
+        if text is not None and not text.endswith("Z"):  # an offset or a naive time
+            row[name] = iso(values[index])
     return row
 
 
@@ -140,3 +152,40 @@ def contact_event(
 def canonical_json(value: Any) -> str:
     """JSON text (what the stores write)."""
     return _canonical(value).decode()
+
+
+def encode_event(event: dict[str, Any]) -> EncodedEvent:
+    """An event as the stores write it."""
+    body = canonical_json(event)
+    return (event["id"], event["type"], event["subject"], event["time"], body)
+
+
+def created_event(source: str, row: Row, *, now: datetime) -> EncodedEvent:
+    """``encode_event(contact_event(source, None, row, now=now))``, with one encoding of the row.
+
+    The first mirror makes one of these per contact: the row is encoded once, for the id's
+    hash and the body alike, and the body is spliced around it (the same bytes).
+    """
+    content = _canonical(row)
+    contact_id = row["id"]
+    updated = row.get("updated_at")
+    head = f"created|{contact_id}|None|{updated}|"
+    event_id = hashlib.sha256(head.encode() + content).hexdigest()[:32]
+    subject = str(contact_id)
+    when: str = updated or iso_now(now)
+    body = b"".join(
+        (
+            b'{"specversion":"1.0","id":"',
+            event_id.encode(),
+            b'","source":',
+            _canonical(source),
+            b',"type":"inro.contact.created","subject":"',
+            subject.encode(),
+            b'","time":',
+            _canonical(when),
+            b',"datacontenttype":"application/json","data":{"contact":',
+            content,
+            b"}}",
+        )
+    )
+    return (event_id, "inro.contact.created", subject, when, body.decode())

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from inro_async.errors import MirrorMismatchError, MirrorUnavailableError
-from inro_async.mirror._rows import COLUMNS, JSON_COLUMNS, Row, canonical_json
+from inro_async.mirror._rows import COLUMNS, JSON_COLUMNS, EncodedEvent, Row, canonical_json
 from inro_async.mirror._store import KIND, SCHEMA_VERSION
 
 __all__ = ["SQLiteStore"]
@@ -120,8 +120,8 @@ class _Tx:
             lambda db: int(db.execute("SELECT count(*) FROM inro_contacts").fetchone()[0])
         )
 
-    async def add_events(self, events: Sequence[dict[str, Any]]) -> None:
-        rows = [(e["id"], e["type"], e["subject"], e["time"], canonical_json(e)) for e in events]
+    async def add_events(self, events: Sequence[EncodedEvent]) -> None:
+        rows = list(events)
         await self._store.submit(
             lambda db: _done(
                 db.executemany(

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-from inro_async.mirror._rows import Row
+from inro_async.mirror._rows import EncodedEvent, Row
 
 __all__ = ["KIND", "SCHEMA_VERSION", "MirrorStore", "Transaction", "open_store", "redact"]
 
@@ -39,8 +39,8 @@ class Transaction(Protocol):
     async def count(self) -> int:
         """How many contacts the mirror holds."""
 
-    async def add_events(self, events: Sequence[dict[str, Any]]) -> None:
-        """Append events, in order."""
+    async def add_events(self, events: Sequence[EncodedEvent]) -> None:
+        """Append events, in order (each already encoded: ``encode_event``)."""
 
     async def write_state(self, state: dict[str, str]) -> None:
         """Set state keys."""
