@@ -9,18 +9,15 @@ governor's slot, the dispatch hook, the send, the governor's ``observe``, the ba
 from __future__ import annotations
 
 import asyncio
-import enum
 import hashlib
 import logging
-import math
 import random
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Final, TypeVar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import msgspec
 import yarl
-from multidict import CIMultiDictProxy
 
 from inro_async._headers import parse_retry_after
 from inro_async._http import (
@@ -32,6 +29,17 @@ from inro_async._http import (
     Multipart,
     SendError,
 )
+from inro_async._request_options import (
+    NO_OVERRIDES,
+    USE_CLIENT_DEFAULT,
+    DispatchHook,
+    NoEffectHook,
+    RequestOptions,
+    ResolvedOptions,
+    ResponseHook,
+    UseClientDefault,
+)
+from inro_async._response import APIResponse, decoder_for
 from inro_async._retry_policy import (
     DEFAULT_RETRIES,
     NOTHING_YET,
@@ -52,14 +60,12 @@ from inro_async.errors import (
     EventLoopMismatchError,
     InvalidArgumentError,
     allowed_again,
-    body_error,
     body_too_large,
     connection_error,
     error_from_response,
     request_id_of,
 )
 from inro_async.governor._base import NO_ANSWER, Governor, Permit, Priority
-from inro_async.models._lenient import LenientDecoder, decode_json
 
 __all__ = [
     "NO_OVERRIDES",
@@ -67,13 +73,18 @@ __all__ = [
     "APIResponse",
     "DispatchHook",
     "Multipart",
+    "NoEffectHook",
     "QueryValue",
     "RequestOptions",
+    "ResolvedOptions",
+    "ResponseHook",
     "Retries",
     "Transport",
     "UseClientDefault",
+    "decoder_for",
     "token_fingerprint",
 ]
+"""Re-exported: the options live in ``_request_options.py``, the response in ``_response.py``."""
 
 logger = logging.getLogger("inro_async")
 
@@ -97,223 +108,6 @@ def _checked_base_url(base_url: str) -> str:
             f"must be an http(s) URL like {DEFAULT_BASE_URL!r} (no query), got {base_url!r}",
         )
     return base_url.rstrip("/")
-
-
-class UseClientDefault(enum.Enum):
-    """The type of ``USE_CLIENT_DEFAULT``."""
-
-    USE_CLIENT_DEFAULT = "USE_CLIENT_DEFAULT"
-
-    def __repr__(self) -> str:
-        return "USE_CLIENT_DEFAULT"
-
-
-USE_CLIENT_DEFAULT: Final = UseClientDefault.USE_CLIENT_DEFAULT
-""""Inherit the client's setting", distinct from ``None`` (which means "none": no timeout)."""
-
-DispatchHook = Callable[[], None]
-"""Called the moment the governor grants a request its slot, before any byte is written.
-
-Called once per attempt (a retry is another dispatch). An exception it raises stops the request
-before it is sent (the slot stays spent): the job engine journals a chunk as in flight here.
-"""
-
-NoEffectHook = Callable[[int | None], None]
-"""Called when an attempt certainly had no effect and the request will be sent again: it was
-answered 429 (the API did nothing; the hook gets ``429``) or never connected (``None``). The job
-engine moves a chunk journaled as in flight back to pending here, so that an interruption while
-it waits to be sent again does not leave it "unknown", and counts the 429s for its report."""
-
-
-ResponseHook = Callable[["APIResponse"], None]
-"""Called with each successful response before the call decodes it (``inro_async.raw``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RequestOptions:
-    """Per-call settings; ``USE_CLIENT_DEFAULT`` (the default) means "use the client's".
-
-    ``timeout`` bounds the HTTP exchange only (``None``: no timeout); time spent queued in the
-    governor is bounded by ``max_wait`` instead (``None``: wait as long as it takes).
-    ``on_dispatch`` is called when the governor grants each attempt its slot (``DispatchHook``),
-    ``on_no_effect`` when an attempt certainly did nothing and is repeated (``NoEffectHook``).
-    ``max_response_bytes`` bounds a response's body after decompression (``None``: no limit);
-    a longer one raises ``APIResponseValidationError`` and is not read further.
-    ``on_response`` is handed each successful response (``ResponseHook``).
-    """
-
-    timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
-    retries: Retries | UseClientDefault | None = USE_CLIENT_DEFAULT
-    priority: int | UseClientDefault | None = USE_CLIENT_DEFAULT
-    max_wait: float | UseClientDefault | None = USE_CLIENT_DEFAULT
-    on_dispatch: DispatchHook | UseClientDefault | None = USE_CLIENT_DEFAULT
-    on_no_effect: NoEffectHook | UseClientDefault | None = USE_CLIENT_DEFAULT
-    max_response_bytes: int | UseClientDefault | None = USE_CLIENT_DEFAULT
-    on_response: ResponseHook | UseClientDefault | None = USE_CLIENT_DEFAULT
-
-    def __post_init__(self) -> None:
-        # aiohttp reads a timeout of 0 as "no timeout" and fails on an infinite one (at the
-        # first request, after it took a quota slot); None says "no timeout" explicitly.
-        timeout, max_wait = self.timeout, self.max_wait
-        if isinstance(timeout, bool) or not (
-            timeout is None
-            or timeout is USE_CLIENT_DEFAULT
-            or (isinstance(timeout, int | float) and 0 < timeout < math.inf)
-        ):
-            raise InvalidArgumentError(
-                "timeout", f"must be > 0 seconds, or None for no timeout; got {timeout!r}"
-            )
-        if isinstance(max_wait, bool) or not (
-            max_wait is None
-            or max_wait is USE_CLIENT_DEFAULT
-            or (isinstance(max_wait, int | float) and max_wait >= 0)
-        ):
-            raise InvalidArgumentError(
-                "max_wait", f"must be >= 0 seconds, or None to wait; got {max_wait!r}"
-            )
-        self._check_kinds()
-        limit = self.max_response_bytes
-        if not (
-            limit is None or limit is USE_CLIENT_DEFAULT or (type(limit) is int and limit >= 1)
-        ):
-            raise InvalidArgumentError(
-                "max_response_bytes", "must be a whole number of bytes >= 1, or None for no limit"
-            )
-
-    def _check_kinds(self) -> None:
-        """``retries``, ``priority`` and the hooks are of their kinds (or unset)."""
-        retries, priority = self.retries, self.priority
-        if not (_unset(retries) or isinstance(retries, Retries)):
-            raise InvalidArgumentError(
-                "retries", f"must be a Retries (or max_retries= a whole number); got {retries!r}"
-            )
-        if not (_unset(priority) or (isinstance(priority, int) and type(priority) is not bool)):
-            raise InvalidArgumentError(
-                "priority", f"must be an int, e.g. a Priority; got {priority!r}"
-            )
-        for name in ("on_dispatch", "on_no_effect", "on_response"):
-            hook = getattr(self, name)
-            if not (_unset(hook) or callable(hook)):
-                raise InvalidArgumentError(name, f"must be callable, or None; got {hook!r}")
-
-    def merged(self, override: RequestOptions) -> RequestOptions:
-        """These options with every field that ``override`` sets taking precedence."""
-        if override is NO_OVERRIDES or override == NO_OVERRIDES:
-            return self  # the common case, on every request: no copy
-        changes = {
-            name: value
-            for name in _FIELDS
-            if (value := getattr(override, name)) is not USE_CLIENT_DEFAULT
-        }
-        return replace(self, **changes)
-
-    def resolved(self) -> ResolvedOptions:
-        """The settings a request is sent with (every ``USE_CLIENT_DEFAULT`` read as ``None``)."""
-        return ResolvedOptions(*(_resolve(getattr(self, name)) for name in _FIELDS))
-
-
-def _unset(value: object) -> bool:
-    """Whether an option is ``None`` or ``USE_CLIENT_DEFAULT``."""
-    return value is None or value is USE_CLIENT_DEFAULT
-
-
-def _resolve(value: Any) -> Any:
-    return None if value is USE_CLIENT_DEFAULT else value
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedOptions:
-    """``RequestOptions`` after merging with the client's: plain values, ``None`` for unset."""
-
-    timeout: float | None
-    retries: Retries | None
-    priority: int | None
-    max_wait: float | None
-    on_dispatch: DispatchHook | None
-    on_no_effect: NoEffectHook | None
-    max_response_bytes: int | None
-    on_response: ResponseHook | None
-
-
-_FIELDS = (
-    "timeout",
-    "retries",
-    "priority",
-    "max_wait",
-    "on_dispatch",
-    "on_no_effect",
-    "max_response_bytes",
-    "on_response",
-)
-NO_OVERRIDES: Final = RequestOptions()
-"""Options that override nothing (a client's own, before ``with_options``)."""
-
-
-_decoders: dict[Any, LenientDecoder[Any]] = {}
-
-
-def decoder_for(type_: Any) -> LenientDecoder[Any]:
-    """One typed, lenient decoder per type, built once (msgspec's performance advice).
-
-    ``strict=False`` accepts numbers and booleans that arrive as strings; a body that still does
-    not fit gets a forgiving second pass (``inro_async.models._lenient``).
-    """
-    decoder = _decoders.get(type_)
-    if decoder is None:
-        decoder = _decoders[type_] = LenientDecoder(type_)
-    return decoder
-
-
-class APIResponse(msgspec.Struct, frozen=True, gc=False):
-    """A successful response: status, headers and body bytes, plus how the call went."""
-
-    method: str
-    path: str
-    status: int
-    headers: CIMultiDictProxy[str]
-    content: bytes
-    elapsed: float
-    """Seconds of the final HTTP exchange, on the event loop's clock."""
-    retries: int = 0
-    """Retries and 429 repeats this call needed."""
-    queued: float = 0.0
-    """Seconds spent waiting in the governor, over every attempt."""
-
-    @property
-    def request_id(self) -> str | None:
-        """The answer's ``X-Request-Id``, when the server sent one (quote it to support)."""
-        return request_id_of(self.headers)
-
-    def json(self) -> Any:
-        """The body as plain Python objects (``None`` for an empty body).
-
-        A body that is not JSON (or nested too deeply to decode) raises
-        ``APIResponseValidationError``.
-        """
-        if not self.content:
-            return None
-        try:
-            return decode_json(self.content)
-        except msgspec.DecodeError as exc:
-            raise body_error(
-                exc, method=self.method, path=self.path, status=self.status, body=self.content
-            ) from None
-
-    def parse(self, type_: type[T] | Any) -> T:
-        """The body decoded straight from bytes into ``type_`` (a Struct, ``list[Model]``…)."""
-        try:
-            result: T = decoder_for(type_).decode(self.content)
-        except msgspec.DecodeError as exc:  # a ValidationError too
-            raise body_error(
-                exc, method=self.method, path=self.path, status=self.status, body=self.content
-            ) from None
-        return result
-
-    def __repr__(self) -> str:
-        return (
-            f"<APIResponse {self.method} {self.path} {self.status} "
-            f"{len(self.content)} bytes in {self.elapsed * 1000:.1f} ms>"
-        )
 
 
 _NO_HEADERS: Mapping[str, str] = {}
