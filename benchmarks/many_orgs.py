@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,8 @@ import time
 from pathlib import Path
 
 import aiohttp
+from _child import until_stdin_closes
+from _memory import rss_peak_mb
 
 SCALED = ((20, 1.0), (100, 6.0), (250, 18.0), (450, 40.0))
 HERE = Path(__file__).resolve()
@@ -74,7 +75,7 @@ async def serve(tokens: list[str], messages: int) -> None:
             contact["status"] = "active"
     fake.add_organization("rtt", contacts=1)
     print(await fake.start(), flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await until_stdin_closes()
     throttled = sum(1 for r in fake.requests if r.throttled)
     print(json.dumps({"cpu": time.process_time(), "throttled": throttled}), flush=True)
     await fake.close()
@@ -164,7 +165,7 @@ async def run_raw(url_of: dict[str, str], messages: int) -> dict[str, object]:
 def client_main(side: str, url_of: dict[str, str], messages: int) -> None:
     runner = run_ours if side == "ours" else run_raw
     result = asyncio.run(runner(url_of, messages))
-    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["rss_mb"] = rss_peak_mb()
     print(json.dumps(result), flush=True)
 
 

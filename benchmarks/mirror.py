@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -26,21 +24,12 @@ import time
 from pathlib import Path
 
 from _child import child_server
+from _memory import rss_now_mb, rss_peak_mb
 
 from inro_async.client import Client
 from inro_async.mirror import ContactMirror
 
 TOKEN = "tok_mirror_bench"  # noqa: S105 - the fake server's, not a secret
-
-
-def rss_now_mb() -> float:
-    with open(f"/proc/{os.getpid()}/statm") as statm:
-        pages = int(statm.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def rss_peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def serve(contacts: int, latency: float) -> None:

@@ -11,27 +11,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import resource
 import time
 
 from _child import child_server, until_stdin_closes
+from _memory import rss_now_mb, rss_peak_mb
 
 from inro_async.client import Client
 
 TOKEN = "tok_walk_memory"  # noqa: S105 - the fake server's, not a secret
-
-
-def rss_now_mb() -> float:
-    """This process's resident set size now, in MB (Linux ``/proc``)."""
-    with open(f"/proc/{os.getpid()}/statm") as statm:
-        pages = int(statm.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def rss_peak_mb() -> float:
-    """This process's peak resident set size so far, in MB (``ru_maxrss`` is KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def serve(contacts: int) -> None:
