@@ -116,10 +116,12 @@ def _kernel_display() -> Callable[..., Any] | None:
     A terminal IPython shell has ``display`` too, but it prints each frame anew: it gets lines.
     """
     try:
-        from IPython import get_ipython
+        import IPython
         from IPython.display import display
     except ImportError:
         return None
+    # Looked up, not imported by name: IPython 8 neither exports nor types it (9 does).
+    get_ipython: Callable[[], Any] = getattr(IPython, "get_ipython")  # noqa: B009
     shell = get_ipython()
     if shell is None or getattr(shell, "kernel", None) is None:
         return None
