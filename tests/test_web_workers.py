@@ -37,9 +37,6 @@ import pytest
 from processes import stop
 from redis_server import redis_server
 
-pytest.importorskip("fastapi")
-pytest.importorskip("uvicorn")
-
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "fastapi_app.py"
 QUOTA = "100/1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,7 +67,7 @@ def sync_contacts(settings: Settings, where: str, every: str | None, full: bool)
 
 
 def _show(settings: Settings, report: RefreshReport, mirror: ContactMirror) -> None:
-    payload = {**msgspec.structs.asdict(_Report(**report.__dict__)), "mirror": str(mirror)}
+    payload = {**dataclasses.asdict(report), "mirror": str(mirror)}
 
     def human() -> None:
         how = f"full walk: {report.reason}" if report.full else "incremental"
@@ -78,16 +79,6 @@ def _show(settings: Settings, report: RefreshReport, mirror: ContactMirror) -> N
         )
 
     settings.emit(payload, human)
-
-
-class _Report(msgspec.Struct):
-    created: int
-    updated: int
-    deleted: int
-    requests: int
-    elapsed: float
-    full: bool
-    reason: str
 
 
 @sync.command("events")

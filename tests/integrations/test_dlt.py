@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dlt  # the test extra installs dlt[duckdb]: missing, this fails rather than skips
+import duckdb
 import pytest
 
-dlt = pytest.importorskip("dlt")
-duckdb = pytest.importorskip("duckdb")
-
-from inro_async.governor._base import Quota  # noqa: E402
-from inro_async.integrations.dlt import inro  # noqa: E402
-from inro_async.testing import FakeInro  # noqa: E402
-from inro_async.testing.churn import delete_contact, update_contact  # noqa: E402
-from inro_async.testing.thread import serve_in_thread  # noqa: E402
+from inro_async.governor._base import Quota
+from inro_async.integrations.dlt import inro
+from inro_async.testing import FakeInro
+from inro_async.testing.churn import delete_contact, update_contact
+from inro_async.testing.thread import serve_in_thread
 
 FAST = {"quotas": (Quota(100_000, 1),)}
 
