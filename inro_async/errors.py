@@ -312,6 +312,16 @@ class JournalUnreadableError(JobMismatchError):
     """
 
 
+class JournalWriteError(InroError):
+    """A job's journal could not be opened or written; the job stopped.
+
+    A full disk, a read-only file or folder, an I/O error, or a lock another program holds on
+    the file. Nothing went out that the journal does not record as sent or in flight (a chunk
+    is recorded before its request leaves), so running the job again once the cause is fixed
+    resumes it without sending anything twice.
+    """
+
+
 class GovernorUnavailableError(InroError):
     """Redis could not be reached for ``RedisGovernor``, and no local fallback was configured."""
 

@@ -33,6 +33,7 @@ def sample(cls: type[BaseException]) -> BaseException:
         errors.JobMismatchError,
         errors.JobLockedError,
         errors.JournalUnreadableError,
+        errors.JournalWriteError,
         errors.MirrorError,
         errors.MirrorMismatchError,
         errors.MirrorUnavailableError,

@@ -8,7 +8,12 @@ A named job's journal can be read with ``read_journal(name)`` (see ``journal_rea
 
 from typing import TYPE_CHECKING, Any
 
-from inro_async.errors import JobLockedError, JobMismatchError, JournalUnreadableError
+from inro_async.errors import (
+    JobLockedError,
+    JobMismatchError,
+    JournalUnreadableError,
+    JournalWriteError,
+)
 from inro_async.jobs._book import ChunkStatus, JournalMeta
 from inro_async.jobs._items import Identifier, ItemStatus, Outcome
 from inro_async.jobs._job import Job
@@ -45,6 +50,7 @@ __all__ = [
     "JournalMeta",
     "JournalSummary",
     "JournalUnreadableError",
+    "JournalWriteError",
     "NotebookProgress",
     "Outcome",
     "ProgressCallback",

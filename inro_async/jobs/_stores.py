@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, Protocol
 
-from inro_async.errors import JobLockedError, JournalUnreadableError
+from inro_async.errors import JobLockedError, JournalUnreadableError, JournalWriteError
 from inro_async.jobs._book import ChunkRecord, ChunkStatus, JournalMeta, record_problem
 
 __all__ = ["MemoryStore", "SqliteStore", "Store", "read_sqlite_journal"]
@@ -273,8 +273,11 @@ class SqliteStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_file = lock_journal(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_file = lock_journal(path)
+        except OSError as exc:
+            raise _write_failed(path, exc) from None
         try:
             self._db = self._open(path)
         except BaseException:
@@ -302,7 +305,7 @@ class SqliteStore:
         except sqlite3.DatabaseError as exc:
             db.close()
             if isinstance(exc, sqlite3.OperationalError):  # locked, read-only, disk full
-                raise
+                raise _write_failed(path, exc) from None
             raise _unreadable(path, f"SQLite says: {exc}") from None
         except BaseException:
             db.close()
@@ -314,13 +317,21 @@ class SqliteStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        """One write transaction; SQLite's failures to write become ``JournalWriteError``."""
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):  # a failed COMMIT may have rolled back
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+            raise _write_failed(self.path, exc) from None
 
     def load(self) -> tuple[JournalMeta, list[ChunkRecord]] | None:
         """The stored meta and chunks, or ``None`` for a new file."""
@@ -328,7 +339,7 @@ class SqliteStore:
             return _read(self.path, self._db)
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError):
-                raise
+                raise _write_failed(self.path, exc) from None
             raise _unreadable(self.path, f"SQLite says: {exc}") from None
 
     def create(self, meta: JournalMeta, records: Sequence[ChunkRecord]) -> None:
@@ -367,6 +378,16 @@ class SqliteStore:
         with contextlib.suppress(sqlite3.Error):
             self._db.close()
         self._lock_file.close()
+
+
+def _write_failed(path: Path, exc: BaseException) -> JournalWriteError:
+    """Why the journal at ``path`` could not be used, with what to do about it."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    return JournalWriteError(
+        f"the job journal {str(path)!r} could not be written ({reason}); the job stopped. "
+        "Nothing that may have been sent is forgotten: free some space or fix the file's "
+        "permissions and run the job again to resume it"
+    )
 
 
 def _rows(records: Iterable[ChunkRecord]) -> list[tuple[object, ...]]:
