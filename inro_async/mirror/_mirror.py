@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import time
@@ -36,6 +37,10 @@ _YIELD_EVERY = 200
 """Contacts compared between two turns of the event loop (a page is a few milliseconds' work)."""
 VERIFY_AT_MOST = 20
 """Contacts a full walk did not see that are each looked up before they are tombstoned."""
+LOOKUP_BUDGET = 500
+"""Most unseen contacts one refresh looks up when its walk may have missed some (25 s at 20/s)."""
+PROBE_SIZE = 20
+"""Contacts the after-walk probe reads, newest first: enough to see that its order holds."""
 
 
 @dataclass(frozen=True)
@@ -305,12 +310,12 @@ class _Refresh:
         pages = self.client.contacts.iter_pages(
             per_page=MAX_PER_PAGE, concurrency=FULL_WALK_CONCURRENCY
         )
-        last_total: int | None = None
+        totals: set[int | None] = set()
         async for page in pages:  # a walk that cannot be complete raises: nothing is written
             self.requests += 1
             if total is None:
                 total = page.total
-            last_total = page.total
+            totals.add(page.total)
             for contact in page.items:
                 at = contact.updated_at
                 if isinstance(at, datetime) and (newest is None or at > newest):
@@ -320,27 +325,25 @@ class _Refresh:
             # never past the scan's start minus the lag: writes seen late are read again
             reached = min(newest, self.now - self.mirror.lag)
             self.cursor = reached if self.cursor is None else max(self.cursor, reached)
-        await self.delete_absent(tx, total, changed=total != last_total)
+        await self.delete_absent(tx, total, steady=len(totals) == 1)
 
     async def delete_absent(
-        self, tx: Transaction, total: int | None, *, changed: bool = False
+        self, tx: Transaction, total: int | None, *, steady: bool = False
     ) -> None:
-        """Tombstone what a complete walk did not see: guarded, and looked up when few.
+        """Tombstone what a complete walk did not see, once it is known to be gone.
 
-        A contact deleted while the walk ran shifts the pages after it, so another may be
-        missed: a few absentees are each looked up (one request each); many, from a list that
-        changed during the walk, wait for the next full walk (``deferred``).
+        A contact created, changed or deleted while the walk ran shifts the pages after it, so
+        another may be missed although it still exists. The walk's absentees are trusted only
+        when it was a snapshot: the count held on every page (``steady``) and a probe after
+        the walk (the newest contacts, one request) shows nothing changed since it began,
+        minus the lag. Otherwise each is looked up (a 404 is gone), up to ``LOOKUP_BUDGET``;
+        the rest stay, and wait for the next full walk (``deferred``). A few absentees are
+        always looked up.
         """
         if self.empty:  # the first mirror: every row in it was written by this walk
             return
         absent = sorted((await tx.all_ids()) - self.seen)
         if not absent:
-            return
-        if len(absent) > VERIFY_AT_MOST and changed:
-            self.deferred = (
-                f"deletions deferred: the list's count changed during the walk (first "
-                f"{total}) and {len(absent)} contacts were not seen"
-            )
             return
         held = await tx.count()
         ratio = len(absent) / held
@@ -352,6 +355,14 @@ class _Refresh:
             )
         if len(absent) <= VERIFY_AT_MOST:
             absent = await self._still_gone(tx, absent)
+        elif not (steady and await self._quiet_since_walk(total)):
+            unchecked = absent[LOOKUP_BUDGET:]
+            absent = await self._still_gone(tx, absent[:LOOKUP_BUDGET])
+            if unchecked:
+                self.deferred = (
+                    f"deletions deferred: the list changed during the walk, and "
+                    f"{len(unchecked)} unseen contacts are left to look up"
+                )
         before = await tx.rows(absent)
         for contact_id in absent:
             event = contact_event(self.source, before[contact_id], None, now=self.now)
@@ -359,6 +370,22 @@ class _Refresh:
             self._count(event)
         await tx.delete_rows(absent)
         await self.flush(tx)
+
+    async def _quiet_since_walk(self, total: int | None) -> bool:
+        """Whether nothing changed since the walk began: the newest contacts are older.
+
+        ``False`` when it cannot tell: another count, or a server that ignores the order.
+        """
+        self.requests += 1
+        probe = await self.client.contacts.list(
+            per_page=PROBE_SIZE, order_column="updated_at", order_direction="desc"
+        )
+        moments = [c.updated_at for c in probe.items if isinstance(c.updated_at, datetime)]
+        if probe.total != total or len(moments) != len(probe.items):
+            return False
+        if any(later > earlier for earlier, later in itertools.pairwise(moments)):
+            return False  # not newest first: the order was ignored
+        return not moments or moments[0] < self.now - self.mirror.lag
 
     async def _still_gone(self, tx: Transaction, absent: list[int]) -> list[int]:
         gone = []

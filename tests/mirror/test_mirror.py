@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from mirror_support import client_for, server_rows, started
 
 from inro_async.errors import DeleteGuardError, PaginationError
 from inro_async.mirror import ContactMirror
-from inro_async.testing.churn import random_changes
+from inro_async.testing import FakeInro
+from inro_async.testing.churn import create_contact, delete_contact, random_changes
 
 
 async def events_of(mirror: ContactMirror) -> list[dict]:
@@ -181,5 +184,84 @@ async def test_a_contact_a_walk_missed_is_looked_up_before_it_is_tombstoned(
             assert (report.deleted, report.updated) == (1, 0)
             assert 7 in {row["id"] for row in await mirror.contacts()}
             assert len(fake.requests_to("contacts.get")) == 2  # both looked up
+    finally:
+        await fake.close()
+
+
+def shift_between_pages(fake: FakeInro, monkeypatch: pytest.MonkeyPatch, per_page: int) -> None:
+    """Before each list request after the first, delete the first ``per_page // 40`` contacts
+    and create as many: the count holds, the pages after them shift (a busy organization)."""
+    listed = fake.org.ordered_ids
+    calls = 0
+
+    def shifting(*args: Any) -> list[int]:
+        nonlocal calls
+        calls += 1
+        if 1 < calls <= 3:
+            for contact_id in sorted(fake.org.contacts)[: per_page // 40]:
+                delete_contact(fake.org, contact_id)
+                create_contact(fake.org)
+        return listed(*args)
+
+    monkeypatch.setattr(fake.org, "ordered_ids", shifting)
+
+
+async def test_pages_that_shift_during_a_full_walk_never_tombstone_a_contact_that_exists(
+    where: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = await started(3_000)
+    try:
+        async with client_for(fake) as inro, ContactMirror(where) as mirror:
+            await mirror.refresh(inro)
+            shift_between_pages(fake, monkeypatch, 1_000)
+            report = await mirror.refresh(inro, full=True)
+            monkeypatch.undo()
+            kept = {row["id"] for row in await mirror.contacts()}
+            assert set(fake.org.contacts) - kept <= set(range(3_001, 3_051))  # new, not yet seen
+            deleted = [
+                int(e["subject"]) async for e in mirror.events() if e["type"].endswith("deleted")
+            ]
+            assert not set(deleted) & set(fake.org.contacts), "a contact that exists, tombstoned"
+            assert report.deleted == len(deleted)
+            assert fake.requests_to("contacts.get"), "the unseen were looked up"
+            again = await mirror.refresh(inro, full=True)  # a quiet walk: it all adds up
+            assert await mirror.contacts() == server_rows(fake)
+            assert again.deleted + report.deleted == 50
+    finally:
+        await fake.close()
+
+
+async def test_a_quiet_full_walk_tombstones_many_deletions_without_a_lookup_each(
+    where: str,
+) -> None:
+    fake = await started(3_000)
+    try:
+        async with client_for(fake) as inro, ContactMirror(where) as mirror:
+            await mirror.refresh(inro)
+            for contact_id in range(100, 400, 5):  # 60 deleted before the walk
+                delete_contact(fake.org, contact_id)
+            report = await mirror.refresh(inro, full=True)
+            assert report.deleted == 60
+            assert not fake.requests_to("contacts.get")
+            assert report.requests == 1 + 3 + 1  # me, three pages, the probe
+            assert await mirror.contacts() == server_rows(fake)
+    finally:
+        await fake.close()
+
+
+async def test_a_full_walk_of_a_server_ignoring_the_order_looks_up_whom_it_did_not_see(
+    where: str,
+) -> None:
+    fake = await started(3_000)
+    try:
+        async with client_for(fake) as inro, ContactMirror(where) as mirror:
+            await mirror.refresh(inro)
+            fake.org.ignore_order = True  # the probe cannot tell "quiet": every absentee is checked
+            for contact_id in range(100, 400, 5):
+                delete_contact(fake.org, contact_id)
+            report = await mirror.refresh(inro, full=True)
+            assert report.deleted == 60
+            assert len(fake.requests_to("contacts.get")) == 60
+            assert await mirror.contacts() == server_rows(fake)
     finally:
         await fake.close()
