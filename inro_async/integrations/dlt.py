@@ -24,6 +24,7 @@ from typing import Any
 import dlt
 
 from inro_async.client import Client
+from inro_async.mirror._absentees import confirm_gone
 from inro_async.mirror._rows import COLUMNS, row_of
 from inro_async.resources._contact_changes import DEFAULT_LAG
 
@@ -69,18 +70,33 @@ async def contacts(
     since = None if deletions or updated_at.last_value is None else _parse(updated_at.last_value)
     async with Client(token, base_url=base_url, **(client_options or {})) as inro:
         seen: set[int] = set()
+        started = datetime.now(UTC)
         changes = inro.contacts.changes(since=since, lag=DEFAULT_LAG, clock=time.time)
         async for batch in changes:
             seen.update(contact.id for contact in batch)
             yield _rows(batch)
         if changes.full:
             known = set(state.get("ids", []))
-            gone = sorted(known - seen)
-            if gone:
+            absent = sorted(known - seen)
+            # A contact unseen may only have fallen between two shifting pages: gone when the
+            # walk was a snapshot or a lookup says 404; found ones are loaded as they are now.
+            sorted_out = await confirm_gone(
+                inro,
+                absent,
+                total=changes.total,
+                steady=changes.steady,
+                started=started,
+                lag=DEFAULT_LAG,
+            )
+            if sorted_out.found:
+                seen.update(contact.id for contact in sorted_out.found)
+                yield _rows(sorted_out.found)
+            if sorted_out.gone:
                 yield [
-                    {"id": contact_id, "deleted": True, "updated_at": None} for contact_id in gone
+                    {"id": contact_id, "deleted": True, "updated_at": None}
+                    for contact_id in sorted_out.gone
                 ]
-            state["ids"] = sorted(seen)
+            state["ids"] = sorted(seen | set(sorted_out.unchecked))  # unchecked: look again
 
 
 @dlt.source(name="inro")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import os
 import time
@@ -13,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from inro_async._limits import MAX_PER_PAGE
-from inro_async.errors import DeleteGuardError, MirrorMismatchError, NotFoundError
+from inro_async.errors import DeleteGuardError, MirrorMismatchError
+from inro_async.mirror._absentees import confirm_gone
 from inro_async.mirror._rows import (
     EncodedEvent,
     Row,
@@ -35,12 +35,6 @@ _log = logging.getLogger("inro_async.mirror")
 
 _YIELD_EVERY = 200
 """Contacts compared between two turns of the event loop (a page is a few milliseconds' work)."""
-VERIFY_AT_MOST = 20
-"""Contacts a full walk did not see that are each looked up before they are tombstoned."""
-LOOKUP_BUDGET = 500
-"""Most unseen contacts one refresh looks up when its walk may have missed some (25 s at 20/s)."""
-PROBE_SIZE = 20
-"""Contacts the after-walk probe reads, newest first: enough to see that its order holds."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +157,7 @@ class ContactMirror:
                 run.cursor = changes.cursor
                 if changes.full:
                     reason = changes.reason
-                    await run.delete_absent(tx, changes.total)
+                    await run.delete_absent(tx, changes.total, steady=changes.steady)
                 else:
                     held = await tx.count()
                     if changes.total is not None and held != changes.total:
@@ -332,13 +326,8 @@ class _Refresh:
     ) -> None:
         """Tombstone what a complete walk did not see, once it is known to be gone.
 
-        A contact created, changed or deleted while the walk ran shifts the pages after it, so
-        another may be missed although it still exists. The walk's absentees are trusted only
-        when it was a snapshot: the count held on every page (``steady``) and a probe after
-        the walk (the newest contacts, one request) shows nothing changed since it began,
-        minus the lag. Otherwise each is looked up (a 404 is gone), up to ``LOOKUP_BUDGET``;
-        the rest stay, and wait for the next full walk (``deferred``). A few absentees are
-        always looked up.
+        See ``_absentees``: trusted from a walk that was a snapshot (``steady`` and quiet
+        since), else looked up; what the lookup budget leaves waits (``deferred``).
         """
         if self.empty:  # the first mirror: every row in it was written by this walk
             return
@@ -353,16 +342,18 @@ class _Refresh:
                 f"deleting the other {len(absent)} of the mirror's {held} ({ratio:.0%}) is past "
                 f"max_delete_ratio={self.mirror.max_delete_ratio:g}: refused, nothing changed"
             )
-        if len(absent) <= VERIFY_AT_MOST:
-            absent = await self._still_gone(tx, absent)
-        elif not (steady and await self._quiet_since_walk(total)):
-            unchecked = absent[LOOKUP_BUDGET:]
-            absent = await self._still_gone(tx, absent[:LOOKUP_BUDGET])
-            if unchecked:
-                self.deferred = (
-                    f"deletions deferred: the list changed during the walk, and "
-                    f"{len(unchecked)} unseen contacts are left to look up"
-                )
+        sorted_out = await confirm_gone(
+            self.client, absent, total=total, steady=steady, started=self.now, lag=self.mirror.lag
+        )
+        self.requests += sorted_out.requests
+        if sorted_out.found:
+            await self.apply(tx, sorted_out.found)  # there after all: the pages had shifted
+        if sorted_out.unchecked:
+            self.deferred = (
+                f"deletions deferred: the list changed during the walk, and "
+                f"{len(sorted_out.unchecked)} unseen contacts are left to look up"
+            )
+        absent = sorted_out.gone
         before = await tx.rows(absent)
         for contact_id in absent:
             event = contact_event(self.source, before[contact_id], None, now=self.now)
@@ -370,34 +361,6 @@ class _Refresh:
             self._count(event)
         await tx.delete_rows(absent)
         await self.flush(tx)
-
-    async def _quiet_since_walk(self, total: int | None) -> bool:
-        """Whether nothing changed since the walk began: the newest contacts are older.
-
-        ``False`` when it cannot tell: another count, or a server that ignores the order.
-        """
-        self.requests += 1
-        probe = await self.client.contacts.list(
-            per_page=PROBE_SIZE, order_column="updated_at", order_direction="desc"
-        )
-        moments = [c.updated_at for c in probe.items if isinstance(c.updated_at, datetime)]
-        if probe.total != total or len(moments) != len(probe.items):
-            return False
-        if any(later > earlier for earlier, later in itertools.pairwise(moments)):
-            return False  # not newest first: the order was ignored
-        return not moments or moments[0] < self.now - self.mirror.lag
-
-    async def _still_gone(self, tx: Transaction, absent: list[int]) -> list[int]:
-        gone = []
-        for contact_id in absent:
-            self.requests += 1
-            try:
-                contact = await self.client.contacts.get(id=contact_id)
-            except NotFoundError:
-                gone.append(contact_id)
-                continue
-            await self.apply(tx, [contact])  # there after all: the walk's pages had shifted
-        return gone
 
     async def flush(self, tx: Transaction) -> None:
         if self.pending:

@@ -68,6 +68,8 @@ class ContactChanges:
         self.full = since is None
         self.reason = "no cursor yet" if since is None else ""
         self.total: int | None = None
+        self.steady = True
+        """Whether every page of the full walk gave the same count as its first (``total``)."""
         self.requests = 0
         self.cursor: datetime | None = since
 
@@ -108,6 +110,7 @@ class ContactChanges:
                         break
         if self.full:
             self.total = None  # the full walk's own count
+            self.steady = True
             pages = self._contacts.iter_pages(per_page=MAX_PER_PAGE, concurrency=self._concurrency)
             async with aclosing(pages) as walk:
                 async for page in walk:
@@ -125,6 +128,8 @@ class ContactChanges:
         self.requests += 1
         if self.total is None:
             self.total = page.total
+        elif page.total != self.total:
+            self.steady = False
 
 
 def _out_of_order(previous: datetime | None, moments: list[datetime]) -> bool:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from mirror_support import client_for, server_rows, started
+from mirror_support import client_for, server_rows, shift_between_pages, started
 
 from inro_async.errors import DeleteGuardError, PaginationError
 from inro_async.mirror import ContactMirror
-from inro_async.testing import FakeInro
-from inro_async.testing.churn import create_contact, delete_contact, random_changes
+from inro_async.testing.churn import delete_contact, random_changes
 
 
 async def events_of(mirror: ContactMirror) -> list[dict]:
@@ -188,24 +185,6 @@ async def test_a_contact_a_walk_missed_is_looked_up_before_it_is_tombstoned(
         await fake.close()
 
 
-def shift_between_pages(fake: FakeInro, monkeypatch: pytest.MonkeyPatch, per_page: int) -> None:
-    """Before each list request after the first, delete the first ``per_page // 40`` contacts
-    and create as many: the count holds, the pages after them shift (a busy organization)."""
-    listed = fake.org.ordered_ids
-    calls = 0
-
-    def shifting(*args: Any) -> list[int]:
-        nonlocal calls
-        calls += 1
-        if 1 < calls <= 3:
-            for contact_id in sorted(fake.org.contacts)[: per_page // 40]:
-                delete_contact(fake.org, contact_id)
-                create_contact(fake.org)
-        return listed(*args)
-
-    monkeypatch.setattr(fake.org, "ordered_ids", shifting)
-
-
 async def test_pages_that_shift_during_a_full_walk_never_tombstone_a_contact_that_exists(
     where: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -213,7 +192,7 @@ async def test_pages_that_shift_during_a_full_walk_never_tombstone_a_contact_tha
     try:
         async with client_for(fake) as inro, ContactMirror(where) as mirror:
             await mirror.refresh(inro)
-            shift_between_pages(fake, monkeypatch, 1_000)
+            shift_between_pages(fake.org, monkeypatch, 1_000)
             report = await mirror.refresh(inro, full=True)
             monkeypatch.undo()
             kept = {row["id"] for row in await mirror.contacts()}
