@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from inro_async._limits import MAX_PER_PAGE
-from inro_async.errors import DeleteGuardError, MirrorMismatchError
+from inro_async.errors import (
+    DeleteGuardError,
+    InroError,
+    MirrorMismatchError,
+    MirrorUnavailableError,
+)
 from inro_async.mirror._absentees import confirm_gone
 from inro_async.mirror._rows import (
     EncodedEvent,
@@ -119,8 +126,32 @@ class ContactMirror:
 
     # -- refresh -----------------------------------------------------------------------------
 
+    @asynccontextmanager
+    async def _database(self, doing: str) -> AsyncIterator[None]:
+        """The database's own failures (a lost connection, a full disk) as an ``InroError``.
+
+        The store is closed on the way, so the next call connects again.
+        """
+        try:
+            yield
+        except InroError:
+            raise
+        except self.store.failures as exc:
+            with contextlib.suppress(Exception):
+                await self.store.close()
+            self._state = None
+            after = "the refresh rolled back, nothing changed" if doing == "refreshing" else ""
+            raise MirrorUnavailableError(
+                f"{self.store.description}: the database failed while {doing} "
+                f"({type(exc).__name__}: {exc}); {after or 'try again'}"
+            ) from None
+
     async def refresh(self, client: Client, *, full: bool = False) -> RefreshReport:
         """Bring the mirror up to date, in one transaction; append the change events."""
+        async with self._database("refreshing"):
+            return await self._refresh(client, full=full)
+
+    async def _refresh(self, client: Client, *, full: bool) -> RefreshReport:
         await self.open()
         assert self._state is not None
         started = time.monotonic()
@@ -228,16 +259,19 @@ class ContactMirror:
             raise InvalidArgumentError("after", "give after or since, not both")
         position = 0
         if after is not None:
-            found = await self.store.position_of(after)
+            async with self._database("reading events"):
+                found = await self.store.position_of(after)
             if found is None:
                 from inro_async.errors import InvalidArgumentError
 
                 raise InvalidArgumentError("after", f"no event {after!r} in this mirror")
             position = found
         elif since is not None:
-            position = await self.store.position_before(_iso(since))
+            async with self._database("reading events"):
+                position = await self.store.position_before(_iso(since))
         while True:
-            batch = await self.store.events_after(position, 1000)
+            async with self._database("reading events"):
+                batch = await self.store.events_after(position, 1000)
             for position, event in batch:  # noqa: B007 - the next batch starts after it
                 yield event
             if not batch:
@@ -248,7 +282,8 @@ class ContactMirror:
     async def contacts(self) -> list[Row]:
         """Every contact in the mirror, in id order."""
         await self.open()
-        return list(await self.store.contacts())
+        async with self._database("reading contacts"):
+            return list(await self.store.contacts())
 
 
 class _Refresh:

@@ -102,6 +102,15 @@ class PostgresStore:
         self._db: asyncpg.Connection | None = None
 
     @property
+    def failures(self) -> tuple[type[Exception], ...]:
+        """What this database raises when it fails (``ContactMirror`` turns it into an error)."""
+        try:
+            import asyncpg
+        except ImportError:  # pragma: no cover - the extra is missing: open() says so
+            return (OSError,)
+        return (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+    @property
     def db(self) -> asyncpg.Connection:
         """The open connection."""
         if self._db is None:

@@ -97,47 +97,59 @@ class _Tx:
                     found[values[0]] = _decode_row(values)
             return found
 
-        return await self._store.run(read)
+        return await self._store.run(self._store.in_transaction(read))
 
     async def write_rows(self, rows: Sequence[Row], synced_at: str) -> None:
         encoded = [_encode_row(row, synced_at) for row in rows]
-        await self._store.submit(lambda db: _done(db.executemany(_UPSERT, encoded)))
+        await self._store.submit(
+            self._store.in_transaction(lambda db: _done(db.executemany(_UPSERT, encoded)))
+        )
 
     async def delete_rows(self, ids: Sequence[int]) -> None:
         await self._store.run(
-            lambda db: _done(
-                db.executemany("DELETE FROM inro_contacts WHERE id = ?", [(i,) for i in ids])
+            self._store.in_transaction(
+                lambda db: _done(
+                    db.executemany("DELETE FROM inro_contacts WHERE id = ?", [(i,) for i in ids])
+                )
             )
         )
 
     async def all_ids(self) -> set[int]:
         return await self._store.run(
-            lambda db: {r[0] for r in db.execute("SELECT id FROM inro_contacts")}
+            self._store.in_transaction(
+                lambda db: {r[0] for r in db.execute("SELECT id FROM inro_contacts")}
+            )
         )
 
     async def count(self) -> int:
         return await self._store.run(
-            lambda db: int(db.execute("SELECT count(*) FROM inro_contacts").fetchone()[0])
+            self._store.in_transaction(
+                lambda db: int(db.execute("SELECT count(*) FROM inro_contacts").fetchone()[0])
+            )
         )
 
     async def add_events(self, events: Sequence[EncodedEvent]) -> None:
         rows = list(events)
         await self._store.submit(
-            lambda db: _done(
-                db.executemany(
-                    "INSERT INTO inro_contact_events (id, type, subject, time, body) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    rows,
+            self._store.in_transaction(
+                lambda db: _done(
+                    db.executemany(
+                        "INSERT INTO inro_contact_events (id, type, subject, time, body) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        rows,
+                    )
                 )
             )
         )
 
     async def write_state(self, state: dict[str, str]) -> None:
         await self._store.run(
-            lambda db: _done(
-                db.executemany(
-                    "INSERT OR REPLACE INTO inro_mirror_state (key, value) VALUES (?, ?)",
-                    list(state.items()),
+            self._store.in_transaction(
+                lambda db: _done(
+                    db.executemany(
+                        "INSERT OR REPLACE INTO inro_mirror_state (key, value) VALUES (?, ?)",
+                        list(state.items()),
+                    )
                 )
             )
         )
@@ -149,9 +161,37 @@ class SQLiteStore:
     def __init__(self, path: str) -> None:
         self.path = Path(path)
         self.description = str(self.path)
+        self.failures: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
+        """What this database raises when it fails (``ContactMirror`` turns it into an error)."""
         self._db: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="inro-mirror-sqlite")
         self._queued: list[asyncio.Future[object]] = []
+        self._failed: sqlite3.Error | None = None
+        """The error that ended the transaction in progress, if one did."""
+
+    def in_transaction(
+        self, work: Callable[[sqlite3.Connection], T]
+    ) -> Callable[[sqlite3.Connection], T]:
+        """``work``, refused once the refresh's transaction is gone (on the store's thread).
+
+        After some errors (a full disk, an I/O error) SQLite rolls the transaction back by
+        itself; a write queued behind the failed one would then commit on its own, and half a
+        refresh would stay. Each write checks first, and repeats the error that ended it.
+        """
+
+        def guarded(db: sqlite3.Connection) -> T:
+            if not db.in_transaction:
+                raise sqlite3.OperationalError(
+                    f"{self._failed or 'an earlier error'} (SQLite rolled the refresh's "
+                    "transaction back)"
+                )
+            try:
+                return work(db)
+            except sqlite3.Error as exc:
+                self._failed = exc
+                raise
+
+        return guarded
 
     async def submit(self, work: Callable[[sqlite3.Connection], object]) -> None:
         """Queue a write on the store's thread without waiting for it.
@@ -227,6 +267,7 @@ class SQLiteStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Tx]:
         """One refresh: ``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error)."""
+        self._failed = None
         try:
             await self.run(lambda db: _done(db.execute("BEGIN IMMEDIATE")))
         except sqlite3.OperationalError as exc:
@@ -245,7 +286,7 @@ class SQLiteStore:
     async def _roll_back(self) -> None:
         queued, self._queued = self._queued, []
         await asyncio.gather(*queued, return_exceptions=True)  # the thread runs them in order
-        await self.run(lambda db: _done(db.execute("ROLLBACK")))
+        await self.run(_roll_back_if_open)
 
     async def events_after(self, seq: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
         """Up to ``limit`` events after position ``seq``."""
@@ -321,3 +362,8 @@ def check_state(state: dict[str, str], where: str) -> dict[str, str]:
             f"{SCHEMA_VERSION}: upgrade inro-async"
         )
     return state
+
+
+def _roll_back_if_open(db: sqlite3.Connection) -> None:
+    if db.in_transaction:  # SQLite may have rolled it back already, after a full disk
+        db.execute("ROLLBACK")

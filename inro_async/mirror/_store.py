@@ -52,6 +52,10 @@ class MirrorStore(Protocol):
     description: str
     """The database, for messages (never a password)."""
 
+    @property
+    def failures(self) -> tuple[type[Exception], ...]:
+        """The exceptions this database's driver raises when it fails."""
+
     async def open(self) -> dict[str, str]:
         """Connect, check (or create) the schema, and return the state table."""
 

@@ -24,11 +24,20 @@ async def where(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     if request.param == "sqlite":
         yield str(tmp_path / "crm.sqlite3")
         return
-    url: str = request.getfixturevalue("postgres_url")
+    yield await new_database(request.getfixturevalue("postgres_url"), tmp_path)
+
+
+@pytest_asyncio.fixture
+async def postgres_where(postgres_url: str, tmp_path: Path) -> str:
+    """A new, empty PostgreSQL database for a mirror (the PostgreSQL-only tests)."""
+    return await new_database(postgres_url, tmp_path)
+
+
+async def new_database(url: str, tmp_path: Path) -> str:
     name = f"mirror_{next(_names)}_{tmp_path.name.lower().replace('-', '_')[-30:]}"
     admin = await asyncpg.connect(url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    yield url.rsplit("/", 1)[0] + "/" + name
+    return url.rsplit("/", 1)[0] + "/" + name
