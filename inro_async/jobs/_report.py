@@ -431,6 +431,13 @@ class ExportReport:
     """Contacts the server counted at the end (the last page's ``X-Total``); ``None`` if unsaid."""
     total_at_start: int | None = None
     """Contacts the server counted at the start (the first page's ``X-Total``)."""
+    steady: bool = True
+    """Whether every page gave the same count."""
+    repeated: int = 0
+    """Rows left out because the page before had already given them (the pages shifted)."""
+    changed_since_start: bool | None = False
+    """Whether a contact was created, changed or deleted while the export read the pages
+    (by a probe of the newest after the walk); ``None``: the server could not tell."""
 
     @property
     def rate(self) -> float:
@@ -451,6 +458,20 @@ class ExportReport:
             and self.total != self.total_at_start
         )
 
+    @property
+    def snapshot(self) -> bool:
+        """Whether the file is every contact as of one moment: nothing changed as it was read.
+
+        When not, the pages may have shifted under the walk: a contact that existed the whole
+        time can be missing. ``ContactMirror`` keeps an exact copy instead.
+        """
+        return (
+            self.steady
+            and not self.changed
+            and not self.repeated
+            and self.changed_since_start is False
+        )
+
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """IPython's text display: the summary line, not the dataclass repr."""
         printer.text(str(self))
@@ -465,6 +486,19 @@ class ExportReport:
             text += (
                 f"\n  the list changed while it was read: {self.total_at_start:,} contacts at "
                 f"the start, {self.total:,} at the end"
+            )
+        elif not self.snapshot:
+            why = (
+                "the server could not tell whether contacts changed while it was read"
+                if self.changed_since_start is None
+                else "contacts changed while it was read"
+            )
+            text += f"\n  not a snapshot: {why}"
+        if not self.snapshot:
+            repeated = f"; {self.repeated:,} repeated rows left out" if self.repeated else ""
+            text += (
+                f"\n  pages may have shifted under the walk, so a contact can be missing"
+                f"{repeated} (ContactMirror keeps an exact copy)"
             )
         if self.missing:
             text += (

@@ -13,7 +13,9 @@ is an empty cell. The message and comment previews stay out of CSV (they are in 
 
 The API offers no snapshot: a walk ordered by id (the default) sees contacts created meanwhile at
 the end, and may miss one deleted while the walk is under way. The report says how many the
-server counted at the start and at the end (``ExportReport.total``, ``total_at_start``). An
+server counted at the start and at the end (``ExportReport.total``, ``total_at_start``), leaves
+out rows the page before already gave (``repeated``), and after the last page one probe of the
+newest contacts tells whether any changed while it read: only then is it a ``snapshot``. An
 export never succeeds with fewer contacts than the last count beyond what a list changing as
 it is read explains: the walk's checks (``inro_async.pagination``) raise a ``PaginationError``
 for a page that repeats the one before, a count the pages overrun, or a page that left contacts
@@ -30,14 +32,15 @@ import math
 import os
 import secrets
 from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
 from inro_async._validate import check_concurrency, check_per_page
-from inro_async.errors import InvalidArgumentError, QuotaWaitTooLongError
+from inro_async.errors import InroError, InvalidArgumentError, QuotaWaitTooLongError
 from inro_async.jobs._eta import RoundTrip, seconds_left
 from inro_async.jobs._job import EXPORT_CONCURRENCY, NOTICE_AFTER, Job
 from inro_async.jobs._operation import paced_client
@@ -50,6 +53,13 @@ if TYPE_CHECKING:
     from inro_async.client import Client
 
 __all__ = ["CSV_FIELDS", "ExportFormat", "csv_header", "csv_rows", "export_contacts"]
+
+PROBE_SIZE = 20
+"""Newest contacts read after the walk, to tell whether any changed while it ran."""
+CLOCK_SLACK = timedelta(seconds=2)
+"""How far before the first page's ``Date`` a change still counts as during the export."""
+DEFAULT_LAG = timedelta(minutes=5)
+"""Without a ``Date`` header: how far the server's clock may trail ours."""
 
 ExportFormat = Literal["jsonl", "csv"]
 
@@ -173,6 +183,20 @@ class _AtomicFile:
             self.temp.unlink()
 
 
+def _server_time(page: Page[Any]) -> datetime | None:
+    """When the server answered ``page``, by its ``Date`` header (``None`` if absent or odd)."""
+    if page.response is None:
+        return None
+    value = page.response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _format_of(path: Path, format: ExportFormat | None) -> ExportFormat:
     if format is not None:
         if format not in ("jsonl", "csv"):
@@ -217,6 +241,10 @@ class _Export:
         self.written = 0
         self.pages = 0
         self.total_pages: int | None = None
+        self.steady = True  # every page's X-Total equal to the first's
+        self.repeated = 0  # rows the page before had already given
+        self._previous_ids: frozenset[int] = frozenset()
+        self.server_started: datetime | None = None  # the first page's Date header
         self._started = 0  # pages asked for (sent, or waiting in the governor)
         self._page_seconds = RoundTrip()
         self.waits = QuotaWait(self._announce)
@@ -254,6 +282,7 @@ class _Export:
             if self.format == "csv":
                 await asyncio.to_thread(target.write, _csv_text([csv_header(slugs)]))
             await self._write(target, slugs)
+            changed_since = await self._changed_since_start()
             await asyncio.to_thread(target.commit)
         except BaseException:
             target.discard()
@@ -267,9 +296,39 @@ class _Export:
             started_at=self.started_at,
             total=self.counted,
             total_at_start=self.counted_at_start,
+            steady=self.steady,
+            repeated=self.repeated,
+            changed_since_start=changed_since,
         )
         await self._emit("finished", status="completed")
         return report
+
+    async def _changed_since_start(self) -> bool | None:
+        """Whether a contact changed after the walk began: the newest ones, one request.
+
+        Page numbers shift when contacts are created, changed or deleted during the walk, so
+        one may be missed: the report must not call such an export a snapshot. ``None`` when
+        the server cannot tell (it ignores the order) or the probe failed.
+        """
+        if self.server_started is not None:
+            moment = self.server_started - CLOCK_SLACK  # the server's own clock
+        else:
+            moment = self.started_at - DEFAULT_LAG
+        contacts = self.client.contacts
+        order: dict[str, Any] = {"order_column": "updated_at", "order_direction": "desc"}
+        try:
+            if self.query is not None:
+                probe = await contacts.search(self.query, per_page=PROBE_SIZE, **order)
+            else:
+                probe = await contacts.list(per_page=PROBE_SIZE, **order)
+        except InroError:
+            return None
+        moments = [c.updated_at for c in probe.items if isinstance(c.updated_at, datetime)]
+        if len(moments) != len(probe.items) or sorted(moments, reverse=True) != moments:
+            return None  # the order was ignored: the newest may be anywhere
+        if probe.total != self.counted:
+            return True
+        return bool(moments) and moments[0] >= moment
 
     async def _write(self, target: _AtomicFile, slugs: Sequence[str]) -> None:
         encoder = msgspec.json.Encoder()
@@ -282,19 +341,40 @@ class _Export:
                     self.total = page.total
                 if self.pages == 0:
                     self.counted_at_start = page.total
+                    self.server_started = _server_time(page)
+                elif page.total != self.counted:
+                    self.steady = False
                 self.counted = page.total
                 self.total_pages = page.total_pages
                 if page.response is not None:
                     self._page_seconds.add(page.response.elapsed)
+                items = self._fresh(page.items)
                 if self.format == "jsonl":
-                    chunk = encoder.encode_lines(page.items)
+                    chunk = encoder.encode_lines(items)
                 else:
-                    chunk = _csv_text(csv_rows(msgspec.to_builtins(page.items), slugs)).encode()
+                    chunk = _csv_text(csv_rows(msgspec.to_builtins(items), slugs)).encode()
                 # Written off the loop so the pages still in flight keep moving meanwhile.
                 await asyncio.to_thread(target.write_bytes, chunk)
                 self.pages += 1
-                self.written += len(page.items)
+                self.written += len(items)
                 await self._emit("progress")
+
+    def _fresh(self, items: list[Any]) -> list[Any]:
+        """The page's contacts but those the page before gave: its rows had shifted by some.
+
+        Only the page before is kept (memory stays bounded); a repeat from further back
+        would need the list to shift by more than a page while it is read.
+        """
+        ids = [getattr(item, "id", None) for item in items]
+        previous, self._previous_ids = (
+            self._previous_ids,
+            frozenset(i for i in ids if isinstance(i, int)),
+        )
+        if previous.isdisjoint(self._previous_ids):
+            return items
+        fresh = [item for item, i in zip(items, ids, strict=True) if i not in previous]
+        self.repeated += len(items) - len(fresh)
+        return fresh
 
     async def _emit(
         self, kind: EventKind, status: str | None = None, waiting_for: float | None = None
@@ -302,13 +382,14 @@ class _Export:
         elapsed = self.loop.time() - self.t0
         eta: float | None = None
         if self.total_pages is not None and kind == "progress":
-            eta = 0.0
+            probe = self._page_seconds.seconds or 0.0  # the probe after the last page
+            eta = probe
             if self.pages < self.total_pages:
                 eta = None
                 # Pages not asked for yet; those waiting in the governor are counted by it.
                 not_started = max(0, self.total_pages - self._started)
                 with contextlib.suppress(Exception):  # an estimate is a nicety
-                    eta = seconds_left(
+                    pages_left = seconds_left(
                         quota_wait=await self.governor.estimate(not_started),
                         unsent=not_started,
                         left=self.total_pages - self.pages,
@@ -317,6 +398,7 @@ class _Export:
                         last_sent_at=self.last_dispatch,
                         now=self.loop.time(),
                     )
+                    eta = None if pages_left is None else pages_left + probe
         await self.hub.emit(
             ProgressEvent(
                 kind=kind,

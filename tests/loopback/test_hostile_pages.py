@@ -22,6 +22,7 @@ from inro_async.jobs import ProgressEvent, export_contacts
 from inro_async.models.contacts import Contact
 from inro_async.pagination import Page
 from inro_async.testing import FakeInro
+from inro_async.testing.churn import create_contact, delete_contact
 from inro_async.testing.store import Organization
 
 ALL = list(range(1, 101))
@@ -245,6 +246,8 @@ async def test_an_export_report_says_how_many_the_server_counted(
     assert (report.contacts, report.total, report.total_at_start) == (100, 100, 100)
     assert (report.missing, report.changed) == (0, False)
     assert "100 of 100 contacts" in str(report)
+    assert report.snapshot  # nothing changed as it was read: the probe says so
+    assert "may have shifted" not in str(report)
 
 
 @pytest.mark.parametrize("suffix", ["csv", "jsonl"])
@@ -277,3 +280,52 @@ async def test_an_export_of_a_list_that_shrank_says_so(
     if suffix == "jsonl":
         ids = [json.loads(row)["id"] for row in rows]
         assert ids == [*ALL[:20], *ALL[25:]]
+
+
+async def test_an_export_while_contacts_come_and_go_is_no_snapshot_and_says_so(
+    inro_client: Client, inro_server: FakeInro, org: Organization, tmp_path: Path
+) -> None:
+    """Deleted and created in pairs, the count holds, yet every later page shifts."""
+
+    def churn_after_each_page(event: ProgressEvent) -> None:
+        if event.kind == "progress" and event.done < 100:
+            for contact_id in sorted(org.contacts)[:3]:
+                delete_contact(org, contact_id)
+                create_contact(org)
+
+    report = await export_contacts(
+        inro_client,
+        tmp_path / "contacts.jsonl",
+        per_page=PER_PAGE,
+        concurrency=1,
+        on_progress=churn_after_each_page,
+    )
+    assert (report.total, report.total_at_start, report.changed) == (100, 100, False)
+    assert report.changed_since_start is True
+    assert not report.snapshot
+    assert "not a snapshot: contacts changed while it was read" in str(report)
+    assert "a contact can be missing" in str(report)
+    assert len(inro_server.requests_to("contacts.list")) == 5 + 1  # the pages, the probe
+
+
+async def test_rows_a_shifted_page_repeats_are_left_out_and_counted(
+    inro_client: Client, org: Organization, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Newest first, a contact created mid-walk pushes the last rows of a page onto the next."""
+    listed = org.ordered_ids
+    monkeypatch.setattr(org, "ordered_ids", lambda *a: list(reversed(listed(*a))))
+
+    def create_after_each_page(event: ProgressEvent) -> None:
+        if event.kind == "progress" and event.done in (PER_PAGE, 2 * PER_PAGE - 2):
+            for _ in range(2):
+                create_contact(org)
+
+    target = tmp_path / "contacts.jsonl"
+    report = await export_contacts(
+        inro_client, target, per_page=PER_PAGE, concurrency=1, on_progress=create_after_each_page
+    )
+    ids = [json.loads(row)["id"] for row in target.read_text(encoding="utf-8").splitlines()]
+    assert len(ids) == len(set(ids)) == report.contacts
+    assert report.repeated == 4
+    assert not report.snapshot
+    assert "4 repeated rows left out" in str(report)
