@@ -212,6 +212,8 @@ def contacts_export(
             "contacts": report.contacts,
             "total": report.total,
             "total_at_start": report.total_at_start,
+            "snapshot": report.snapshot,
+            "repeated": report.repeated,
             "pages": report.pages,
             "elapsed": round(report.elapsed, 3),
         },

@@ -115,6 +115,7 @@ def test_contacts_export_json_reports_the_jsonl_file(invoke: Invoke, tmp_path: P
     lines = out.read_text(encoding="utf-8").splitlines()
     assert payload["contacts"] == len(lines) > 0
     assert payload["total"] == payload["total_at_start"] == payload["contacts"]  # as counted
+    assert (payload["snapshot"], payload["repeated"]) == (True, 0)  # nothing changed as it read
     assert all("silva" in json.loads(line)["username"] for line in lines)
 
 
