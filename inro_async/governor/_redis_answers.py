@@ -3,10 +3,10 @@
 A slot granted to a process that reports its answers (``RedisGovernor.expect_reports``, which a
 ``Client`` calls) is *held* in Redis until its answer: the request may leave late from a busy
 event loop or wait in a queue on its way, and the server counts it when it arrives, which is
-no later than its answer. ``observe`` queues each answer here, and one ``answered`` call sends
-everything queued meanwhile, off the request's path: the request never waits for that round
-trip, and a burst of answers costs one call, not one each. Until it lands, the slot stays taken
-a little longer, which only ever delays someone (never a 429).
+no later than its answer. ``observe`` queues each answer here; the next ``reserve`` carries what
+is queued, or, if none goes first, one ``answered`` call sends it, off the request's path: the
+request never waits for that round trip, and a burst of answers costs one call, not one each.
+Until it lands, the slot stays taken a little longer, which only ever delays someone (never a 429).
 
 A process that does not report its answers has its slots free W + margin after them, the margin
 widened by the slowest answer lately (``SlowAnswers``); and any answer's ``X-RateLimit-*``
@@ -57,6 +57,7 @@ class AnswerQueue:
     def __init__(self, send: Callable[[Sequence[str]], Awaitable[object]]) -> None:
         self._send = send
         self._pending: list[str] = []
+        self._kicked = False  # a look at the queue is due on the next turn of the loop
         self._task: asyncio.Task[None] | None = None
 
     def __len__(self) -> int:
@@ -68,15 +69,27 @@ class AnswerQueue:
             return
         slot.held = False  # reported once: a second report must not answer another member
         self._pending.append(repr(slot.at))
-        if self._task is None:
-            # Runs on the next turn of the loop: every answer observed until then goes with it.
+        if not self._kicked:
+            # On the next turn of the loop, every answer observed until then goes in one call,
+            # unless a reservation made meanwhile took them (one request at a time: every time).
+            self._kicked = True
+            asyncio.get_running_loop().call_soon(self._kick)
+
+    def take(self) -> list[str]:
+        """The answers queued, for a call about to go anyway (``reserve``) to carry."""
+        batch = self._pending[:_BATCH]
+        del self._pending[:_BATCH]
+        return batch
+
+    def _kick(self) -> None:
+        self._kicked = False
+        if self._pending and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
         try:
             while self._pending:
-                batch = self._pending[:_BATCH]
-                del self._pending[:_BATCH]
+                batch = self.take()
                 try:
                     await self._send(batch)
                 except GovernorUnavailableError as exc:
@@ -93,7 +106,8 @@ class AnswerQueue:
             await self._flush()
 
     def leave(self) -> None:
-        """The event loop stopped: its task will not run; what is queued goes with the next."""
+        """The event loop stopped: its callbacks will not run; what is queued goes with the next."""
+        self._kicked = False
         self._task = None
 
 

@@ -300,6 +300,7 @@ class RedisGovernor(LoopBound):
                     repr(max(0.0, ahead)),
                     self._asker,
                     "1" if hold else "0",
+                    *self._answers.take(),
                 )
             )
             try:

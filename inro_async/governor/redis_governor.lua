@@ -17,7 +17,7 @@
 -- held_for, then the op's own arguments (below).
 -- Replies: times and durations as '%.17g' strings (a Lua number in a reply is cut to an
 -- integer; these keep every bit), counts as integers.
---   reserve (wanted, near, ahead, asker, hold):
+--   reserve (wanted, near, ahead, asker, hold, answered slot_1..slot_k):
 --     {granted, wait, binding, now, last, likely, count_1..count_n, slot_1..slot_granted}
 --     (with granted = 0: the first six only; likely: the wait were every held slot answered
 --     as its window ends, what a bound on waiting is judged by)
@@ -110,12 +110,20 @@ local function free_at(lk, tk, limit, period, span, at)
   return frees, likely
 end
 -- Members still in the window at ``at``: not those of an entry that left by then and only
--- waits in the queue behind a held one (no entry that began within W of ``at`` has left).
+-- waits in the queue behind a held one (as ``SlidingLog.held_since``). The walk stops at the
+-- first entry that began within W of ``at`` (none of those has left), at one that is not held
+-- (those behind it wait at most a margin, and are counted) and after 64 entries (behind a
+-- slot whose answer never comes, from a killed process: counted, as the server may have).
 local function alive_at(lk, tk, period, span, at)
-  local n = total_of(tk)
+  local n, seen = total_of(tk), 0
   return walk(lk, function(f, l, c, h, k, a)
-    if f + period > at then return n end
-    if ends(l, c, h, k, a, period, span) <= at then n = n - c end
+    seen = seen + 1
+    if f + period > at or seen > 64 then return n end
+    if ends(l, c, h, k, a, period, span) <= at then
+      n = n - c
+    elseif h == 0 then
+      return n
+    end
   end) or n
 end
 local function add(lk, tk, step, at, count, held)  -- at >= every entry (reservations in order)
@@ -160,6 +168,42 @@ local function between(lk, a, b)  -- members of entries that began in (a, b], fr
     stop = stop - 64
   end
 end
+-- The held slots in ARGV[from..]: answered now, or their attempts ended without an answer (if a
+-- request reached the server at all, it did so by now). Each counts as answered in its entry,
+-- found from the newest (answers come soon after their slots); returns how many were held.
+local function answer(from)
+  local slots = {}
+  for j = from, #ARGV do table.insert(slots, tonumber(ARGV[j])) end
+  table.sort(slots, function(x, y) return x > y end)
+  local found = 0
+  for i = 1, nq do
+    local lk = KEYS[1 + 2 * i]
+    local s, stop, size = 1, -1, 1  -- one at first: the answer is nearly always at the tail
+    while s <= #slots do
+      local batch = redis.call('LRANGE', lk, stop - size + 1, stop)
+      for j = #batch, 1, -1 do
+        local f, l, c, h, k, a = parse(batch[j])
+        local changed = false
+        while s <= #slots and slots[s] >= f - 1e-6 do
+          if slots[s] > l + 1e-6 then
+            s = s + 1  -- in no entry (given back, or gone with its window)
+          elseif h > 0 then
+            h, k, a, changed = h - 1, k + 1, math.max(a, now), true
+            if i == 1 then found = found + 1 end
+            s = s + 1
+          else
+            break  -- an entry of corrections at the same time: the slot's is an older one
+          end
+        end
+        if changed then redis.call('LSET', lk, stop - (#batch - j), entry(f, l, c, h, k, a)) end
+        if s > #slots then break end
+      end
+      if #batch < size then break end
+      stop, size = stop - size, math.min(size * 4, 64)
+    end
+  end
+  return found
+end
 local function keep(ttl)
   for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ttl) end
 end
@@ -178,13 +222,15 @@ if op == 'reserve' then
   -- Beyond the first, at most a fair share of the smallest quota per call among the processes
   -- that asked lately (``asker`` names this one), so the first to ask does not take a whole
   -- burst; it may ask again at once for what is left, so nothing goes unused.
-  -- ``hold`` ('1') holds each slot until its answer (the process reports its answers).
+  -- ``hold`` ('1') holds each slot until its answer (the process reports its answers); any
+  -- further arguments are held slots answered since the last call (as ``answered``).
   -- Returns: granted, wait for the first, binding quota, now, the last slot granted, the wait
   -- for the first were held slots answered as their windows end, every quota's count in its
   -- window at the last slot (these dispatches included), then the slots.
   local wanted, near, ahead = tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2]),
                               tonumber(ARGV[base + 3])
   local hold = tonumber(ARGV[base + 5] or '0')
+  answer(base + 6)
   local askers_key = KEYS[3 + 2 * nq]
   redis.call('ZADD', askers_key, now, ARGV[base + 4])
   redis.call('ZREMRANGEBYSCORE', askers_key, '-inf', now - _ASKERS_WINDOW)
@@ -247,36 +293,7 @@ elseif op == 'release' then  -- a slot reserved and never used (``held``: '1' if
   end
   return {1, '0', 0, fmt(now)}
 elseif op == 'answered' then
-  -- These held slots were answered, or their attempts ended without an answer: if a request
-  -- reached the server at all, it did so by now. Each counts as answered in its entry, found
-  -- from the newest (answers come soon after their slots); returns how many were held.
-  local slots = {}
-  for j = base + 1, #ARGV do table.insert(slots, tonumber(ARGV[j])) end
-  table.sort(slots, function(x, y) return x > y end)
-  local found = 0
-  for i = 1, nq do
-    local _, _, _, lk = q(i)
-    local s, stop = 1, -1
-    while s <= #slots do
-      local batch = redis.call('LRANGE', lk, stop - 63, stop)
-      for j = #batch, 1, -1 do
-        local f, l, c, h, k, a = parse(batch[j])
-        local changed = false
-        while s <= #slots and slots[s] >= f - 1e-6 do
-          if slots[s] <= l + 1e-6 and h > 0 then
-            h, k, a, changed = h - 1, k + 1, math.max(a, now), true
-            if i == 1 then found = found + 1 end
-          end
-          s = s + 1
-        end
-        if changed then redis.call('LSET', lk, stop - (#batch - j), entry(f, l, c, h, k, a)) end
-        if s > #slots then break end
-      end
-      if #batch < 64 then break end
-      stop = stop - 64
-    end
-  end
-  return {1, tostring(found), 0, fmt(now)}
+  return {1, tostring(answer(base + 1)), 0, fmt(now)}
 elseif op == 'pause' then
   local until_ = now + tonumber(ARGV[base + 1])
   if until_ > pause then redis.call('SET', pause_key, fmt(until_)) end
