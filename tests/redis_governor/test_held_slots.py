@@ -98,4 +98,6 @@ async def test_answers_are_sent_to_redis_in_batches_not_one_round_trip_each(
     reserved = governor.round_trips - before
     await asyncio.gather(*(governor.observe(200, {}, permit=permit) for permit in permits))
     await governor.aclose()  # sends what is still queued
-    assert governor.round_trips - before - reserved <= 2, "an answer cost a round trip each"
+    answered = governor.round_trips - before - reserved
+    assert answered >= 1, "the answers never reached Redis"
+    assert answered <= 2, "an answer cost a round trip each"
