@@ -44,8 +44,6 @@ from inro_async import (
 
 MAX_WAIT = float(os.environ.get("INRO_MAX_WAIT", "3"))
 """Seconds a request may wait for a quota slot: about what a person waits for a page."""
-WORKER_MARGIN = 0.25
-"""The shared governor's margin for web workers (see ``governor``)."""
 
 
 def quotas() -> tuple[Quota, ...]:
@@ -64,11 +62,10 @@ def governor() -> Governor:
     from inro_async.governor import RedisGovernor
 
     key = os.environ.get("INRO_REDIS_KEY", "inro:my-org")
-    # A worker's event loop also parses incoming requests: under a burst, a request granted its
-    # slot can leave 100 ms or more after it, while another worker's goes at once. The margin
-    # (seconds a slot stays taken beyond its window) covers that lag; the default 50 ms is for
-    # scripts whose loop does nothing else. Each window then lasts 0.25 s longer.
-    return RedisGovernor(url, key=key, quotas=quotas(), margin=WORKER_MARGIN)
+    # A worker's loop also parses incoming requests: under a burst, a request granted its slot
+    # can leave 100 ms or more after it. The Client reports each answer, and the slot stays
+    # taken in Redis until then, so no other worker reuses it while the server may count it.
+    return RedisGovernor(url, key=key, quotas=quotas())
 
 
 @asynccontextmanager

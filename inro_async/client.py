@@ -125,8 +125,9 @@ class Client:
             raise InroError("pass quotas= or governor=, not both (a governor has its quotas)")
         if governor is None:
             governor = LocalGovernor(quotas=tuple(quotas) if quotas else INRO_QUOTAS)
-        if isinstance(governor, LocalGovernor):
-            governor.expect_reports()  # the transport reports every attempt's end
+        expect_reports = getattr(governor, "expect_reports", None)  # Local and Redis governors
+        if callable(expect_reports):
+            expect_reports()  # the transport reports every attempt's end
         retries = _retries(max_retries)
         self._transport = Transport.create(
             token=token,

@@ -7,12 +7,13 @@ quota each, and the fake throttles the excess; that count is printed, not assert
 kernel spreads connections over the workers decides it). The quota is scaled (100/1) so a run
 takes about 5 s.
 
-The example gives its ``RedisGovernor`` a 0.25 s margin. With the default 50 ms, 2 workers met
-40-70 x 429 in about one run in three: at the start each worker's loop is busy parsing ~200
-incoming requests, so requests granted their slots left up to ~100 ms later, and a worker whose
-own answers were fast reused those slots at the window's end while the server still counted
-them (the slow-answer widening of the margin is per process). The 503 for a request that would
-queue past ``max_wait`` is checked in-process.
+The example's ``RedisGovernor`` has the default 50 ms margin. Before slots were held until their
+answers, 2 workers met 1-90 x 429 in every one of 10 runs with it (a 0.25 s margin papered over
+it): at the start each worker's loop is busy parsing ~200 incoming requests, so requests granted
+their slots left up to ~100 ms later, and the other worker reused those slots at the window's
+end while the server still counted them. Each slot now stays taken in Redis until its answer.
+
+The 503 for a request that would queue past ``max_wait`` is checked in-process.
 """
 
 from __future__ import annotations

@@ -17,11 +17,13 @@ from inro_async.governor._base import Quota
 from inro_async.governor._logs import RESOLUTION
 
 __all__ = [
+    "HELD_FOR",
     "SCRIPT",
     "CorrectReply",
     "PauseReply",
     "PeekReply",
     "ReserveReply",
+    "decode_answered",
     "decode_correct",
     "decode_pause",
     "decode_peek",
@@ -38,6 +40,16 @@ SCRIPT = (
 )
 """The Lua source, registered once per Redis client (``EVALSHA``, loaded on first use)."""
 
+HELD_FOR = 2.0
+"""Seconds past W + margin a held slot whose answer never comes stays taken.
+
+A slot granted to a process that reports its answers stays taken until its answer (plus W):
+the request may leave late from a busy event loop or queue on its way, and the server counts
+it when it arrives. Only a process killed with requests in flight never reports them; this
+bounds what it strands. Far above the queueing measured at a web worker's start-up (~100 ms),
+and short enough that a dead worker's slots come back within seconds.
+"""
+
 
 def script_keys(key: str, quotas: Sequence[Quota]) -> list[str]:
     """KEYS for the organization ``key``: pause, last, a log and a total per quota, askers."""
@@ -51,13 +63,16 @@ def script_keys(key: str, quotas: Sequence[Quota]) -> list[str]:
 
 
 def static_args(
-    horizon: float, quotas: Sequence[Quota], server_limits: Sequence[int]
+    horizon: float,
+    quotas: Sequence[Quota],
+    server_limits: Sequence[int],
+    held_for: float = HELD_FOR,
 ) -> list[str | float | int]:
-    """ARGV after op and margin, the same for every call: horizon, the quotas, resolution."""
+    """ARGV after op and margin, the same for every call: horizon, quotas, resolution, hold."""
     args: list[str | float | int] = [str(horizon), len(quotas)]
     for quota, server_limit in zip(quotas, server_limits, strict=True):
         args += [quota.limit, repr(float(quota.period)), server_limit]
-    args.append(RESOLUTION)
+    args += [RESOLUTION, repr(float(held_for))]
     return args
 
 
@@ -83,6 +98,9 @@ class ReserveReply:
     """The slots granted, in Redis time and in order; empty when the first was too far."""
     counted: float
     """The last slot granted, the moment ``counts`` speak of (0.0 when none)."""
+    likely: float
+    """``wait`` were every held slot answered as its window ends: more is a wait for answers,
+    which may come at any moment (what a bound on waiting is judged by)."""
     counts: tuple[int, ...]
     """Per quota, dispatches in its window at ``counted``, these included (empty when none)."""
 
@@ -115,9 +133,9 @@ class CorrectReply:
 
 
 def decode_reserve(reply: Sequence[Any], quotas: int) -> ReserveReply:
-    """``{granted, wait, binding, now, last, count * quotas, slot * granted}``."""
+    """``{granted, wait, binding, now, last, likely, count * quotas, slot * granted}``."""
     granted, binding = int(reply[0]), int(reply[2])
-    slots = tuple(float(at) for at in reply[5 + quotas :])
+    slots = tuple(float(at) for at in reply[6 + quotas :])
     assert len(slots) == granted, reply
     return ReserveReply(
         server_time=float(reply[3]),
@@ -125,7 +143,8 @@ def decode_reserve(reply: Sequence[Any], quotas: int) -> ReserveReply:
         binding=binding - 1 if binding else None,
         slots=slots,
         counted=float(reply[4]),
-        counts=tuple(int(count) for count in reply[5 : 5 + quotas]) if granted else (),
+        likely=float(reply[5]),
+        counts=tuple(int(count) for count in reply[6 : 6 + quotas]) if granted else (),
     )
 
 
@@ -142,6 +161,11 @@ def decode_peek(reply: Sequence[Any], quotas: int) -> PeekReply:
 def decode_pause(reply: Sequence[Any]) -> PauseReply:
     """``{1, paused_for, 0, now}``."""
     return PauseReply(server_time=float(reply[3]), paused_for=float(reply[1]))
+
+
+def decode_answered(reply: Sequence[Any]) -> int:
+    """``{1, found, 0, now}``: how many of the slots named were held (and now answered)."""
+    return int(float(reply[1]))
 
 
 def decode_correct(reply: Sequence[Any]) -> CorrectReply:

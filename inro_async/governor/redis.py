@@ -12,10 +12,10 @@ dispatches (``tests/redis_governor/test_parity.py`` holds the two to the same de
 the earliest slot is at most ``horizon`` (20 ms) away it *reserves* it, together with further
 slots that near, up to one per local waiter, and returns them; the process sleeps until each
 and sends. When the slot is further away nothing is reserved: the process sleeps until the slot
-is within the horizon and asks again. So a process holds only slots it is about to use, and one
-killed by SIGKILL strands at most those (they expire with their window, like any dispatch).
-Reserving further ahead would queue processes in a fair order, but a dead one would waste every
-slot it had lined up: on a 1-second quota, one stranded slot costs a whole extra window.
+is within the horizon and asks again. So a process holds only slots it is about to use (and
+those in flight: below), which is all one killed by SIGKILL strands. Reserving further ahead
+would queue processes in a fair order, but a dead one would waste every slot it had lined up:
+on a 1-second quota, one stranded slot costs a whole extra window.
 
 Within a process, waiters queue locally (priority, then arrival) and only the head talks to
 Redis, so 10,000 waiting tasks make no Redis traffic and priorities hold. Across processes no
@@ -30,6 +30,11 @@ a log that expired entries while the request was in flight reads the difference 
 made by someone else, and the phantom requests it adds hold slots for a whole window. The
 reservation also returns each quota's count, so a response the count already covers costs no
 round trip at all.
+
+**A slot is held until its answer** (``_redis_answers.py``), as ``LocalGovernor`` holds one:
+the server counts a request when it arrives, and a busy web worker sends a granted request up to
+~100 ms late. A slot frees W after its answer (or ``NO_ANSWER``), or ``HELD_FOR`` past its
+window if none comes (a killed process); a process waiting on it asks every ``HELD_POLL`` s.
 
 A 429 seen by any worker pauses all of them (the pause lives in Redis), and ``X-RateLimit-*``
 corrections are shared the same way. If Redis cannot be reached, ``acquire`` raises
@@ -54,55 +59,44 @@ import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from inro_async._headers import parse_int_header, parse_retry_after
+from inro_async._headers import parse_retry_after
 from inro_async.errors import (
     GovernorUnavailableError,
     MissingDependencyError,
     QuotaWaitTooLongError,
 )
-from inro_async.governor._base import (
-    INRO_QUOTAS,
-    NO_ANSWER,
-    Permit,
-    Priority,
-    Quota,
-    QuotaUsage,
-)
+from inro_async.governor._base import INRO_QUOTAS, NO_ANSWER, Permit, Priority, Quota, QuotaUsage
 from inro_async.governor._core import GovernorCore, effective_quotas
 from inro_async.governor._loops import LoopBound, Waiter, WaiterQueue
+from inro_async.governor._redis_answers import AnswerQueue, SlowAnswers, correction
+from inro_async.governor._redis_answers import Slot as _Slot
 from inro_async.governor._redis_link import RedisLink
-from inro_async.governor._redis_script import decode_peek, decode_reserve, script_keys, static_args
+from inro_async.governor._redis_script import (
+    HELD_FOR,
+    decode_peek,
+    decode_reserve,
+    script_keys,
+    static_args,
+)
 from inro_async.governor.local import DEFAULT_MARGIN
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-__all__ = ["GovernorUnavailableError", "RedisGovernor"]
+__all__ = ["HELD_FOR", "GovernorUnavailableError", "RedisGovernor"]
 
 DEFAULT_HORIZON = 0.02
 """Seconds ahead a process may reserve slots: all a killed process can strand."""
 
-SLOW_MEMORY = 10.0
-"""Seconds a slow answer keeps widening the margin (``RedisGovernor._margin_now``)."""
+HELD_POLL = 0.02
+"""Seconds between asks while the next slot waits for another request's answer."""
 
 _DEFAULT_RETRY_AFTER = 1.0
 _BATCH = 1000
 """Most slots one round trip reserves."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Slot:
-    """A reserved dispatch: when to go (event-loop time) and, from Redis, what it counted."""
-
-    deadline: float
-    at: float | None
-    """The slot in Redis time; None when the local fallback granted it."""
-    counted: float = 0.0
-    """The last slot of the same reservation (Redis time): what ``counts`` cover."""
-    counts: tuple[int, ...] = ()
-    """Per quota, requests in the window at ``counted``, this reservation's included."""
 
 
 _ids = itertools.count(1)
@@ -164,11 +158,13 @@ class RedisGovernor(LoopBound):
         )
         self._id = next(_ids)
         self._asker = f"{socket.gethostname()}:{os.getpid()}:{self._id}"
-        self._slow = (0.0, -math.inf)  # (round trip, loop time): the slowest answer lately
+        self._slow = SlowAnswers(margin)
         self._waiters: WaiterQueue[_Waiter] = WaiterQueue()
         self._head_busy = False
         self._local_pause = -math.inf
         self._releasing: set[asyncio.Future[list[Any] | None]] = set()
+        self._holding = False  # slots are held until their answers (``expect_reports``)
+        self._answers = AnswerQueue(lambda slots: self._guarded("answered", *slots))
         self.corrections = 0
         """``correct`` calls made: only when a response's count exceeded what Redis knew."""
 
@@ -203,6 +199,7 @@ class RedisGovernor(LoopBound):
         self._waiters.strand(old)  # should that loop run again, they fail, not hang
         self._head_busy = False
         self._releasing = set()
+        self._answers.leave()
 
     # -- redis -------------------------------------------------------------------------------
 
@@ -212,7 +209,17 @@ class RedisGovernor(LoopBound):
 
     async def _release(self, slot: _Slot) -> None:
         if slot.at is not None:
-            await asyncio.shield(self._guarded("release", repr(slot.at)))
+            held, slot.held = slot.held, False
+            await asyncio.shield(self._guarded("release", repr(slot.at), "1" if held else "0"))
+
+    def expect_reports(self) -> None:
+        """Hold each slot in Redis until ``observe`` reports its request's end, from now on.
+
+        A ``Client`` calls this for its governor: its transport reports every attempt,
+        answered or not (``NO_ANSWER``). Used on its own, a governor starts holding at its
+        first ``observe`` with a permit; until then a slot frees W + margin after it.
+        """
+        self._holding = True
 
     # -- protocol ----------------------------------------------------------------------------
 
@@ -284,16 +291,23 @@ class RedisGovernor(LoopBound):
                 await asyncio.sleep(local_pause)
             waited = loop.time() - started
             ahead = self.horizon if limit is None else min(self.horizon, limit - waited)
+            hold = self._holding
             call = asyncio.ensure_future(
                 self._guarded(
-                    "reserve", wanted, repr(self.horizon), repr(max(0.0, ahead)), self._asker
+                    "reserve",
+                    wanted,
+                    repr(self.horizon),
+                    repr(max(0.0, ahead)),
+                    self._asker,
+                    "1" if hold else "0",
+                    *self._answers.take(),
                 )
             )
             try:
                 result = await asyncio.shield(call)
             except asyncio.CancelledError:
                 # The script may have run: give back whatever it reserved for us.
-                call.add_done_callback(self._release_all)
+                call.add_done_callback(partial(self._release_all, hold))
                 raise
             if result is None:
                 assert self._link.fallback is not None
@@ -303,29 +317,33 @@ class RedisGovernor(LoopBound):
                 return [_Slot(loop.time(), None)]
             reply = decode_reserve(result, len(self._quotas))
             if reply.slots:
-                reply_at = loop.time()
+                offset = loop.time() - reply.server_time
                 return [
-                    _Slot(reply_at + (at - reply.server_time), at, reply.counted, reply.counts)
-                    for at in reply.slots
+                    _Slot(offset + at, at, reply.counted, reply.counts, hold) for at in reply.slots
                 ]
-            wait = reply.wait
+            # Beyond ``likely`` the slot waits for answers, which may come at any moment.
+            wait = reply.likely
             if limit is not None and waited + wait > limit:
                 binding = reply.binding
                 quota: object = self._quotas[binding] if binding is not None else "a 429 pause"
                 raise QuotaWaitTooLongError(
                     wait=wait, available_at=time.time() + wait, quota=quota, max_wait=limit
                 )
-            # Beyond the horizon: come back when it is near (Redis says when, if nobody takes it).
-            await asyncio.sleep(max(0.0, wait - self.horizon))
+            # Beyond the horizon: come back when it is near (Redis says when, if nobody takes it),
+            # or soon, when it waits for an answer.
+            delay = wait - self.horizon
+            if reply.wait > reply.likely + 1e-6:
+                delay = max(delay, HELD_POLL)
+            await asyncio.sleep(max(0.0, delay))
 
-    def _release_all(self, call: asyncio.Future[list[Any] | None]) -> None:
+    def _release_all(self, hold: bool, call: asyncio.Future[list[Any] | None]) -> None:
         if call.cancelled() or call.exception() is not None:
             return
         result = call.result()
         if result is None:
             return
         for at in decode_reserve(result, len(self._quotas)).slots:
-            task = asyncio.ensure_future(self._guarded("release", repr(at)))
+            task = asyncio.ensure_future(self._guarded("release", repr(at), "1" if hold else "0"))
             self._releasing.add(task)
             task.add_done_callback(self._releasing.discard)
 
@@ -334,20 +352,8 @@ class RedisGovernor(LoopBound):
             self._waiters.head.future.set_result(None)
 
     def _margin_now(self) -> float:
-        """``margin``, or the slowest round trip of the last ``SLOW_MEMORY`` seconds if longer.
-
-        Redis logs dispatches, not answers, so an entry frees W + margin after its dispatch. A
-        request may be counted by the server as late as its answer: when answers take longer
-        than the margin (a loaded server queues requests before counting them), one counted late
-        could still be in the server's window when that slot is reused. Widening by the slowest
-        recent round trip keeps the guarantee then, and costs nothing while answers are fast.
-        """
-        slowest, at = self._slow
-        if slowest <= self.margin:
-            return self.margin
-        if asyncio.get_running_loop().time() - at > SLOW_MEMORY:
-            return self.margin
-        return slowest
+        """The margin, widened while answers are slow (``SlowAnswers``; moot for held slots)."""
+        return self._slow.margin_at(asyncio.get_running_loop().time())
 
     async def observe(
         self,
@@ -362,22 +368,23 @@ class RedisGovernor(LoopBound):
         A correction compares the server's count with the log as it was when the request
         went: at the slot the ``permit`` carries, else ``elapsed`` seconds (dispatch to
         response) before now, else now. It costs no round trip when the count Redis returned
-        with that slot already covers the server's. The round trip also widens the margin while
-        answers are slower than it (``_margin_now``).
+        with that slot already covers the server's. The slot itself, held until now, frees W
+        after this report (``NO_ANSWER`` included): sent to Redis with others, off this path.
         """
         self._bind()
-        if status == NO_ANSWER:
-            return  # the shared log's slots are timed by their grants alone
         slot = permit.reservation if permit is not None else None
         if not isinstance(slot, _Slot):
             slot = None
+        if permit is not None:
+            self._holding = True  # answers are reported: slots are held until them from now
+        if slot is not None:
+            self._answers.add(slot)
+        if status == NO_ANSWER:
+            return
         if permit is not None and elapsed is None:
             elapsed = asyncio.get_running_loop().time() - permit.granted_at
         if elapsed is not None:
-            now = asyncio.get_running_loop().time()
-            slowest, at = self._slow
-            if elapsed >= slowest or now - at > SLOW_MEMORY:
-                self._slow = (elapsed, now)
+            self._slow.note(elapsed, asyncio.get_running_loop().time())
         if status == 429:
             delay = parse_retry_after(headers.get("Retry-After"))
             delay = _DEFAULT_RETRY_AFTER if delay is None else delay
@@ -386,35 +393,10 @@ class RedisGovernor(LoopBound):
             await self._guarded("pause", repr(float(delay)))
             if self._link.fallback is not None:
                 await self._link.fallback.observe(status, headers)
-        # Read as the local governor reads them: never raising (this answer arrived after the
-        # request was processed), an odd value (inf, 1e999, text) ignored and logged once.
-        server_limit = parse_int_header("X-RateLimit-Limit", headers.get("X-RateLimit-Limit"))
-        left = parse_int_header("X-RateLimit-Remaining", headers.get("X-RateLimit-Remaining"))
-        if server_limit is None or left is None:
-            return
-        if server_limit not in self._server_limits:
-            return
-        if slot is not None and slot.at is not None and self._known(slot, server_limit, left):
-            return
-        self.corrections += 1
-        if slot is not None and slot.at is not None:
-            await self._guarded(
-                "correct", server_limit, left, repr(slot.at), repr(slot.counted), *slot.counts
-            )
-        else:  # no permit of ours: when it went, relative to Redis's clock, if known
-            ago = repr(-max(0.0, elapsed)) if elapsed is not None else "0"
-            await self._guarded("correct", server_limit, left, ago, "0", *[-1] * len(self._quotas))
-
-    def _known(self, slot: _Slot, server_limit: int, remaining: int) -> bool:
-        """Whether Redis already counted at least what the server reports for that quota."""
-        used = server_limit - max(0, remaining)
-        return all(
-            used - (server_limit - quota.limit) <= count
-            for quota, limit, count in zip(
-                self._quotas, self._server_limits, slot.counts, strict=True
-            )
-            if limit == server_limit
-        )
+        args = correction(headers, slot, elapsed, self._quotas, self._server_limits)
+        if args is not None:
+            self.corrections += 1
+            await self._guarded("correct", *args)
 
     async def snapshot(self) -> list[QuotaUsage]:
         """Per quota, as Redis sees it across every process: used and time to a free slot."""
@@ -453,8 +435,9 @@ class RedisGovernor(LoopBound):
         await self._link.reset(self._margin_now())
 
     async def aclose(self) -> None:
-        """Close the Redis connection if this governor opened it (the next call opens another)."""
+        """Send the answers queued, then close the Redis connection if this governor opened it."""
         self._bind()
+        await self._answers.drain()
         await self._link.aclose()
 
     async def __aenter__(self) -> RedisGovernor:

@@ -10,15 +10,19 @@ have waited, what each quota holds and when it frees.
 The script's one clock read (``redis.call('TIME')``) is replaced by a key the test sets, so a
 trace of seconds runs in milliseconds. Where the two differ by design, the model says so:
 
-- The script has no notion of an answered request: a slot frees W + margin after its dispatch.
-  The core frees an answered entry W after its response. The model tells the core of each
-  response without a dispatch time (``heard(None, t)``): every entry then frees W + margin after
-  its dispatch, as in the script, and the one request the core sends alone after a pause or a
-  sign of others' spending (the probe, which the script does not have) is answered at once.
+- Holding: in a trace with ``hold``, both hold each slot until its answer (the core with
+  ``hold=HELD_FOR``, the script's reserve with its hold flag) and each acquire says when its
+  slots are answered, or that they never are (``answer_in``): the core is told with ``ended``
+  (which touches only the logs), the script with ``answered``, at the first event at or after
+  that moment, on the clock of that moment. Without ``hold``, a slot frees W + margin after its
+  dispatch in both. Either way the model tells the core of each response without a dispatch time
+  too (``heard(None, t)``): the one request the core sends alone after a pause or a sign of
+  others' spending (the probe, which the script does not have) is answered at once.
 - An attempt waits for its slots: the clock moves to the last one granted, as the governor
   sleeps until it (so the script's ``last``, slots reserved ahead by other processes, never
   binds). The script's share per call is the smallest limit here: one process asks.
-- A correction is the response to the slot just granted, arriving at once, so the core (which
+- A correction is the response to the slot just granted, arriving at once (so with ``hold``
+  that slot is answered then, whatever ``answer_in`` says), so the core (which
   stamps what others spent at the response) and the script (at the dispatch) stamp at the same
   moment. The core frees those W after it, the script W + margin: corrections come only in
   traces with margin 0. The core adds what others spent in one window to every longer one too;
@@ -48,6 +52,7 @@ from hypothesis import strategies as st
 
 from inro_async.governor import GovernorCore, Quota
 from inro_async.governor._redis_script import (
+    HELD_FOR,
     SCRIPT,
     ReserveReply,
     decode_correct,
@@ -76,12 +81,15 @@ class Acquire:
     """Ask for ``wanted`` slots: the first within ``max_wait``, the rest within ``near``.
 
     ``extra`` = (quota index, n): the response to the last slot says someone else spent n.
+    ``answer_in``: in a trace with ``hold``, each slot is answered that many seconds after it
+    (None: never).
     """
 
     wanted: int = 1
     max_wait: float = 1 / 64
     near: float = 1 / 64
     extra: tuple[int, int] | None = None
+    answer_in: float | None = None
 
 
 @dataclass(frozen=True)
@@ -108,10 +116,15 @@ Decision = tuple[Any, ...]
 class CoreModel:
     """``GovernorCore`` driven as ``LocalGovernor`` drives it, one sequential caller."""
 
-    def __init__(self, quotas: Sequence[Quota], margin: float) -> None:
+    def __init__(self, quotas: Sequence[Quota], margin: float, hold: bool = False) -> None:
         self.quotas = list(quotas)
-        self.core = GovernorCore(quotas, margin=margin)
+        self.core = GovernorCore(quotas, margin=margin, hold=HELD_FOR if hold else None)
+        self.holding = hold
         self.clock = BASE
+        self.pending: list[tuple[float, float]] = []  # (when answered, slot)
+
+    def answer(self, slot: float, at: float) -> None:
+        self.core.ended(slot, at)
 
     def acquire(self, wanted: int, near: float, max_wait: float) -> tuple[float, ...] | float:
         """The slots granted, or the seconds the first would have needed."""
@@ -141,24 +154,35 @@ class CoreModel:
         usage = self.core.usage(self.clock + LOOK_AFTER)
         return tuple(u.used for u in usage), tuple(u.free_in for u in usage)
 
+    def counted(self, quota: int) -> int:
+        """What the server may count of this process now: not an entry that left its window
+        and only waits in the log behind a held one (as the script's reservation counts)."""
+        held = self.core._logs[quota].held_since(self.clock, self.clock)
+        assert held is not None
+        return held
+
     def room(self, quota: int) -> int:
         """Requests the server could still report as spent by others, in that quota and up."""
-        usage = self.core.usage(self.clock)
-        return min(q.limit - usage[j].used for j, q in _and_longer(self.quotas, quota))
+        return min(q.limit - self.counted(j) for j, q in _and_longer(self.quotas, quota))
 
     def correct(self, quota: int, extra: int) -> int:
         limit = self.quotas[quota].limit
-        used = self.core.usage(self.clock)[quota].used + extra
+        used = self.counted(quota) + extra
         return self.core.correct(limit, limit - used, self.clock, sent_at=self.clock)
 
 
 class ScriptModel:
     """The Lua script on a real Redis, its clock set by the test, one process asking."""
 
-    def __init__(self, client: redis.Redis, quotas: Sequence[Quota], margin: float) -> None:
+    def __init__(
+        self, client: redis.Redis, quotas: Sequence[Quota], margin: float, hold: bool = False
+    ) -> None:
         self.client = client
         self.quotas = list(quotas)
         self.margin = margin
+        self.holding = hold
+        self.hold = "1" if hold else "0"
+        self.pending: list[tuple[float, float]] = []
         self.keys = script_keys(f"parity-{time.time_ns()}-{next(_keys)}", quotas)
         self.clock_key = self.keys[0] + ":clock"
         self.static = static_args(1.0, quotas, [q.limit for q in quotas])
@@ -174,13 +198,18 @@ class ScriptModel:
         return reply
 
     def acquire(self, wanted: int, near: float, max_wait: float) -> tuple[float, ...] | float:
-        result = self.call("reserve", self.clock, wanted, repr(near), repr(max_wait), "parity")
+        result = self.call(
+            "reserve", self.clock, wanted, repr(near), repr(max_wait), "parity", self.hold
+        )
         reply = decode_reserve(result, len(self.quotas))
         if not reply.slots:
             return reply.wait
         self.last = reply
         self.clock = reply.slots[-1]
         return reply.slots
+
+    def answer(self, slot: float, at: float) -> None:
+        self.call("answered", at, repr(slot))
 
     def pause(self, seconds: float) -> float:
         return decode_pause(self.call("pause", self.clock, repr(seconds))).paused_for
@@ -228,6 +257,10 @@ def run(trace: Trace, models: tuple[Model, Model]) -> tuple[list[Decision], list
     for gap, action in trace:
         for model in models:
             model.clock += max(gap, AFTER_LOOK) if looked else gap
+            due = sorted(p for p in model.pending if p[0] <= model.clock)
+            model.pending = [p for p in model.pending if p[0] > model.clock]
+            for at, slot in due:
+                model.answer(slot, at)
         looked = isinstance(action, Look)
         if isinstance(action, Look):
             for model, out in zip(models, decisions, strict=True):
@@ -237,9 +270,11 @@ def run(trace: Trace, models: tuple[Model, Model]) -> tuple[list[Decision], list
                 out.append(("paused", model.pause(action.seconds)))
         else:
             outcomes = [m.acquire(action.wanted, action.near, action.max_wait) for m in models]
-            for outcome, out in zip(outcomes, decisions, strict=True):
+            for model, outcome, out in zip(models, outcomes, decisions, strict=True):
                 if isinstance(outcome, tuple):
                     out.append(("granted", tuple(at - BASE for at in outcome)))
+                    if action.answer_in is not None:
+                        model.pending += [(at + action.answer_in, at) for at in outcome]
                 else:
                     out.append(("refused", outcome))
             granted = all(isinstance(outcome, tuple) for outcome in outcomes)
@@ -248,6 +283,10 @@ def run(trace: Trace, models: tuple[Model, Model]) -> tuple[list[Decision], list
                 extra = min(extra, *(model.room(quota) for model in models))
                 if extra > 0:
                     for model, out in zip(models, decisions, strict=True):
+                        if model.holding:  # the correction is its answer: answered now
+                            slot = model.clock  # the last slot granted
+                            model.pending = [p for p in model.pending if p[1] != slot]
+                            model.answer(slot, slot)
                         out.append(("corrected", model.correct(quota, extra)))
     return decisions
 
@@ -336,7 +375,7 @@ def _odd_64ths(most: int) -> st.SearchStrategy[float]:
 
 
 @st.composite
-def cases(draw: st.DrawFn) -> tuple[list[Quota], float, Trace]:
+def cases(draw: st.DrawFn) -> tuple[list[Quota], float, bool, Trace]:
     n = draw(st.integers(1, 3))
     periods = draw(
         st.lists(st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0]), min_size=n, max_size=n, unique=True)
@@ -344,6 +383,10 @@ def cases(draw: st.DrawFn) -> tuple[list[Quota], float, Trace]:
     limits = draw(st.lists(st.integers(1, 6), min_size=n, max_size=n, unique=True))
     quotas = [Quota(limit, period) for limit, period in zip(limits, periods, strict=True)]
     margin = draw(st.sampled_from([0.0, 0.0625]))
+    hold = draw(st.booleans())
+    answer_in: st.SearchStrategy[float | None] = st.none()
+    if hold:  # answered within 1.5 s (a multiple of 1/32 s), or never
+        answer_in = st.one_of(st.none(), st.integers(0, 48).map(lambda k: k / 32))
     extra: st.SearchStrategy[tuple[int, int] | None] = st.none()
     if margin == 0:  # see the module docstring
         told = st.tuples(st.integers(0, n - 1), st.integers(1, 3))
@@ -354,21 +397,22 @@ def cases(draw: st.DrawFn) -> tuple[list[Quota], float, Trace]:
         max_wait=_odd_64ths(96),
         near=_odd_64ths(16),
         extra=extra,
+        answer_in=answer_in,
     )
     pause = st.builds(Pause, st.integers(1, 24).map(lambda k: k / 16))
     kinds: list[st.SearchStrategy[Action]] = [acquire] * 5 + [pause] * 2 + [st.just(Look())]
     action = st.integers(0, len(kinds) - 1).flatmap(kinds.__getitem__)
     gap = st.integers(0, 24).map(lambda k: k / 16)
     trace = draw(st.lists(st.tuples(gap, action), min_size=1, max_size=30))
-    return quotas, margin, trace
+    return quotas, margin, hold, trace
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cases())
 def test_random_traces_get_the_same_decisions_from_the_core_and_the_script(
-    client: redis.Redis, case: tuple[list[Quota], float, Trace]
+    client: redis.Redis, case: tuple[list[Quota], float, bool, Trace]
 ) -> None:
-    quotas, margin, trace = case
-    models = (CoreModel(quotas, margin), ScriptModel(client, quotas, margin))
+    quotas, margin, hold, trace = case
+    models = (CoreModel(quotas, margin, hold), ScriptModel(client, quotas, margin, hold))
     core, script = run(trace, models)
     assert_same_decisions(trace, core, script)
