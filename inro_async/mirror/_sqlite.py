@@ -8,6 +8,8 @@ refresh writes.
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -52,11 +54,10 @@ _QUEUED_AT_MOST = 4
 """Writes queued on the store's thread before a refresh waits for the oldest."""
 _BUSY_SECONDS = 60.0
 """How long a refresh waits for another one writing the same file."""
-_PLACEHOLDERS = ", ".join("?" * (len(COLUMNS) + 1))
 _UPSERT = (  # column names are constants
-    f"INSERT OR REPLACE INTO inro_contacts ({', '.join(COLUMNS)}, synced_at) "  # noqa: S608
-    f"VALUES ({_PLACEHOLDERS})"
+    f"INSERT OR REPLACE INTO inro_contacts ({', '.join(COLUMNS)}, synced_at) VALUES "  # noqa: S608
 )
+_INSERT_EVENTS = "INSERT INTO inro_contact_events (id, type, subject, time, body) VALUES "
 
 
 def _done(cursor: sqlite3.Cursor) -> int:
@@ -64,6 +65,41 @@ def _done(cursor: sqlite3.Cursor) -> int:
     count = cursor.rowcount
     cursor.close()
     return count
+
+
+@functools.lru_cache(maxsize=32)
+def _values(width: int, count: int) -> str:
+    """``(?, …), …``: ``count`` rows of ``width`` placeholders."""
+    return ", ".join(["(" + ", ".join("?" * width) + ")"] * count)
+
+
+def _insert(
+    head: str, rows: Sequence[Sequence[Any]], variables: int
+) -> Callable[[sqlite3.Connection], int]:
+    """Work for the store's thread: ``rows`` in a few multi-row ``INSERT``s.
+
+    Not one statement per row (``executemany``): each statement gives the GIL back while
+    SQLite works and takes it again after, and every taking waits for the event loop's thread
+    to let go (up to ``sys.getswitchinterval()``, 5 ms) while it decodes pages. A row at a
+    time, that wait was most of a first mirror's writing. Statements hold a power of two of
+    rows (a page of 1,000 is six), so the connection's statement cache keeps a few shapes.
+    """
+    parts: list[tuple[str, list[Any]]] = []
+    if rows:
+        width = len(rows[0])
+        size = 1 << (max(1, variables // width).bit_length() - 1)
+        start = 0
+        while start < len(rows):
+            while size > len(rows) - start:
+                size //= 2
+            part = rows[start : start + size]
+            parts.append((head + _values(width, size), list(itertools.chain.from_iterable(part))))
+            start += size
+
+    def work(db: sqlite3.Connection) -> int:
+        return sum(_done(db.execute(sql, values)) for sql, values in parts)
+
+    return work
 
 
 def _decode_row(values: Sequence[Any]) -> Row:
@@ -101,7 +137,7 @@ class _Tx:
 
     async def write_rows(self, rows: Sequence[Row], synced_at: str) -> None:
         encoded = [_encode_row(row, synced_at) for row in rows]
-        await self._store.submit(lambda db: _done(db.executemany(_UPSERT, encoded)))
+        await self._store.submit(_insert(_UPSERT, encoded, self._store.variables))
 
     async def delete_rows(self, ids: Sequence[int]) -> None:
         await self._store.run(
@@ -121,16 +157,7 @@ class _Tx:
         )
 
     async def add_events(self, events: Sequence[EncodedEvent]) -> None:
-        rows = list(events)
-        await self._store.submit(
-            lambda db: _done(
-                db.executemany(
-                    "INSERT INTO inro_contact_events (id, type, subject, time, body) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    rows,
-                )
-            )
-        )
+        await self._store.submit(_insert(_INSERT_EVENTS, events, self._store.variables))
 
     async def write_state(self, state: dict[str, str]) -> None:
         await self._store.run(
@@ -152,6 +179,8 @@ class SQLiteStore:
         self._db: sqlite3.Connection | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="inro-mirror-sqlite")
         self._queued: list[asyncio.Future[object]] = []
+        self.variables = 999
+        """Placeholders one statement may have (SQLite's limit, read when the file opens)."""
 
     async def submit(self, work: Callable[[sqlite3.Connection], object]) -> None:
         """Queue a write on the store's thread without waiting for it.
@@ -214,6 +243,7 @@ class SQLiteStore:
         except BaseException:
             db.close()
             raise
+        self.variables = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         self._db = db
         return state
 
