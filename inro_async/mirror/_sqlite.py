@@ -2,7 +2,12 @@
 
 Stdlib rather than aiosqlite: nothing to install, and aiosqlite is this same design (one
 thread per connection) with a dependency. WAL lets ``inro sync events --follow`` read while a
-refresh writes.
+refresh writes. A new file starts in SQLite's rollback-journal mode and turns to WAL after its
+first commit: that first refresh writes every contact, and in WAL mode it would write it twice
+(to the log, then the checkpoint copies it into the file, each with an ``fsync``); with a
+rollback journal, a new file's pages go straight into the file and the journal keeps only the
+few pages that existed before. Both are atomic and durable (``synchronous=FULL``); the cost is
+that readers wait while that first refresh commits (there is nothing to read before it).
 """
 
 from __future__ import annotations
@@ -54,6 +59,8 @@ _QUEUED_AT_MOST = 4
 """Writes queued on the store's thread before a refresh waits for the oldest."""
 _BUSY_SECONDS = 60.0
 """How long a refresh waits for another one writing the same file."""
+_WAL_WAIT_MS = 100
+"""How long turning a file to WAL waits for other connections (it tries again after a commit)."""
 _UPSERT = (  # column names are constants
     f"INSERT OR REPLACE INTO inro_contacts ({', '.join(COLUMNS)}, synced_at) VALUES "  # noqa: S608
 )
@@ -232,8 +239,9 @@ class SQLiteStore:
             raise MirrorMismatchError(f"{self.path} is not a mirror (not SQLite: {exc})") from None
         try:
             state = _check(db, tables, str(self.path))
-            if not tables:
-                db.execute("PRAGMA journal_mode=WAL")
+            if "cursor" in state:  # refreshed before, turned to WAL then (unless it was busy)
+                _use_wal(db)
+            if not tables:  # rollback-journal mode until the first commit: see the docstring
                 db.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
                 db.executemany(
                     "INSERT INTO inro_mirror_state (key, value) VALUES (?, ?)",
@@ -271,6 +279,7 @@ class SQLiteStore:
             await asyncio.shield(self._roll_back())
             raise
         await self.run(lambda db: _done(db.execute("COMMIT")))
+        await self.run(_use_wal)
 
     async def _roll_back(self) -> None:
         queued, self._queued = self._queued, []
@@ -326,6 +335,19 @@ class SQLiteStore:
             ).fetchall()
         )
         return [_decode_row(r) for r in rows]
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Turn the file to WAL mode if it is not yet; when others hold it, leave it for later."""
+    if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    db.execute(f"PRAGMA busy_timeout={_WAL_WAIT_MS}").close()
+    try:
+        db.execute("PRAGMA journal_mode=WAL").close()
+    except sqlite3.OperationalError:  # another connection's transaction: the next commit tries
+        pass
+    finally:
+        db.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}").close()
 
 
 def _check(db: sqlite3.Connection, tables: set[str], where: str) -> dict[str, str]:
