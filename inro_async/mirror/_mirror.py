@@ -300,6 +300,8 @@ class _Refresh:
     async def full_walk(self, tx: Transaction) -> None:
         self.seen.clear()
         self.empty = await tx.count() == 0  # the first mirror: nothing to compare with
+        if self.empty:
+            await tx.first_load()
         total: int | None = None
         newest: datetime | None = None
         pages = self.client.contacts.iter_pages(
