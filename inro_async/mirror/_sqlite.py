@@ -269,6 +269,7 @@ class SQLiteStore:
                 self.path, isolation_level=None, check_same_thread=False, timeout=_BUSY_SECONDS
             )
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            db.execute("PRAGMA synchronous=FULL").close()  # whatever the build: durable commits
         except sqlite3.DatabaseError as exc:
             raise MirrorMismatchError(f"{self.path} is not a mirror (not SQLite: {exc})") from None
         try:

@@ -39,6 +39,8 @@ async def test_a_new_file_is_written_with_a_rollback_journal_then_turns_to_wal(
             mirror = ContactMirror(path, on_progress=on_progress)
             async with mirror:
                 assert journal_mode(path) == "delete"  # created, nothing refreshed yet
+                own = mirror.store._db  # type: ignore[attr-defined]
+                assert own.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
                 await mirror.refresh(inro)
                 assert journal_mode(path) == "wal"
                 assert set(seen) == {"journal"}  # every page of the first refresh
