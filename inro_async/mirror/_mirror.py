@@ -35,6 +35,7 @@ from inro_async.resources._contact_changes import DEFAULT_LAG, FULL_WALK_CONCURR
 if TYPE_CHECKING:
     from inro_async.client import Client
     from inro_async.models.contacts import Contact
+    from inro_async.models.organization import Organization
 
 __all__ = ["ContactMirror", "RefreshReport"]
 
@@ -149,22 +150,36 @@ class ContactMirror:
     async def refresh(self, client: Client, *, full: bool = False) -> RefreshReport:
         """Bring the mirror up to date, in one transaction; append the change events."""
         async with self._database("refreshing"):
-            return await self._refresh(client, full=full)
+            return await self._refresh_reported(client, full=full)
 
-    async def _refresh(self, client: Client, *, full: bool) -> RefreshReport:
+    async def _refresh_reported(self, client: Client, *, full: bool) -> RefreshReport:
         await self.open()
         assert self._state is not None
         started = time.monotonic()
         now = datetime.fromtimestamp(self._clock(), UTC)
-        organization = await client.me()
-        identity = {"organization_id": str(organization.id), "base_url": client.base_url}
-        for key, value in identity.items():
-            kept = self._state.get(key)
-            if kept is not None and kept != value:
-                raise MirrorMismatchError(
-                    f"{self.store.description} mirrors {key} {kept}, not {value}: "
-                    "use another mirror for this organization"
-                )
+        # the identity check's request goes with the first page's; no write comes before it
+        run = _Refresh(self, client, now, asyncio.ensure_future(client.me()))
+        try:
+            state, reason = await self._refresh(run, full=full)
+        finally:
+            run.forget_identity()
+        self._state.update(state)
+        if self.retention is not None:
+            await self.store.prune(_iso(now - self.retention))
+        report = RefreshReport(
+            created=run.counts["created"],
+            updated=run.counts["updated"],
+            deleted=run.counts["deleted"],
+            requests=run.requests + 1,
+            elapsed=time.monotonic() - started,
+            full=bool(reason),
+            reason=reason,
+        )
+        self._progress("finished", run.seen_count, None)
+        return report
+
+    async def _refresh(self, run: _Refresh, *, full: bool) -> tuple[dict[str, str], str]:
+        assert self._state is not None
         cursor_text = self._state.get("cursor")
         last_full = self._state.get("last_full")
         reason = ""
@@ -172,14 +187,13 @@ class ContactMirror:
             reason = "a full walk was asked for"
         elif cursor_text is None:
             reason = "the first refresh"
-        elif last_full is None or now - _parse(last_full) >= self.reconcile_every:
+        elif last_full is None or run.now - _parse(last_full) >= self.reconcile_every:
             reason = f"the reconciliation is due (every {self.reconcile_every})"
-        run = _Refresh(self, client, now)
         async with self.store.transaction() as tx:
             if reason:
                 await run.full_walk(tx)
             else:
-                changes = client.contacts.changes(
+                changes = run.client.contacts.changes(
                     since=_parse(cursor_text or ""), lag=self.lag, clock=self._clock
                 )
                 async for batch in changes:
@@ -197,28 +211,15 @@ class ContactMirror:
                             f"{held}: a full walk finds what changed"
                         )
                         await run.full_walk(tx)
-            state = dict(identity)
+            state = dict(await run.identity())
             if run.cursor is not None:
                 state["cursor"] = run.cursor.isoformat()
             if reason and run.deferred:
                 reason = f"{reason}; {run.deferred}"
             elif reason:
-                state["last_full"] = now.isoformat()
+                state["last_full"] = run.now.isoformat()
             await tx.write_state(state)
-        self._state.update(state)
-        if self.retention is not None:
-            await self.store.prune(_iso(now - self.retention))
-        report = RefreshReport(
-            created=run.counts["created"],
-            updated=run.counts["updated"],
-            deleted=run.counts["deleted"],
-            requests=run.requests + 1,
-            elapsed=time.monotonic() - started,
-            full=bool(reason),
-            reason=reason,
-        )
-        self._progress("finished", run.seen_count, None)
-        return report
+        return state, reason
 
     async def run(
         self,
@@ -289,10 +290,16 @@ class ContactMirror:
 class _Refresh:
     """One refresh's bookkeeping: rows seen, events made, counts."""
 
-    def __init__(self, mirror: ContactMirror, client: Client, now: datetime) -> None:
+    def __init__(
+        self, mirror: ContactMirror, client: Client, now: datetime, me: asyncio.Future[Organization]
+    ) -> None:
         self.mirror = mirror
         self.client = client
         self.now = now
+        self._me = me
+        self._identity: dict[str, str] | None = None
+        self.loading = False
+        """Whether the store was told this refresh fills an empty mirror (``first_load``)."""
         self.synced_at = _iso(now)
         self.source = f"{client.base_url}/contacts"
         self.pending: list[EncodedEvent] = []
@@ -305,7 +312,37 @@ class _Refresh:
         self.empty = False
         self.deferred = ""
 
+    async def identity(self) -> dict[str, str]:
+        """The organization and base URL, once ``me()`` answered; refused if not the mirror's.
+
+        Awaited before every write: pages may arrive first, nothing is written before it.
+        """
+        if self._identity is None:
+            organization = await self._me
+            identity = {"organization_id": str(organization.id), "base_url": self.client.base_url}
+            kept_state = self.mirror._state or {}
+            for key, value in identity.items():
+                kept = kept_state.get(key)
+                if kept is not None and kept != value:
+                    raise MirrorMismatchError(
+                        f"{self.mirror.store.description} mirrors {key} {kept}, not {value}: "
+                        "use another mirror for this organization"
+                    )
+            self._identity = identity
+        return self._identity
+
+    def forget_identity(self) -> None:
+        """Cancel the identity check if the refresh ended before it answered."""
+        if not self._me.done():
+            self._me.cancel()
+        elif not self._me.cancelled():
+            self._me.exception()  # retrieved: a failure was raised already, or never mattered
+
     async def apply(self, tx: Transaction, batch: list[Contact]) -> None:
+        await self.identity()
+        if self.empty and not self.loading:
+            await tx.first_load()
+            self.loading = True
         rows = [row_of(c) for c in batch]
         held = {} if self.empty else await tx.rows([r["id"] for r in rows])
         changed: list[Row] = []
@@ -364,6 +401,7 @@ class _Refresh:
         See ``_absentees``: trusted from a walk that was a snapshot (``steady`` and quiet
         since), else looked up; what the lookup budget leaves waits (``deferred``).
         """
+        await self.identity()
         if self.empty:  # the first mirror: every row in it was written by this walk
             return
         absent = sorted((await tx.all_ids()) - self.seen)

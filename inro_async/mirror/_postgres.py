@@ -60,6 +60,9 @@ class _Tx:
     def __init__(self, db: asyncpg.Connection) -> None:
         self._db = db
 
+    async def first_load(self) -> None:
+        """Nothing to prepare: PostgreSQL's indexes stay as they are."""
+
     async def rows(self, ids: Sequence[int]) -> dict[int, Row]:
         records = await self._db.fetch(_SELECT + " WHERE id = ANY($1::bigint[])", list(ids))
         return {r["id"]: dict(r) for r in records}

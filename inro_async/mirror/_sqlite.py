@@ -2,12 +2,19 @@
 
 Stdlib rather than aiosqlite: nothing to install, and aiosqlite is this same design (one
 thread per connection) with a dependency. WAL lets ``inro sync events --follow`` read while a
-refresh writes.
+refresh writes. A new file starts in SQLite's rollback-journal mode and turns to WAL after its
+first commit: that first refresh writes every contact, and in WAL mode it would write it twice
+(to the log, then the checkpoint copies it into the file, each with an ``fsync``); with a
+rollback journal, a new file's pages go straight into the file and the journal keeps only the
+few pages that existed before. Both are atomic and durable (``synchronous=FULL``); the cost is
+that readers wait while that first refresh commits (there is nothing to read before it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -40,23 +47,33 @@ CREATE TABLE IF NOT EXISTS inro_contacts (
 );
 CREATE TABLE IF NOT EXISTS inro_contact_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
+    id TEXT NOT NULL,
     type TEXT NOT NULL,
     subject TEXT NOT NULL,
     time TEXT NOT NULL,
     body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS inro_contact_events_time ON inro_contact_events (time);
 """
+_EVENT_INDEXES = {
+    "inro_contact_events_id": "CREATE UNIQUE INDEX {} ON inro_contact_events (id)",
+    "inro_contact_events_time": "CREATE INDEX {} ON inro_contact_events (time)",
+}
+"""The events' indexes, by name. A file made by an earlier development version has the id's as
+``UNIQUE`` in the table (``sqlite_autoindex_…``): the same constraint, but it cannot be dropped."""
+_SCHEMA += "".join(
+    sql.replace("INDEX {}", "INDEX IF NOT EXISTS {}").format(name) + ";\n"
+    for name, sql in _EVENT_INDEXES.items()
+)
 _QUEUED_AT_MOST = 4
 """Writes queued on the store's thread before a refresh waits for the oldest."""
 _BUSY_SECONDS = 60.0
 """How long a refresh waits for another one writing the same file."""
-_PLACEHOLDERS = ", ".join("?" * (len(COLUMNS) + 1))
+_WAL_WAIT_MS = 100
+"""How long turning a file to WAL waits for other connections (it tries again after a commit)."""
 _UPSERT = (  # column names are constants
-    f"INSERT OR REPLACE INTO inro_contacts ({', '.join(COLUMNS)}, synced_at) "  # noqa: S608
-    f"VALUES ({_PLACEHOLDERS})"
+    f"INSERT OR REPLACE INTO inro_contacts ({', '.join(COLUMNS)}, synced_at) VALUES "  # noqa: S608
 )
+_INSERT_EVENTS = "INSERT INTO inro_contact_events (id, type, subject, time, body) VALUES "
 
 
 def _done(cursor: sqlite3.Cursor) -> int:
@@ -64,6 +81,41 @@ def _done(cursor: sqlite3.Cursor) -> int:
     count = cursor.rowcount
     cursor.close()
     return count
+
+
+@functools.lru_cache(maxsize=32)
+def _values(width: int, count: int) -> str:
+    """``(?, …), …``: ``count`` rows of ``width`` placeholders."""
+    return ", ".join(["(" + ", ".join("?" * width) + ")"] * count)
+
+
+def _insert(
+    head: str, rows: Sequence[Sequence[Any]], variables: int
+) -> Callable[[sqlite3.Connection], int]:
+    """Work for the store's thread: ``rows`` in a few multi-row ``INSERT``s.
+
+    Not one statement per row (``executemany``): each statement gives the GIL back while
+    SQLite works and takes it again after, and every taking waits for the event loop's thread
+    to let go (up to ``sys.getswitchinterval()``, 5 ms) while it decodes pages. A row at a
+    time, that wait was most of a first mirror's writing. Statements hold a power of two of
+    rows (a page of 1,000 is six), so the connection's statement cache keeps a few shapes.
+    """
+    parts: list[tuple[str, list[Any]]] = []
+    if rows:
+        width = len(rows[0])
+        size = 1 << (max(1, variables // width).bit_length() - 1)
+        start = 0
+        while start < len(rows):
+            while size > len(rows) - start:
+                size //= 2
+            part = rows[start : start + size]
+            parts.append((head + _values(width, size), list(itertools.chain.from_iterable(part))))
+            start += size
+
+    def work(db: sqlite3.Connection) -> int:
+        return sum(_done(db.execute(sql, values)) for sql, values in parts)
+
+    return work
 
 
 def _decode_row(values: Sequence[Any]) -> Row:
@@ -85,6 +137,33 @@ def _encode_row(row: Row, synced_at: str) -> tuple[Any, ...]:
 class _Tx:
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
+        self.indexes_dropped = False
+
+    async def first_load(self) -> None:
+        """Drop the events' indexes until the commit (``_build_indexes``), if they can be.
+
+        100,000 ids in random order cost their index about 1 s of CPU one at a time, a
+        tenth of that sorted at the end; the commit's transaction holds the drop too, so a
+        crash or a refusal leaves the indexes as they were.
+        """
+
+        def drop(db: sqlite3.Connection) -> bool:
+            names = {
+                r[0]
+                for r in db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' "
+                    "AND tbl_name = 'inro_contact_events'"
+                )
+            }
+            if not names >= _EVENT_INDEXES.keys():
+                return False  # an older file: the id's index is the table's own
+            for name in _EVENT_INDEXES:
+                db.execute(f"DROP INDEX {name}").close()
+            return True
+
+        self.indexes_dropped = self.indexes_dropped or await self._store.run(
+            self._store.in_transaction(drop)
+        )
 
     async def rows(self, ids: Sequence[int]) -> dict[int, Row]:
         def read(db: sqlite3.Connection) -> dict[int, Row]:
@@ -102,7 +181,7 @@ class _Tx:
     async def write_rows(self, rows: Sequence[Row], synced_at: str) -> None:
         encoded = [_encode_row(row, synced_at) for row in rows]
         await self._store.submit(
-            self._store.in_transaction(lambda db: _done(db.executemany(_UPSERT, encoded)))
+            self._store.in_transaction(_insert(_UPSERT, encoded, self._store.variables))
         )
 
     async def delete_rows(self, ids: Sequence[int]) -> None:
@@ -129,17 +208,8 @@ class _Tx:
         )
 
     async def add_events(self, events: Sequence[EncodedEvent]) -> None:
-        rows = list(events)
         await self._store.submit(
-            self._store.in_transaction(
-                lambda db: _done(
-                    db.executemany(
-                        "INSERT INTO inro_contact_events (id, type, subject, time, body) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        rows,
-                    )
-                )
-            )
+            self._store.in_transaction(_insert(_INSERT_EVENTS, events, self._store.variables))
         )
 
     async def write_state(self, state: dict[str, str]) -> None:
@@ -168,6 +238,8 @@ class SQLiteStore:
         self._queued: list[asyncio.Future[object]] = []
         self._failed: sqlite3.Error | None = None
         """The error that ended the transaction in progress, if one did."""
+        self.variables = 999
+        """Placeholders one statement may have (SQLite's limit, read when the file opens)."""
 
     def in_transaction(
         self, work: Callable[[sqlite3.Connection], T]
@@ -239,12 +311,14 @@ class SQLiteStore:
                 self.path, isolation_level=None, check_same_thread=False, timeout=_BUSY_SECONDS
             )
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            db.execute("PRAGMA synchronous=FULL").close()  # whatever the build: durable commits
         except sqlite3.DatabaseError as exc:
             raise MirrorMismatchError(f"{self.path} is not a mirror (not SQLite: {exc})") from None
         try:
             state = _check(db, tables, str(self.path))
-            if not tables:
-                db.execute("PRAGMA journal_mode=WAL")
+            if "cursor" in state:  # refreshed before, turned to WAL then (unless it was busy)
+                _use_wal(db)
+            if not tables:  # rollback-journal mode until the first commit: see the docstring
                 db.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
                 db.executemany(
                     "INSERT INTO inro_mirror_state (key, value) VALUES (?, ?)",
@@ -254,6 +328,7 @@ class SQLiteStore:
         except BaseException:
             db.close()
             raise
+        self.variables = db.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         self._db = db
         return state
 
@@ -275,13 +350,17 @@ class SQLiteStore:
                 f"{self.path}: {exc} (another refresh has been writing it for "
                 f"{_BUSY_SECONDS:g}s); nothing changed"
             ) from None
+        tx = _Tx(self)
         try:
-            yield _Tx(self)
+            yield tx
             await self.drain()
+            if tx.indexes_dropped:  # a duplicate event id fails here, before the commit
+                await self.run(self.in_transaction(_build_indexes))
         except BaseException:
             await asyncio.shield(self._roll_back())
             raise
         await self.run(lambda db: _done(db.execute("COMMIT")))
+        await self.run(_use_wal)
 
     async def _roll_back(self) -> None:
         queued, self._queued = self._queued, []
@@ -337,6 +416,24 @@ class SQLiteStore:
             ).fetchall()
         )
         return [_decode_row(r) for r in rows]
+
+
+def _build_indexes(db: sqlite3.Connection) -> None:
+    for name, sql in _EVENT_INDEXES.items():
+        db.execute(sql.format(name)).close()
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Turn the file to WAL mode if it is not yet; when others hold it, leave it for later."""
+    if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        return
+    db.execute(f"PRAGMA busy_timeout={_WAL_WAIT_MS}").close()
+    try:
+        db.execute("PRAGMA journal_mode=WAL").close()
+    except sqlite3.OperationalError:  # another connection's transaction: the next commit tries
+        pass
+    finally:
+        db.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}").close()
 
 
 def _check(db: sqlite3.Connection, tables: set[str], where: str) -> dict[str, str]:

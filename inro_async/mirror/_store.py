@@ -24,6 +24,9 @@ KIND = "inro_async contact mirror"
 class Transaction(Protocol):
     """The writes and reads of one refresh, committed together."""
 
+    async def first_load(self) -> None:
+        """The mirror is empty and this refresh fills it: a store may build indexes at the end."""
+
     async def rows(self, ids: Sequence[int]) -> dict[int, Row]:
         """The mirror's rows for these ids (those it has)."""
 

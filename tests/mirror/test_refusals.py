@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mirror_support import client_for, started
 
+from inro_async import Client
 from inro_async.errors import InvalidArgumentError, MirrorMismatchError, MirrorUnavailableError
 from inro_async.mirror import ContactMirror
 
@@ -134,5 +138,67 @@ async def test_retention_prunes_older_events(tmp_path: Path) -> None:
                 await mirror.refresh(inro)  # generated contacts changed weeks ago: pruned
                 assert [e async for e in mirror.events()] == []
                 assert len(await mirror.contacts()) == 30
+    finally:
+        await fake.close()
+
+
+WRITES = {"first_load", "write_rows", "add_events", "delete_rows", "write_state"}
+
+
+def record_calls(mirror: ContactMirror, inro: Client, log: list[str]) -> None:
+    """Log ``me`` when ``inro.me()`` answers and each store call of the mirror's transaction."""
+    real_me, real_transaction = inro.me, mirror.store.transaction
+
+    async def me() -> Any:
+        answer = await real_me()
+        log.append("me")
+        return answer
+
+    class Recording:
+        def __init__(self, tx: Any) -> None:
+            self._tx = tx
+
+        def __getattr__(self, name: str) -> Any:
+            log.append(name)
+            return getattr(self._tx, name)
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[Any]:
+        async with real_transaction() as tx:
+            yield Recording(tx)
+
+    inro.me = me  # type: ignore[method-assign]
+    mirror.store.transaction = transaction  # type: ignore[method-assign]
+
+
+async def test_the_identity_check_goes_with_the_first_page_and_still_comes_before_any_write(
+    where: str,
+) -> None:
+    fake = await started(3_000)
+    fake.add_organization("other-token", contacts=30, seed=9)
+    try:
+        async with ContactMirror(where) as mirror:
+            async with client_for(fake) as inro:
+                fake.inject("latency", route="me", seconds=0.5)
+                log: list[str] = []
+                record_calls(mirror, inro, log)
+                await mirror.refresh(inro)
+            me, first = (fake.requests_to(r)[0] for r in ("me", "contacts.list"))
+            assert first.arrived_at - me.arrived_at < 0.4  # sent while me() was answering
+            assert len(fake.requests_to("contacts.list")) == 3  # all three pages meanwhile
+            first_write = min(log.index(name) for name in WRITES if name in log)
+            assert log.index("me") < first_write
+            mirror.store.transaction = type(mirror.store).transaction.__get__(mirror.store)
+            before = await mirror.contacts()
+            async with client_for(fake, "other-token") as other:
+                fake.inject("latency", route="me", seconds=0.5)
+                log.clear()
+                record_calls(mirror, other, log)
+                with pytest.raises(MirrorMismatchError, match="organization_id 1, not 2"):
+                    await mirror.refresh(other, full=True)
+                assert not WRITES & set(log)  # its pages came first; none was written
+            mirror.store.transaction = type(mirror.store).transaction.__get__(mirror.store)
+            assert await mirror.contacts() == before
+            assert len([e async for e in mirror.events()]) == 3_000
     finally:
         await fake.close()
