@@ -46,7 +46,8 @@ from inro_async.jobs._operation import ChunkContext, Operation, paced_client
 from inro_async.jobs._progress import EventKind, ProgressEvent, ProgressHub
 from inro_async.jobs._quota_wait import HeldTime, QuotaWait
 from inro_async.jobs._recording import OutcomeRecorder
-from inro_async.jobs._report import JobReport, JobStatus, Tally
+from inro_async.jobs._report import JobReport, JobStatus
+from inro_async.jobs._tally import Tally
 
 if TYPE_CHECKING:
     from inro_async.client import Client
