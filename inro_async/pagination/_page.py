@@ -21,14 +21,25 @@ __all__ = ["Page", "PageInfo"]
 T = TypeVar("T")
 
 
+_KNOWN: dict[str | None, int] = {}
+"""Paging header values read before, by their text. ``int()`` of a header's text costs ten times
+a dict lookup, and a walk's pages repeat the same few values (``X-Total``, ``X-Per-Page``), so
+each text is read once. Cleared when it holds ``_KNOWN_MAX`` texts: memory stays bounded."""
+_KNOWN_MAX = 4096
+
+
 def _int_or_none(value: str | None) -> int | None:
     """A header's integer (``int`` ignores surrounding whitespace); ``None`` if absent or bad."""
     if value is None:
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         return None
+    if len(_KNOWN) >= _KNOWN_MAX:
+        _KNOWN.clear()
+    _KNOWN[value] = number
+    return number
 
 
 # Case-insensitive names that multidict need not fold on every lookup (still plain str keys).
@@ -38,17 +49,17 @@ _X_PAGE, _X_PER_PAGE = istr("X-Page"), istr("X-Per-Page")
 
 def _paging(headers: Mapping[str, str]) -> tuple[int | None, int | None, int | None, int | None]:
     """``X-Total``, ``X-Total-Pages``, ``X-Page`` and ``X-Per-Page``, read on every page."""
-    get = headers.get
-    values = get(_X_TOTAL), get(_X_TOTAL_PAGES), get(_X_PAGE), get(_X_PER_PAGE)
-    try:  # the usual answer: all four, each a plain integer
-        return int(values[0]), int(values[1]), int(values[2]), int(values[3])  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    get, known = headers.get, _KNOWN.get
+    texts = get(_X_TOTAL), get(_X_TOTAL_PAGES), get(_X_PAGE), get(_X_PER_PAGE)
+    numbers = known(texts[0]), known(texts[1]), known(texts[2]), known(texts[3])
+    if None in numbers:  # a header absent, or a text not read before
         return (
-            _int_or_none(values[0]),
-            _int_or_none(values[1]),
-            _int_or_none(values[2]),
-            _int_or_none(values[3]),
+            _int_or_none(texts[0]),
+            _int_or_none(texts[1]),
+            _int_or_none(texts[2]),
+            _int_or_none(texts[3]),
         )
+    return numbers
 
 
 @dataclass(frozen=True, slots=True)
