@@ -66,8 +66,13 @@ class APIResponse(msgspec.Struct, frozen=True, gc=False):
 
     def parse(self, type_: type[T] | Any) -> T:
         """The body decoded straight from bytes into ``type_`` (a Struct, ``list[Model]``…)."""
+        result: T = self._decoded(decoder_for(type_))
+        return result
+
+    def _decoded(self, decoder: LenientDecoder[T]) -> T:
+        """``parse`` with the decoder looked up already (a list route's, on every page)."""
         try:
-            result: T = decoder_for(type_).decode(self.content)
+            result: T = decoder.decode(self.content)
         except msgspec.DecodeError as exc:  # a ValidationError too
             raise body_error(
                 exc, method=self.method, path=self.path, status=self.status, body=self.content

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -27,7 +27,9 @@ from inro_async._http import (
     HTTPRequest,
     HTTPResult,
     Multipart,
+    QueryValue,
     SendError,
+    encode_query,
 )
 from inro_async._request_options import (
     NO_OVERRIDES,
@@ -82,16 +84,15 @@ __all__ = [
     "Transport",
     "UseClientDefault",
     "decoder_for",
+    "encode_query",
     "token_fingerprint",
 ]
-"""Re-exported: the options live in ``_request_options.py``, the response in ``_response.py``."""
+"""Re-exported: the options live in ``_request_options.py``, the response in ``_response.py``,
+the query's encoding in ``_http.py``."""
 
 logger = logging.getLogger("inro_async")
 
 T = TypeVar("T")
-
-QueryValue = str | int | float | bool | Sequence[str | int] | None
-"""A query parameter value; ``None`` is dropped and sequences repeat the key as ``key[]``."""
 
 
 def _checked_base_url(base_url: str) -> str:
@@ -111,6 +112,8 @@ def _checked_base_url(base_url: str) -> str:
 
 
 _NO_HEADERS: Mapping[str, str] = {}
+_NORMAL = Priority.NORMAL
+_running_loop = asyncio.get_running_loop
 
 SAME_PAUSE = 1.0
 """Seconds within which two 429s ask for the same pause (one warning)."""
@@ -122,28 +125,6 @@ class _Pause(msgspec.Struct, frozen=True):
     method: str
     path: str
     answer: HTTPResult
-
-
-def encode_query(params: Mapping[str, QueryValue] | None) -> list[tuple[str, str]]:
-    """Query parameters as pairs: ``None`` dropped, booleans lower-case, lists as ``key[]``."""
-    pairs: list[tuple[str, str]] = []
-    if not params:
-        return pairs
-    for key, value in params.items():
-        kind = type(value)
-        if kind is str:  # the common cases first, by exact type: this runs on every request
-            pairs.append((key, value))  # type: ignore[arg-type]
-        elif kind is int:
-            pairs.append((key, str(value)))
-        elif value is None:
-            continue
-        elif isinstance(value, bool):
-            pairs.append((key, "true" if value else "false"))
-        elif isinstance(value, str | int | float):
-            pairs.append((key, str(value)))
-        else:
-            pairs.extend((f"{key}[]", str(item)) for item in value)
-    return pairs
 
 
 def token_fingerprint(token: str) -> str:
@@ -224,12 +205,16 @@ class Transport:
         """``check_usable``, returning the running loop."""
         if self._closed:
             raise ClientClosedError
-        loop = asyncio.get_running_loop()
+        loop = _running_loop()
         if loop is not self._loop:
-            if self._loop is not None:
-                raise EventLoopMismatchError
-            self._loop = loop
+            self._bind(loop)
         return loop
+
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Tie the transport to ``loop``, its first request's (the session's, the waiters')."""
+        if self._loop is not None:
+            raise EventLoopMismatchError
+        self._loop = loop
 
     async def aclose(self) -> None:
         """Release the backend's connections (a session shared by the caller is left open)."""
@@ -246,6 +231,7 @@ class Transport:
         path: str,
         *,
         params: Mapping[str, QueryValue] | None = None,
+        query: list[tuple[str, str]] | None = None,
         json: Any = None,
         form: Multipart | None = None,
         idempotent: bool | None = None,
@@ -254,28 +240,40 @@ class Transport:
     ) -> APIResponse:
         """Send one API request (with retries) and return the successful response.
 
+        ``query`` holds parameters encoded already (``encode_query``), sent after ``params``.
+
         With ``gone_is_done``, a 404 to a repeat of a request that may already have been
         processed is returned as a success (a DELETE whose first answer was lost).
         Raises an ``APIStatusError`` subclass for 3xx/4xx/5xx, ``APIConnectionError`` or
         ``APITimeoutError`` when no response arrived, ``QuotaWaitTooLongError`` from the governor.
         """
-        loop = self._usable_loop()
-        opts = self.options_for(options)
-        retries = opts.retries or DEFAULT_RETRIES
+        # What every request does costs every request (benchmarks/decode.py): the usual case is
+        # tested first and inline, and the retry policy is built only when an attempt failed.
+        if self._closed:
+            raise ClientClosedError
+        loop = _running_loop()
+        if loop is not self._loop:
+            self._bind(loop)
+        if options is None or options is NO_OVERRIDES:
+            opts = self._resolved
+        else:
+            opts = self.options_for(options)
         if idempotent is None:
             idempotent = is_idempotent(method)
-        url, query, headers = self.base_url + path, encode_query(params), self._auth
-        body: bytes | None = None
+        pairs = encode_query(params) if params else []
+        if query:
+            pairs += query
+        url, headers, body = self.base_url + path, self._auth, None
         if json is not None:
             body = self.encode(json)
             headers = {**self._auth, "Content-Type": "application/json"}
         request = HTTPRequest(
-            method, url, query, headers, body, form, opts.timeout, opts.max_response_bytes
+            method, url, pairs, headers, body, form, opts.timeout, opts.max_response_bytes
         )
-        priority = Priority.NORMAL if opts.priority is None else opts.priority
-
-        policy = RetryPolicy(retries, idempotent, opts.max_wait, gone_is_done)
+        priority = _NORMAL if opts.priority is None else opts.priority
+        policy: RetryPolicy | None = None
         if self._paused_until:  # a 429 paused the token: refuse rather than hang silently
+            policy = self._policy(opts, idempotent, gone_is_done)
             self._refuse_if_paused(policy, loop, method, path)
         progress = NOTHING_YET
         queued = 0.0
@@ -311,8 +309,8 @@ class Transport:
                             request_id=request_id_of(result.headers),
                         )  # fmt: skip
                     response = APIResponse(
-                        method, path, result.status, result.headers, result.content,
-                        elapsed, progress.repeats, queued,
+                        method, path, result.status, result.headers, result.content, elapsed,
+                        0 if progress is NOTHING_YET else progress.repeats, queued,
                     )  # fmt: skip
                     if opts.on_response is not None:
                         opts.on_response(response)
@@ -320,7 +318,9 @@ class Transport:
                 retry_after = parse_retry_after(result.headers.get("Retry-After"))
                 outcome, what = Answered(result.status, retry_after), str(result.status)
                 if result.status == 429 and retry_after is not None:
-                    self._paused(loop, retry_after, retries, method, path, result)
+                    self._paused(loop, retry_after, opts, method, path, result)
+            if policy is None:
+                policy = self._policy(opts, idempotent, gone_is_done)
             decision = policy.decide(outcome, progress, self._rng)
             log = (method, path, what, elapsed, progress.repeats, queued)
             answer_id = None if isinstance(result, SendError) else request_id_of(result.headers)
@@ -372,11 +372,17 @@ class Transport:
         self._reports.add(task)
         task.add_done_callback(self._reports.discard)
 
+    @staticmethod
+    def _policy(opts: ResolvedOptions, idempotent: bool, gone_is_done: bool) -> RetryPolicy:
+        """The retry rules of a request sent with ``opts``."""
+        retries = opts.retries or DEFAULT_RETRIES
+        return RetryPolicy(retries, idempotent, opts.max_wait, gone_is_done)
+
     def _paused(
         self,
         loop: asyncio.AbstractEventLoop,
         retry_after: float,
-        retries: Retries,
+        opts: ResolvedOptions,
         method: str,
         path: str,
         answer: HTTPResult,
@@ -385,6 +391,7 @@ class Transport:
         until = loop.time() + retry_after
         if until <= self._paused_until:
             return
+        retries = opts.retries or DEFAULT_RETRIES
         long_pause = retry_after > retries.max_throttled_wait
         if long_pause and until > self._paused_until + SAME_PAUSE:
             logger.warning(

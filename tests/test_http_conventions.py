@@ -11,9 +11,12 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
+import yarl
+from aiohttp import web
 from forward_proxy import ForwardProxy
 
 from inro_async import Client, InroError, InvalidArgumentError, Limits, NotFoundError, __version__
+from inro_async._http import AiohttpBackend, HTTPRequest
 from inro_async.testing import FakeInro
 
 TOKEN = "tok_live_PROXYSECRET_4f1c2e9a"
@@ -195,3 +198,37 @@ async def test_limits_beside_a_session_of_ones_own_are_refused() -> None:
     async with aiohttp.ClientSession() as session:
         with pytest.raises(InroError, match="your session's connector"):
             Client(token=TOKEN, session=session, limits=Limits())
+
+
+async def test_the_query_reaches_the_server_in_order_with_repeated_keys_and_escapes() -> None:
+    """The backend hands aiohttp a dict when no key repeats (yarl's fast path): the text sent is
+    the pairs' own, in their order, and a query whose keys repeat (``ids[]``) keeps every pair."""
+    seen: list[str] = []
+
+    async def record(request: web.Request) -> web.Response:
+        seen.append(request.raw_path.partition("?")[2])  # as it came, still encoded
+        return web.json_response([])
+
+    app = web.Application()
+    app.router.add_get("/q", record)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}/q"
+    queries = [
+        [("query", "ana+b@x.io & co"), ("page", "2"), ("per_page", "1000")],
+        [("ids[]", "1"), ("ids[]", "2"), ("q", "é/?#")],
+    ]
+    backend = AiohttpBackend(trust_env=False)
+    try:
+        for query in queries:
+            result = await backend.send(HTTPRequest("GET", url, query))
+            assert result.status == 200
+    finally:
+        await backend.aclose()
+        await runner.cleanup()
+    assert seen == [yarl.URL(url).extend_query(query).raw_query_string for query in queries]
+    assert seen[0] == "query=ana%2Bb@x.io+%26+co&page=2&per_page=1000"
+    assert seen[1].startswith("ids%5B%5D=1&ids%5B%5D=2&q=")

@@ -242,3 +242,23 @@ async def test_a_custom_fetch_is_checked_like_any_walk() -> None:
     with pytest.raises(PaginationError, match="page 2 holds the same 3 items as page 1") as caught:
         [p async for p in iter_pages(fetch)]
     assert (caught.value.page, caught.value.method, caught.value.path) == (2, "GET", "(page walk)")
+
+
+def test_paging_headers_read_before_are_not_parsed_again_and_memory_stays_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from inro_async.pagination import _page
+
+    monkeypatch.setattr(_page, "_KNOWN", {})
+    monkeypatch.setattr(_page, "_KNOWN_MAX", 8)
+    headers = {"X-Total": "42", "X-Total-Pages": " 5 ", "X-Page": "2", "X-Per-Page": "x"}
+    first = PageInfo.from_headers(headers)
+    assert first == PageInfo(total=42, total_pages=5, page=2, per_page=None)
+    assert _page._KNOWN == {"42": 42, " 5 ": 5, "2": 2}  # garbage is not remembered
+    assert PageInfo.from_headers(headers) == first
+    assert PageInfo.from_headers({**headers, "X-Per-Page": "10"}).per_page == 10
+    for number in range(100):
+        text = str(number)
+        info = PageInfo.from_headers({"X-Total": text, "X-Total-Pages": text, "X-Page": text})
+        assert (info.total, info.total_pages, info.page, info.per_page) == (number,) * 3 + (None,)
+        assert len(_page._KNOWN) <= 8

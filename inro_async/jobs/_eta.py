@@ -14,7 +14,7 @@ actually finish since the first 429, and the time left is never less than what t
 
 from __future__ import annotations
 
-__all__ = ["Pace", "RoundTrip", "seconds_left"]
+__all__ = ["FinishedChunks", "Pace", "RoundTrip", "seconds_left"]
 
 
 class RoundTrip:
@@ -139,3 +139,62 @@ def seconds_left(
     if paced is None:
         return estimate
     return paced if estimate is None else max(estimate, paced)
+
+
+class FinishedChunks:
+    """What a fan-out job's finished chunks say of the rest: requests each, round trip, pace."""
+
+    __slots__ = ("count", "pace", "requests", "round_trip")
+
+    def __init__(self) -> None:
+        self.count = 0
+        """Chunks with an outcome (done or not)."""
+        self.requests = 0
+        """Requests those chunks sent, retries and batch-task polls included."""
+        self.round_trip = RoundTrip()
+        """From a chunk's first dispatch (since a 429) to its answer."""
+        self.pace = Pace()
+        """How fast chunks finish while the server throttles."""
+
+    def __repr__(self) -> str:
+        return f"<FinishedChunks {self.count} ({self.requests} requests) {self.round_trip}>"
+
+    def finished(self, now: float, sent_at: float | None, requests: int, *, answered: bool) -> None:
+        """A chunk last dispatched at ``sent_at`` got its outcome; ``answered``: a success."""
+        self.count += 1
+        self.requests += requests
+        self.pace.finished(now, sent_at)
+        if answered and sent_at is not None:
+            self.round_trip.add(now - sent_at)
+
+    def requests_per_chunk(self, planned: float) -> float:
+        """Requests a chunk still to send will cost, never fewer than ``planned``.
+
+        Read from finished chunks only: those in flight are not done asking.
+        """
+        if not self.count:
+            return planned
+        return max(planned, self.requests / self.count)
+
+    def seconds_left(
+        self,
+        *,
+        quota_wait: float,
+        unsent: int,
+        chunks: int,
+        concurrency: int,
+        last_sent_at: float | None,
+        now: float,
+    ) -> float | None:
+        """``seconds_left`` for a run of ``chunks`` chunks, from what the finished ones said."""
+        left = chunks - self.count
+        return seconds_left(
+            quota_wait=quota_wait,
+            unsent=unsent,
+            left=left,
+            took=self.round_trip.seconds,
+            concurrency=concurrency,
+            last_sent_at=last_sent_at,
+            now=now,
+            paced=self.pace.seconds_left(left, now),
+        )

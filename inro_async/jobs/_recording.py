@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from inro_async.jobs._items import ItemStatus, Outcome
 from inro_async.jobs._journal import ChunkRecord, ChunkStatus, Journal, decode_outcomes
 from inro_async.jobs._operation import ChunkContext, may_have_been_processed
-from inro_async.jobs._report import Tally
+from inro_async.jobs._tally import Tally
 
 __all__ = ["OutcomeRecorder"]
 

@@ -38,7 +38,7 @@ from inro_async.errors import (
     QuotaWaitTooLongError,
     RateLimitError,
 )
-from inro_async.jobs._eta import Pace, RoundTrip, seconds_left
+from inro_async.jobs._eta import FinishedChunks
 from inro_async.jobs._items import ItemStatus, Outcome, Unique
 from inro_async.jobs._job import NOTICE_AFTER, PROGRESS_INTERVAL, Job, JobOptions, open_store
 from inro_async.jobs._journal import Journal, JournalMeta
@@ -46,7 +46,8 @@ from inro_async.jobs._operation import ChunkContext, Operation, paced_client
 from inro_async.jobs._progress import EventKind, ProgressEvent, ProgressHub
 from inro_async.jobs._quota_wait import HeldTime, QuotaWait
 from inro_async.jobs._recording import OutcomeRecorder
-from inro_async.jobs._report import JobReport, JobStatus, Tally
+from inro_async.jobs._report import JobReport, JobStatus
+from inro_async.jobs._tally import Tally
 
 if TYPE_CHECKING:
     from inro_async.client import Client
@@ -95,10 +96,7 @@ class _FanOut(Generic[T]):
         self._active: dict[int, tuple[asyncio.Future[list[Outcome]], ChunkContext]] = {}
         self._todo: list[int] = []
         self._next = 0
-        self._chunks_finished = 0
-        self._chunk_seconds = RoundTrip()  # first dispatch (since a 429) -> outcome
-        self._pace = Pace()  # how fast chunks finish while the server throttles
-        self._finished_requests = 0  # requests of the chunks finished so far
+        self.finished = FinishedChunks()  # what the ETA goes by
         self._last_progress = -math.inf
         self.name: str | None = None
         self.journal: Journal | None = None
@@ -252,9 +250,7 @@ class _FanOut(Generic[T]):
         if error is None:
             self._answered = True
             self.recorder.answered(ctx, task.result())
-            self._chunk_finished(ctx)
-            if ctx.sent_at is not None:
-                self._chunk_seconds.add(self.loop.time() - ctx.sent_at)
+            self.finished.finished(self.loop.time(), ctx.sent_at, ctx.requests, answered=True)
             return None
         if isinstance(error, QuotaWaitTooLongError):
             # Only a request that certainly had no effect is ever re-queued in the governor by
@@ -265,7 +261,7 @@ class _FanOut(Generic[T]):
         if isinstance(error, RateLimitError):
             self._count_throttled()  # the 429 that ended the attempt (repeated ones are counted)
         given = self.recorder.failed(ctx, error)
-        self._chunk_finished(ctx)
+        self.finished.finished(self.loop.time(), ctx.sent_at, ctx.requests, answered=False)
         fatal = (
             self.op.is_fatal(error)
             or not isinstance(error, InroError)
@@ -289,13 +285,7 @@ class _FanOut(Generic[T]):
 
     def _count_throttled(self) -> None:
         self.throttled += 1
-        self._pace.throttled(self.loop.time())
-
-    def _chunk_finished(self, ctx: ChunkContext) -> None:
-        """A chunk has its outcome (done or not), for the ETA."""
-        self._chunks_finished += 1
-        self._finished_requests += ctx.requests
-        self._pace.finished(self.loop.time(), ctx.sent_at)
+        self.finished.pace.throttled(self.loop.time())
 
     # -- stopping, waiting -------------------------------------------------------------------
 
@@ -328,7 +318,7 @@ class _FanOut(Generic[T]):
             await self.waits.wait_out(blocked, halted=self._halted)
         finally:
             self.held.release()
-        self._pace.restart()  # a wait the governor foresaw: its view holds again
+        self.finished.pace.restart()  # a wait the governor foresaw: its view holds again
         return self._halt_status is None
 
     async def _announce(self, kind: EventKind, blocked: QuotaWaitTooLongError | None) -> None:
@@ -369,12 +359,9 @@ class _FanOut(Generic[T]):
             await self._emit("progress")
 
     async def _eta(self) -> float | None:
-        remaining = len(self._todo) - self._chunks_finished
-        if remaining <= 0:
+        if self.finished.count >= len(self._todo):
             return 0.0
-        per_chunk = self.op.requests_per_chunk
-        if self._chunks_finished:  # finished chunks only: those in flight are not done asking
-            per_chunk = max(per_chunk, self._finished_requests / self._chunks_finished)
+        per_chunk = self.finished.requests_per_chunk(self.op.requests_per_chunk)
         # Chunks still to send, less those already queued in the governor: its estimate
         # counts its own waiters first.
         not_sent = len(self._todo) - self._next
@@ -386,15 +373,13 @@ class _FanOut(Generic[T]):
         except Exception:  # an estimate is a nicety; never let it stop the job
             return None
         sent = [ctx.sent_at for _, ctx in self._active.values() if ctx.sent_at is not None]
-        return seconds_left(
+        return self.finished.seconds_left(
             quota_wait=dispatched_in,
             unsent=not_sent,
-            left=remaining,
-            took=self._chunk_seconds.seconds,
+            chunks=len(self._todo),
             concurrency=self.options.concurrency,
             last_sent_at=max(sent, default=None),
             now=self.loop.time(),
-            paced=self._pace.seconds_left(remaining, self.loop.time()),
         )
 
     async def _emit(

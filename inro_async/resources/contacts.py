@@ -9,16 +9,13 @@ from contextlib import aclosing
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 from msgspec import UNSET, UnsetType
 
-from inro_async._json_values import check_json_value
 from inro_async._limits import DEFAULT_PER_PAGE
 from inro_async._routes import ROUTES
 from inro_async._validate import (
     check_choice,
     check_concurrency,
-    check_list,
     check_page,
     check_per_page,
     check_text,
@@ -28,7 +25,6 @@ from inro_async._validate_contacts import (
     bulk_entries,
     check_id,
     contact_order,
-    contact_update,
     one_identifier,
 )
 from inro_async.errors import InvalidArgumentError, UnaccountedAnswerError
@@ -46,6 +42,7 @@ from inro_async.pagination import Page, iter_pages
 from inro_async.resources._base import DEFAULT_ITER_PER_PAGE, Resource
 from inro_async.resources._contact_changes import DEFAULT_LAG, ContactChanges
 from inro_async.resources._contact_filters import filter_body
+from inro_async.resources._contact_updates import readdresses, update_object
 
 if TYPE_CHECKING:
     import os
@@ -262,7 +259,7 @@ class Contacts(Resource):
         Repeated after a lost answer or a 5xx: addressed by id, a repeat does the same again.
         """
         check_id("contact_id", contact_id)
-        update = _update_object(
+        update = update_object(
             contact,
             email=email,
             phone=phone,
@@ -302,7 +299,7 @@ class Contacts(Resource):
         outcome is unknown); ``get(email=new)`` tells whether it was applied.
         """
         identifier = one_identifier(id=id, username=username, email=email)
-        update = _update_object(
+        update = update_object(
             contact,
             phone=phone,
             language=language,
@@ -312,7 +309,7 @@ class Contacts(Resource):
             custom_properties=custom_properties,
         )
         entry = {**identifier, "contact": update}
-        repeatable = ROUTES["contacts.update_by"].idempotent_for(readdresses=_readdresses([entry]))
+        repeatable = ROUTES["contacts.update_by"].idempotent_for(readdresses=readdresses([entry]))
         updated: Contact = await self._call(
             "contacts.update_by", Contact, json=entry, idempotent=repeatable
         )
@@ -342,7 +339,7 @@ class Contacts(Resource):
             json={"contacts": entries},
             checked=True,
             idempotent=ROUTES["contacts.bulk_update"].idempotent_for(
-                readdresses=_readdresses(entries)
+                readdresses=readdresses(entries)
             ),
         )
 
@@ -435,43 +432,3 @@ class Contacts(Resource):
         return export_contacts(
             self._client, path, format=format, query=query, on_progress=on_progress, **extra
         )
-
-
-def _readdresses(entries: Sequence[Mapping[str, Any]]) -> bool:
-    """Whether a repeat of these updates might look a contact up by an email they changed.
-
-    ``entries`` have the bulk shape ``{"id"|"username"|"email": …, "contact": …}``, the change
-    a ``ContactUpdate`` or its plain-dict form.
-    Only the email is both writable and an address; rewriting an entry's own address to the same
-    string is harmless. An email written to a contact addressed by id or username counts too:
-    its old email may be another entry's address, and the SDK cannot know it.
-    """
-    if not any("email" in entry for entry in entries):
-        return False
-    return any(
-        _written_email(entry["contact"]) not in (UNSET, entry.get("email")) for entry in entries
-    )
-
-
-def _written_email(change: Any) -> Any:
-    return change.get("email", UNSET) if isinstance(change, Mapping) else change.email
-
-
-def _update_object(
-    contact: ContactUpdate | Mapping[str, Any] | None, **fields: Any
-) -> ContactUpdate:
-    """The ``contact`` object from ``contact=`` or from keyword fields (not both), checked."""
-    given = {name: value for name, value in fields.items() if value is not msgspec.UNSET}
-    if contact is not None and given:
-        raise InvalidArgumentError(
-            "contact", f"pass contact= or field keywords ({', '.join(given)}), not both"
-        )
-    if contact is None:
-        for name, value in given.items():
-            check_json_value(name, value)  # named as passed: custom_properties.score
-        if "folder_ids" in given:
-            given["folder_ids"] = check_list("folder_ids", given["folder_ids"])
-        if "custom_properties" in given and isinstance(given["custom_properties"], Mapping):
-            given["custom_properties"] = dict(given["custom_properties"])
-        return contact_update("contact", given)
-    return contact_update("contact", contact)

@@ -30,23 +30,14 @@ from inro_async._routes import ROUTES
 from inro_async.governor._base import INRO_QUOTAS, Quota
 from inro_async.testing._handlers import HANDLERS
 from inro_async.testing._http import FAKE_KEY, FAULTS_KEY, ORG_KEY, ApiError, json_response
+from inro_async.testing._injected import InjectedFaults, StatusFault, damaged
 from inro_async.testing._ratelimit import Mode, Verdict
-from inro_async.testing.faults import (
-    DEEP_JSON,
-    FAULT_KINDS,
-    HUGE_BODY,
-    REDIRECT_TO,
-    Faults,
-    Injected,
-    gzip_bomb,
-    unaccounted_answer,
-)
+from inro_async.testing.faults import Faults
 from inro_async.testing.store import Organization
 
 __all__ = ["FakeInro", "RecordedRequest"]
 
 API_PREFIX = "/api/v1"
-_PAGING_HEADERS = ("X-Total", "X-Total-Pages", "X-Page", "X-Per-Page")
 _decode = msgspec.json.Decoder().decode
 
 
@@ -95,29 +86,6 @@ def _aiohttp_path(path: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class _StatusFault:
-    """An injected error answer, sent before the handler runs (nothing is processed).
-
-    ``status`` as JSON, or as a proxy's HTML page (``html``), maybe with a ``Retry-After``.
-    """
-
-    status: int
-    html: bool = False
-    retry_after: float | None = None
-
-    def response(self) -> web.Response:
-        """The answer to send."""
-        if self.html:
-            page = f"<html><body><h1>{self.status} Bad Gateway</h1><hr>nginx</body></html>"
-            response = web.Response(text=page, status=self.status, content_type="text/html")
-        else:
-            response = json_response({"error": f"injected {self.status}"}, status=self.status)
-        if self.retry_after is not None:
-            response.headers["Retry-After"] = f"{self.retry_after:g}"
-        return response
-
-
 class FakeInro:
     """The fake Inrō API: ``async with FakeInro() as fake: fake.add_organization("t")``.
 
@@ -152,7 +120,7 @@ class FakeInro:
         self.batch_delay = batch_delay
         self.organizations: dict[str, Organization] = {}
         self.requests: list[RecordedRequest] = []
-        self._injected: list[Injected] = []
+        self._injected = InjectedFaults()
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self.base_url: str | None = None
@@ -211,34 +179,7 @@ class FakeInro:
         ``inject("short_page", page=2, missing=1)``, ``inject("ignore_page", times=50)``.
         ``page=N`` aims any kind at the requests for page ``N`` only (see ``testing.faults``).
         """
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
-        if route is not None and route not in ROUTES:
-            raise ValueError(f"unknown route {route!r}")
-        value: Any = True
-        if kind == "status":
-            value = int(params.get("status", 500))
-            if params.get("html") or params.get("retry_after") is not None:
-                value = _StatusFault(value, bool(params.get("html")), params.get("retry_after"))
-        elif kind == "latency":
-            value = float(params.get("seconds", 1.0))
-        elif kind == "lying_total":
-            value = int(params.get("by", 1000))
-        elif kind == "short_page":
-            value = int(params.get("missing", 1))
-            params.setdefault("page", 2)
-        elif kind == "redirect":
-            value = (int(params.get("status", 302)), str(params.get("location", REDIRECT_TO)))
-        elif kind == "huge_body":
-            value = int(params.get("size", HUGE_BODY))
-        elif kind == "deep_json":
-            value = int(params.get("depth", DEEP_JSON))
-        elif kind == "unaccounted":
-            value = unaccounted_answer(params.get("status", 200), params.get("body"))
-        page = params.get("page")
-        self._injected.append(
-            Injected(kind, route, times, value, None if page is None else int(page))
-        )
+        self._injected.add(kind, route=route, times=times, **params)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -324,28 +265,6 @@ class FakeInro:
             )
         return app
 
-    def _take_injected(
-        self, route: str | None, *, before_limiter: bool, page: int = 1
-    ) -> dict[str, Any]:
-        """Use up the injected faults met at this point by a request to ``route`` for ``page``.
-
-        ``reset_before`` is met before the rate limiter; every other kind only by a request the
-        limiter admits, so a 429 leaves them waiting for the next admitted one. One aimed at a
-        page waits for a request for that page.
-        """
-        chosen: dict[str, Any] = {}
-        for injected in list(self._injected):
-            if (injected.kind == "reset_before") != before_limiter:
-                continue
-            if injected.page is not None and injected.page != page:
-                continue
-            if injected.route is None or injected.route == route:
-                chosen[injected.kind] = injected.value
-                injected.times -= 1
-                if injected.times <= 0:
-                    self._injected.remove(injected)
-        return chosen
-
     @web.middleware
     async def _middleware(
         self,
@@ -391,7 +310,7 @@ class FakeInro:
         # is throttled); injected ones wait for a request that gets as far as they act.
         faults = self.faults.draw(route) if self.faults is not None else {}
         page = _page_asked(record)
-        faults.update(self._take_injected(route, before_limiter=True, page=page))
+        faults.update(self._injected.take(route, before_limiter=True, page=page))
         if faults.get("reset_before"):
             record.faults = ("reset_before",)
             return self._reset(request, record)
@@ -406,7 +325,7 @@ class FakeInro:
                 else "Rate limit exceeded"
             )
             return self._finish(json_response({"error": message}, status=429), verdict, record)
-        faults.update(self._take_injected(route, before_limiter=False, page=page))
+        faults.update(self._injected.take(route, before_limiter=False, page=page))
         record.faults = tuple(faults)
         if faults:
             request[FAULTS_KEY] = faults  # the paging ones act where the page is made
@@ -414,37 +333,17 @@ class FakeInro:
             await asyncio.sleep(float(faults["latency"]))
         if faults.get("status"):
             fault = faults["status"]
-            if not isinstance(fault, _StatusFault):
-                fault = _StatusFault(int(fault))
+            if not isinstance(fault, StatusFault):
+                fault = StatusFault(int(fault))
             return self._finish(fault.response(), verdict, record)
         try:
             response = await handler(request)
         except ApiError as error:
             response = error.response()
-        if faults.get("no_pagination_headers"):
-            for name in _PAGING_HEADERS:
-                response.headers.pop(name, None)
-        if isinstance(response, web.Response) and isinstance(response.body, bytes):
-            if faults.get("truncate") and response.body:
-                response.body = response.body[: max(1, len(response.body) // 2)]
-            elif faults.get("malformed"):
-                response.body = b'{"this is": not json'
-            elif faults.get("deep_json"):
-                response.body = b"[" * faults["deep_json"] + b"]" * faults["deep_json"]
-        if faults.get("unaccounted"):  # processed, but the answer says nothing of it
-            status, answer = faults["unaccounted"]
-            response = json_response(answer, status=status)
-        if faults.get("reset_after"):
+        if faults.get("reset_after"):  # processed, then the connection is dropped
             return self._reset(request, record)
-        if faults.get("redirect"):  # processed, but the answer points elsewhere
-            status, location = faults["redirect"]
-            response = web.Response(status=status, headers={"Location": location})
-        elif faults.get("huge_body"):  # processed, answered with a gzip bomb
-            response = web.Response(
-                body=gzip_bomb(faults["huge_body"]),
-                content_type="application/json",
-                headers={"Content-Encoding": "gzip"},
-            )
+        if faults:
+            response = damaged(response, faults)
         return self._finish(response, verdict, record)
 
     @staticmethod

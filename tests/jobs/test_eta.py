@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inro_async.jobs._eta import Pace, RoundTrip, seconds_left
+from inro_async.jobs._eta import FinishedChunks, Pace, RoundTrip, seconds_left
 
 BASE = {"left": 10, "concurrency": 2, "last_sent_at": 100.0, "now": 101.0}
 
@@ -84,3 +84,18 @@ def test_a_spent_quota_restarts_the_pace() -> None:
     pace.finished(2.0, sent_at=1.5)
     pace.restart()
     assert pace.seconds_left(5, now=2.0) is None
+
+
+def test_finished_chunks_time_only_answered_ones_and_count_every_request() -> None:
+    chunks = FinishedChunks()
+    assert chunks.requests_per_chunk(1.5) == 1.5  # nothing finished: the operation's figure
+    chunks.finished(10.0, 8.0, 3, answered=True)
+    chunks.finished(11.0, 5.0, 1, answered=False)  # a failure's trip says nothing of the rest
+    assert (chunks.count, chunks.requests, chunks.round_trip.seconds) == (2, 4, 2.0)
+    assert chunks.requests_per_chunk(1.0) == 2.0
+    assert chunks.requests_per_chunk(3.0) == 3.0  # never below the planned figure
+    # 4 chunks in all, 2 left, nothing queued: what is left of the latest one's 2 s trip.
+    left = chunks.seconds_left(
+        quota_wait=0.0, unsent=0, chunks=4, concurrency=2, last_sent_at=10.5, now=11.0
+    )
+    assert left == 1.5

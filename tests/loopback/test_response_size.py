@@ -127,3 +127,44 @@ def test_a_bad_limit_is_refused_naming_it(value: Any) -> None:
         RequestOptions(max_response_bytes=value)
     with pytest.raises(InvalidArgumentError, match="max_response_bytes"):
         Client(TOKEN, max_response_bytes=value)
+
+
+@pytest.fixture
+async def sized() -> AsyncIterator[str]:
+    """A server whose ``/bytes/N`` answers a JSON string of exactly N bytes, Content-Length set."""
+
+    async def handle(request: web.Request) -> web.Response:
+        size = int(request.match_info["size"])
+        return web.Response(body=b'"' + b"x" * (size - 2) + b'"', content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/api/v1/bytes/{size}", handle)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}/api/v1"
+    await runner.cleanup()
+
+
+@pytest.mark.parametrize(
+    ("limit", "size", "refused"),
+    [
+        (1000, 999, False),  # fewer digits than the limit: within it, whatever they say
+        (1000, 1000, False),  # as many digits: compared as numbers
+        (1000, 1001, True),
+        (999, 1000, True),  # more digits than the limit
+        (999, 999, False),
+        (10, 9, False),
+    ],
+)
+async def test_a_content_length_is_compared_with_the_limit_to_the_byte(
+    sized: str, limit: int, size: int, refused: bool
+) -> None:
+    async with Client(TOKEN, base_url=sized, max_response_bytes=limit) as inro:
+        if refused:
+            with pytest.raises(APIResponseValidationError, match=f"{limit:,}-byte"):
+                await inro.request("GET", f"/bytes/{size}")
+        else:
+            response = await inro.request("GET", f"/bytes/{size}")
+            assert len(response.content) == size
