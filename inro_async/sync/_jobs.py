@@ -48,7 +48,7 @@ def run_job(
     """
     portal = current()
     if on_progress is None:
-        return portal.call(_await_job(start, None), pinned=True)  # its journal: one thread
+        return portal.call(_await_job(start, None))
     events: queue.SimpleQueue[object] = queue.SimpleQueue()
     callback = on_progress
 

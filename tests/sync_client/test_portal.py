@@ -75,46 +75,6 @@ async def test_the_sync_client_works_inside_a_running_event_loop(inro: Client) -
     assert report.done + report.skipped == 3
 
 
-def test_a_lone_call_runs_the_loop_in_the_calling_thread(inro: Client) -> None:
-    """Nobody else runs the portal's loop: the caller runs it, sparing two thread wake-ups."""
-    inro.me()
-    portal = portal_module.current()
-    deadline = time.monotonic() + 2
-    while portal._baton.locked() and time.monotonic() < deadline:  # an earlier test's work
-        time.sleep(0.01)
-    threads: list[str] = []
-    noted = inro.with_options(on_dispatch=lambda: threads.append(threading.current_thread().name))
-    noted.me()
-    noted.contacts.list(per_page=2)
-    assert threads == [threading.current_thread().name] * 2
-
-
-def test_a_job_keeps_to_the_portal_thread_while_another_thread_runs_the_loop(
-    inro: Client, fake: FakeInro, tmp_path: Path
-) -> None:
-    """A journal's SQLite connection belongs to one thread: a job never starts on a caller's."""
-    fake.inject("latency", route="me", seconds=0.5)
-    fake.inject("latency", route="messages.send", seconds=0.6, times=1)  # outlasts that call
-    answered: list[Organization] = []
-    other = threading.Thread(target=lambda: answered.append(inro.me()))
-    other.start()  # that thread runs the loop for half a second
-    time.sleep(0.1)
-    report = inro.messages.send_many(range(1, 51), text="hi", job=tmp_path / "job.sqlite3")
-    other.join(timeout=5)
-    assert report.status.value == "completed"
-    assert report.done + report.skipped == 50
-    assert len(answered) == 1
-    assert isinstance(inro.me(), Organization)  # and a lone call runs here again
-
-
-def test_a_timer_left_on_the_loop_fires_while_nobody_calls(inro: Client) -> None:
-    inro.me()
-    portal = portal_module.current()
-    fired = threading.Event()
-    portal.post(lambda: portal.loop.call_later(0.2, fired.set))
-    assert fired.wait(3)
-
-
 # -- Ctrl-C -----------------------------------------------------------------------------------
 
 
@@ -128,7 +88,6 @@ def test_ctrl_c_cancels_the_call_on_the_portal_and_raises_at_once(
         inro.me()
     assert time.monotonic() - started < 1.5
     timer.join()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # left as it was
     assert isinstance(inro.me(), Organization)  # the client goes on working
 
 
