@@ -139,10 +139,11 @@ class SlidingLog:
         while entries and entries[0][4] <= now:
             entry = entries.popleft()
             live = int(entry[2] - entry[3])
-            self.total -= live
-            expired.append([entry[4], live, now])
-            if entry[4] > self.freed:
-                self.freed = entry[4]
+            if live:  # else every slot of it went to ``answers``
+                self.total -= live
+                expired.append([entry[4], live, now])
+                if entry[4] > self.freed:
+                    self.freed = entry[4]
         while answers and answers[0][2] <= now:
             bucket = answers.popleft()
             self.total -= int(bucket[1])
