@@ -267,9 +267,9 @@ class GovernorCore:
     def heard(self, sent_at: float | None, now: float | None = None) -> bool:
         """A response came back for a request sent at ``sent_at``.
 
-        True when that may let the next request go sooner: it ended a probe, or its slot now
-        frees W after this answer instead of being held (a waiter's timer must then be set
-        again).
+        True when that may let the next request go sooner: it ended a probe, or it was the last
+        answer of a log entry, whose slots now free W after it instead of W + margin + the
+        slowest round trip after dispatch (a waiter's timer must then be set again).
         """
         view = sent_at if sent_at is not None else now
         if view is not None and view > self.last_view:

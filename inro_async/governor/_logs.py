@@ -3,37 +3,33 @@
 ``GovernorCore`` (``_core.py``) keeps one per quota and asks each when one more request may go;
 why a log of dispatch times at all, and how server corrections and 429s use these, is said there.
 
-**Responses bound the wait, each its own.** A request reaches the server before its response
-comes back, so once it is answered it has left any server window W after the response, whatever
-the latency or queueing: an answered request's slot frees at ``answered + W``, that request's
-own answer, not the slowest of its burst. (Freed per entry, W after the *last* answer of the
-dispatches sharing it, every window turned over one burst round trip late: ~75 ms a second at
-10 organizations on one loop, ~93% of the optimum, issue 19.) Unanswered, a request holds its
-slot until its answer (``UNREPORTED_HOLD`` when the caller reports answers) or, guessed, until
+**Responses bound the wait.** A request reaches the server before its response comes back,
+so once it is answered it has left any server window W after the response, whatever the
+latency or queueing: an answered entry expires at ``answered + W``. Unanswered, it expires at
 ``last + W + margin + slowest``: the margin is the assumed bound on how much later one request
 may reach the server than another sent as long after it, and ``slowest``, the longest round
-trip seen, how long one may wait in a queue on its way. The response is the only safe bound
-without the server's help: a burst of 20 heavy sends queued ~80 ms in a one-process server,
-beyond the 50 ms margin, and ``min(last + W + margin, answered + W)`` earned 5 429s in
-``benchmarks/fanout.py``; crediting only the round trip beyond the fastest seen still failed a
-property test whose server's service time varies. On a fast link the cost is nothing (at 1 ms
-round trips a 1-second quota cycles in ~1.001 s); on a slow one each slot cycles in W + its
-own round trip.
+trip seen, how long one may wait in a queue on its way (a request still in flight when its
+margin runs out may not have been counted yet). The response is the only safe bound:
+a burst of 20 heavy sends queued ~80 ms in a one-process server, beyond the 50 ms margin, and
+``min(last + W + margin, answered + W)`` earned 5 429s in ``benchmarks/fanout.py``; crediting
+only the round trip beyond the fastest seen still failed a property test whose server's
+service time varies. On a fast link the cost is nothing (at 1 ms round trips a 1-second quota
+cycles in ~1.001 s); on a slow one a 1-second quota cycles in W + one round trip, which
+against the minute quota is a fraction of a percent.
 
-**Bounded memory.** A day's 100,000 timestamps are not kept one by one. Each quota's log is two
-deques (``SlidingLog``): the entries in flight, where a dispatch less than ``W / RESOLUTION``
-after the first member of the newest entry joins it, and the answered slots, where an answer
-less than ``W / RESOLUTION`` after the first of the newest group joins it and the group frees
-with its *last* member. Expiry is therefore late by at most ``W / RESOLUTION`` (0.05% of the
-window with ``RESOLUTION = 2000``), the whole capacity cost, and each deque holds about
-``RESOLUTION + 1`` groups per window at most however fast requests go
-(``tests/governor/test_core.py``). Measured for the four production quotas over 100,000
-dispatches at full speed, each answered 5 ms later: at most ~500 groups held (0.3 MB), ~10 µs
-per ``next_free`` + ``record`` + ``heard`` on this machine.
+**Bounded memory.** A day's 100,000 timestamps are not kept one by one. Each quota's log is a
+deque of entries (``SlidingLog``): a dispatch less than ``W / RESOLUTION`` after the first member
+of the newest entry joins it, and the entry expires when its *last* member does.
+Expiry is therefore late by at most ``W / RESOLUTION`` (0.05% of the window with
+``RESOLUTION = 2000``), the whole capacity cost, and a log never holds more than about
+``RESOLUTION + 1`` entries however fast requests go. Measured for the four production quotas
+after 100,000 dispatches spread over a simulated day (``benchmarks/governor_core.py``): about
+0.5 MB of entries in the worst case (8,000 entries), ~3 µs per ``record`` + ``next_free``.
 
 **Cost per request.** ``GovernorCore.record`` is O(quotas). ``next_free`` is O(quotas)
-amortized: expired groups are popped once each, and the walk to find the group whose expiry
-frees a slot (the two deques merged in order) stops at the first one or two in the common case.
+amortized: expired entries are popped once each, and the walk to find the entry whose expiry
+frees a slot stops at the first entry in the common case (it walks further only when server
+corrections added more than one entry's worth of phantom requests).
 
 **Fixed windows.** A server that counts in aligned windows ``[kW, (k+1)W)`` allows up to 2L
 requests across a boundary, which a sliding log never uses (400 requests under the scaled test
@@ -78,25 +74,19 @@ add phantom requests, which only ever slows this process down (never a 429).
 
 
 class SlidingLog:
-    """One quota's sliding-window log: requests in flight, and answered slots.
+    """One quota's sliding-window log of dispatches.
 
-    ``entries`` holds what is in flight, each entry ``[first, last, count, answered, expires,
-    guess]``: ``count`` dispatches from ``first`` to ``last`` (a dispatch joins the newest entry
-    when less than a ``step`` after its ``first``), of which ``answered`` have had a response or
-    a report that the attempt ended. An unanswered member may still be counted at any moment, so
-    it stays until ``expires`` (``UNREPORTED_HOLD`` past ``W + margin`` when holding); ``guess``
-    is when it would leave if answered as fast as the slowest seen, which estimates assume.
-
-    A request reaches the server before its response leaves it, so each answer moves its one
-    slot to ``answers``, which frees it W after *that* answer, whatever the other members of
-    its entry do: ``[first, count, frees]``, the answers less than a ``step`` apart (or out of
-    order) sharing one, freed with the latest. Corrections and restored dispatches, none of them
-    in flight, go there too. ``total`` counts the slots of both.
+    Each entry is ``[first, last, count, answered, answered_at, expires, guess]``: ``count``
+    dispatches from ``first`` to ``last`` (a dispatch joins the newest entry when less than a
+    ``step`` after its ``first``), of which ``answered`` have had a response, the latest at
+    ``answered_at``. A request reaches the server before its response leaves it, so once every
+    member is answered the entry leaves the server's window by ``answered_at + W``, whatever the
+    latency or queueing; until then it stays (``UNREPORTED_HOLD``). ``guess`` is when it would
+    leave if its answers came as fast as the slowest seen: what estimates assume.
     """
 
     __slots__ = (
         "after",
-        "answers",
         "entries",
         "expired",
         "freed",
@@ -124,40 +114,32 @@ class SlidingLog:
         self.span = quota.period + margin
         self.step = quota.period / RESOLUTION
         self.entries: deque[list[float]] = deque()
-        self.answers: deque[list[float]] = deque()
-        # [frees, count, left_at]: slots that left the log less than GRACE ago, in that order
-        self.expired: deque[list[float]] = deque()
+        self.expired: deque[list[float]] = deque()  # left the window less than GRACE ago
         self.rejected: deque[float] = deque()  # dispatch times of this process's 429s
-        self.freed = -math.inf  # when the latest slot to leave the log left
+        self.freed = -math.inf  # when the latest entry to leave the log left
         self.hold = hold  # None: unanswered entries leave ``slowest`` late (guess = expiry)
         self.total = 0
 
     def expire(self, now: float) -> None:
-        # Each queue in order: a slot freed early waits for the older ones of its queue
-        # (conservative, and the log stays two queues).
-        entries, answers, expired = self.entries, self.answers, self.expired
-        while entries and entries[0][4] <= now:
-            entry = entries.popleft()
-            live = int(entry[2] - entry[3])
-            if live:  # else every slot of it went to ``answers``
-                self.total -= live
-                expired.append([entry[4], live, now])
-                if entry[4] > self.freed:
-                    self.freed = entry[4]
-        while answers and answers[0][2] <= now:
-            bucket = answers.popleft()
-            self.total -= int(bucket[1])
-            expired.append([bucket[2], bucket[1], now])
-            if bucket[2] > self.freed:
-                self.freed = bucket[2]
-        horizon = now - GRACE
-        while expired and expired[0][2] <= horizon:
-            expired.popleft()
+        entries = self.entries
+        # In order: an entry answered early waits for the older ones (conservative, and the
+        # log stays a queue).
+        if entries and entries[0][5] <= now:
+            expired = self.expired
+            while entries and entries[0][5] <= now:
+                entry = entries.popleft()
+                self.total -= int(entry[2])
+                expired.append(entry)
+                if entry[5] > self.freed:
+                    self.freed = entry[5]
+            horizon = now - GRACE
+            while expired and expired[0][5] <= horizon:
+                expired.popleft()
 
     def answered(self, sent_at: float, now: float) -> bool:
         """The response to the request dispatched at ``sent_at`` came back at ``now``.
 
-        True when that moved one of its entry's slots to ``answers``, to free W after ``now``.
+        True when that completed its entry, so its slots now free earlier than planned.
 
         The answer goes to the entry holding ``sent_at`` exactly (the newest whose ``first`` is
         not after it). Only when that entry has no unanswered member left (a reading a hair off,
@@ -172,7 +154,7 @@ class SlidingLog:
         while index >= 0 and entries[index][0] > sent_at:
             index -= 1
         if index >= 0 and self._answer(entries[index], now):
-            return True
+            return entries[index][3] == entries[index][2]
         slack = self.step / 4
         after = index + 1
         if (
@@ -180,69 +162,54 @@ class SlidingLog:
             and entries[after][0] - slack <= sent_at
             and self._answer(entries[after], now)
         ):
-            return True
+            return entries[after][3] == entries[after][2]
         before = index - 1
-        return (
+        if (
             before >= 0
             and sent_at < entries[before][0] + self.step + slack
             and self._answer(entries[before], now)
-        )
+        ):
+            return entries[before][3] == entries[before][2]
+        return False
 
     def _answer(self, entry: list[float], now: float) -> bool:
-        """Free one slot of ``entry`` W after ``now``; False when it had none in flight."""
+        """Count one answer in ``entry``; False when it had none outstanding."""
         if entry[3] >= entry[2]:
             return False
         entry[3] += 1
-        self._free(now + self.after, 1)
-        entries = self.entries
-        while entries and entries[0][3] >= entries[0][2]:
-            entries.popleft()  # all answered: every slot of it is in ``answers`` now
+        if now > entry[4]:
+            entry[4] = now
+        if entry[3] == entry[2]:
+            entry[5] = entry[6] = entry[4] + self.after
         return True
-
-    def _free(self, frees: float, count: int) -> None:
-        """``count`` slots, none in flight, that leave the server's window by ``frees``."""
-        answers = self.answers
-        if answers:
-            newest = answers[-1]
-            if frees - newest[0] < self.step:  # within a step of its first, or out of order
-                newest[1] += count
-                if frees > newest[2]:
-                    newest[2] = frees
-                return
-        answers.append([frees, count, frees])
 
     def held_since(self, t: float, now: float, enough: float = math.inf) -> int | None:
         """Dispatches in the log at ``t`` or recorded since (what a server could have counted).
 
         Counting stops once it reaches ``enough``: a caller asking only whether the server
         counted more than this log held gets the same answer without walking the expired
-        slots (at thousands of requests a second, ~100 of them on every response).
+        entries (at thousands of requests a second, ~100 of them on every response).
         """
-        entries, answers = self.entries, self.answers
-        if (entries and entries[0][4] <= now) or (answers and answers[0][2] <= now):
+        entries = self.entries
+        if entries and entries[0][5] <= now:
             self.expire(now)
         held = self.total
         period = self.period
-        for entry in entries:
+        for entry in self.entries:
             if entry[0] + period > t:
                 break  # this one and every later one leave no earlier than first + W > t
-            if entry[4] <= t:
-                held -= int(entry[2] - entry[3])  # only queued behind an older one
-        for bucket in answers:
-            if bucket[0] > t:
-                break  # buckets are in order of ``first``, and each frees no earlier
-            if bucket[2] <= t:
-                held -= int(bucket[1])
+            if entry[5] <= t:
+                held -= int(entry[2])  # answered long ago, only queued behind an older one
         if held >= enough:
             return held
-        forgotten = now - GRACE  # as if ``expire`` had just dropped them
-        for frees, count, left_at in reversed(self.expired):
-            if left_at <= t or left_at <= forgotten:
-                break  # it and every older one had left by t, or are forgotten
-            if frees > t:
-                held += int(count)
+        reach = self.span + self.step  # expired entries are in order of ``last`` within one step
+        for entry in reversed(self.expired):
+            if entry[5] > t:
+                held += int(entry[2])
                 if held >= enough:
                     return held
+            elif entry[1] + reach <= t:
+                break
         return held
 
     def used(self, now: float) -> int:
@@ -251,7 +218,7 @@ class SlidingLog:
         return self.total
 
     def freed_at(self, now: float) -> float:
-        """When a slot last came free (left the window)."""
+        """When a slot last came free (an entry left the window)."""
         self.expire(now)
         return self.freed
 
@@ -272,65 +239,56 @@ class SlidingLog:
 
     def add_correction(self, now: float, count: int) -> None:
         """Requests someone else spent: they arrived by ``now``, so they are gone by now + W."""
-        self._free(now + self.after, count)
+        self.entries.append([now, now, count, count, now, now + self.after, now + self.after])
         self.total += count
 
     def start_holding(self, hold: float) -> None:
         """From now on unanswered entries stay until answered (or ``hold`` past W + margin)."""
         self.hold = hold
         for entry in self.entries:
-            entry[4] = max(entry[4], entry[1] + self.span + hold)
+            if entry[3] < entry[2]:
+                entry[5] = max(entry[5], entry[1] + self.span + hold)
 
     def restore(self, t: float, count: int) -> None:
         """Log ``count`` dispatches at ``t`` of a process that has ended: none is in flight."""
-        self._free(t + self.span, count)
+        expires = t + self.span
+        self.entries.append([t, t, count, count, t, expires, expires])
         self.total += count
 
     def add(self, t: float, count: int, slowest: float = 0.0) -> None:
         """Log ``count`` dispatches at ``t``: held until answered; guessed ``slowest`` late."""
         entries = self.entries
-        hold = slowest if self.hold is None else self.hold
         if entries and t - entries[-1][0] < self.step:
             newest = entries[-1]
             if t > newest[1]:
                 newest[1] = t
             newest[2] += count
-            newest[4] = max(newest[4], newest[1] + self.span + hold)
-            newest[5] = max(newest[5], newest[1] + self.span + slowest)
+            # not all answered any more
+            hold = slowest if self.hold is None else self.hold
+            newest[5] = max(newest[5], newest[1] + self.span + hold)
+            newest[6] = max(newest[6], newest[1] + self.span + slowest)
         else:
             span = t + self.span
-            entries.append([t, t, count, 0, span + hold, span + slowest])
+            hold = slowest if self.hold is None else self.hold
+            entries.append([t, t, count, 0, -math.inf, span + hold, span + slowest])
         self.total += count
 
     def free_at(self, now: float) -> float:
         """Earliest time >= now at which one more dispatch keeps this quota."""
-        entries, answers = self.entries, self.answers
-        if (entries and entries[0][4] <= now) or (answers and answers[0][2] <= now):
-            self.expire(now)  # the call only when something expires
+        entries = self.entries
+        if entries and entries[0][5] <= now:  # the call only when something expires
+            self.expire(now)
         excess = self.total - self.limit + 1
         if excess <= 0:
             return now
-        # The excess-th slot to leave, as ``expire`` pops them: each queue in order (a slot
-        # leaves no earlier than the older ones of its queue), the two merged.
-        flight, done = iter(entries), iter(answers)
-        entry, bucket = next(flight, None), next(done, None)
-        in_flight = max(now, entry[4]) if entry is not None else math.inf
-        answered = max(now, bucket[2]) if bucket is not None else math.inf
-        while True:
-            if in_flight <= answered:
-                assert entry is not None
-                frees = in_flight
-                excess -= int(entry[2] - entry[3])
-                entry = next(flight, None)
-                in_flight = max(in_flight, entry[4]) if entry is not None else math.inf
-            else:
-                assert bucket is not None
-                frees = answered
-                excess -= int(bucket[1])
-                bucket = next(done, None)
-                answered = max(answered, bucket[2]) if bucket is not None else math.inf
-            if excess <= 0 or frees == math.inf:
-                return frees if frees != math.inf else now  # inf: unreachable, total counts all
+        frees = now
+        for entry in self.entries:
+            if entry[5] > frees:
+                frees = entry[5]  # not before any older entry: the log stays a queue
+            excess -= int(entry[2])
+            if excess <= 0:
+                return frees
+        return now  # unreachable: total counts every entry
 
     def copy(self) -> SlidingLog:
         clone = SlidingLog.__new__(SlidingLog)
@@ -341,11 +299,15 @@ class SlidingLog:
         clone.after = self.after
         clone.span = self.span
         clone.step = self.step
-        # The entries in flight copied with their guessed expiry (an estimate assumes answers
-        # come as fast as the slowest seen); the answered slots shared: a simulation only pops
-        # them off the front and adds dispatches to ``entries`` (``add``).
-        clone.entries = deque([*entry[:4], entry[5], entry[5]] for entry in self.entries)
-        clone.answers = deque(self.answers)
+        # Shared entries, the unanswered ones copied with their guessed expiry (an estimate
+        # assumes answers come as fast as the slowest seen); a simulation only pops old
+        # entries off the front and coalesces new dispatches into the newest one (``add``).
+        clone.entries = deque(
+            entry if entry[3] >= entry[2] else [*entry[:5], entry[6], entry[6]]
+            for entry in self.entries
+        )
+        if clone.entries:
+            clone.entries[-1] = clone.entries[-1][:]
         clone.expired = deque()  # estimates never correct
         clone.rejected = deque()
         clone.freed = self.freed
@@ -354,7 +316,7 @@ class SlidingLog:
         return clone
 
     def size(self) -> int:
-        return len(self.entries) + len(self.answers) + len(self.expired)
+        return len(self.entries) + len(self.expired)
 
 
 class AlignedLog:

@@ -305,7 +305,8 @@ class LocalGovernor(LoopBound):
             self.expect_reports()  # answers are reported: in-flight slots are held from now
         if status == NO_ANSWER:
             if sent_at is not None and self._core.ended(sent_at, now):
-                self._arm()  # sets the timer again only if the head's moment moved
+                self._disarm()
+                self._arm()
             return
         changed = self._core.heard(sent_at, now)
         limit, remaining = _rate_limit_headers(headers)
@@ -322,8 +323,8 @@ class LocalGovernor(LoopBound):
             self.corrected += added
             changed = added > 0 or changed
         if changed:
-            self._arm()  # sets the timer again only if the head's moment moved (every answer
-            # frees its slot: this runs on nearly every response)
+            self._disarm()
+            self._arm()
 
     async def snapshot(self) -> list[QuotaUsage]:
         """Per quota: used, limit and seconds until a slot frees."""
