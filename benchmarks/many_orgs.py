@@ -19,7 +19,11 @@ ratio is taken per round, so a load change on the machine moves both.
 Columns: per-organization utilization (its own optimum, the greedy schedule plus one round
 trip, over its elapsed time: the worst organization and the median), 429s over every
 organization, total requests per second, client CPU per request (µs) for each side and their
-ratio, peak RSS of the client process.
+ratio, peak RSS of the client process. Then the first burst: when the worst organization's
+20th response came back (ours, raw), and each organization's utilization counted from it
+(``1st + optimum`` over its elapsed time, the worst): a slot frees one window after its answer
+at the earliest, so a first burst that the process's CPU spreads over that long delays each
+of the four turnovers' chains by as much, whatever the governor does after.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from _child import until_stdin_closes
 from _memory import rss_peak_mb
 
 SCALED = ((20, 1.0), (100, 6.0), (250, 18.0), (450, 40.0))
+BURST = SCALED[0][0]
 HERE = Path(__file__).resolve()
 
 
@@ -92,14 +97,17 @@ async def run_ours(url_of: dict[str, str], messages: int) -> dict[str, object]:
     tokens, urls = list(url_of), sorted(set(url_of.values()))
     throttled = 0
     governors: list[LocalGovernor] = []
+    answers: dict[str, list[float]] = {t: [] for t in tokens}  # when each response came back
 
     def governor(name: str) -> LocalGovernor:
         made = LocalGovernor(quotas)
         observe = made.observe
+        times = answers[name]
 
         async def counting(status: int, headers: object, **kw: object) -> None:
             nonlocal throttled
             throttled += status == 429
+            times.append(asyncio.get_running_loop().time())
             await observe(status, headers, **kw)  # type: ignore[arg-type]
 
         made.observe = counting  # type: ignore[method-assign]
@@ -132,13 +140,15 @@ async def run_ours(url_of: dict[str, str], messages: int) -> dict[str, object]:
         wall = loop.time() - started
         for pool in pools.values():
             await pool.aclose()
-    return {"elapsed": elapsed, "cpu": cpu, "wall": wall, "throttled": throttled}
+    first = [sorted(answers[t])[min(BURST, messages) - 1] - started for t in tokens]
+    return {"elapsed": elapsed, "cpu": cpu, "wall": wall, "throttled": throttled, "first": first}
 
 
 async def run_raw(url_of: dict[str, str], messages: int) -> dict[str, object]:
     schedule = greedy_times(messages, slack=0.05)
     tokens = list(url_of)
     throttled = 0
+    answers: dict[str, list[float]] = {t: [] for t in tokens}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000)) as session:
         loop = asyncio.get_running_loop()
         cpu, started = time.process_time(), loop.time()
@@ -151,6 +161,7 @@ async def run_raw(url_of: dict[str, str], messages: int) -> dict[str, object]:
             async with session.post(f"{url_of[token]}/messages", json=body, headers=headers) as r:
                 await r.read()
                 throttled += r.status == 429
+                answers[token].append(loop.time())
 
         async def organization(token: str) -> float:
             await asyncio.gather(*(send(token, k) for k in range(messages)))
@@ -159,7 +170,8 @@ async def run_raw(url_of: dict[str, str], messages: int) -> dict[str, object]:
         elapsed = await asyncio.gather(*(organization(t) for t in tokens))
         cpu = time.process_time() - cpu
         wall = loop.time() - started
-    return {"elapsed": elapsed, "cpu": cpu, "wall": wall, "throttled": throttled}
+    first = [sorted(answers[t])[min(BURST, messages) - 1] - started for t in tokens]
+    return {"elapsed": elapsed, "cpu": cpu, "wall": wall, "throttled": throttled, "first": first}
 
 
 def client_main(side: str, url_of: dict[str, str], messages: int) -> None:
@@ -279,6 +291,7 @@ def main() -> None:
         f"{'orgs':>5}{'util worst':>12}{'util median':>13}{'429s':>6}{'req/s':>8}"
         f"{'CPU µs/req':>12}{'raw µs/req':>12}{'ratio':>8}{'raw 429s':>10}{'peak RSS':>10}"
     )
+    bursts: list[tuple[int, float, float, float]] = []
     for n in sizes:
         utils, ratios, ours_cpu, raw_cpu, rates, rss, throttled, raw_throttled = (
             [],
@@ -301,6 +314,11 @@ def main() -> None:
             rss.append(float(ours["rss_mb"]))  # type: ignore[arg-type]
             throttled += int(ours["throttled"])  # type: ignore[call-overload]
             raw_throttled += int(raw["throttled"])  # type: ignore[call-overload]
+        firsts = [f for r in range(args.rounds) for f in results[("ours", r, n)]["first"]]  # type: ignore[attr-defined]
+        raw_firsts = [f for r in range(args.rounds) for f in results[("raw", r, n)]["first"]]  # type: ignore[attr-defined]
+        elapsed = [e for r in range(args.rounds) for e in results[("ours", r, n)]["elapsed"]]  # type: ignore[attr-defined]
+        after_first = min((f + optimum) / e for f, e in zip(firsts, elapsed, strict=True))
+        bursts.append((n, max(firsts), max(raw_firsts), after_first))
         ratio = statistics.median(ratios)
         spread = f"{min(ratios):.2f}–{max(ratios):.2f}" if len(ratios) > 1 else ""
         print(
@@ -309,6 +327,9 @@ def main() -> None:
             f"{statistics.median(raw_cpu):>12.0f}{ratio:>7.2f}×{raw_throttled:>10}"
             f"{max(rss):>8.0f} MB" + (f"  (ratio per round {spread})" if spread else "")
         )
+    print(f"{'orgs':>5}{'1st burst':>11}{'raw 1st':>9}{'util worst from 1st':>21}")
+    for n, first, raw_first, after_first in bursts:
+        print(f"{n:>5}{first * 1000:>8.0f} ms{raw_first * 1000:>6.0f} ms{after_first:>20.1%}")
     busiest = max(float(s["cpu"]) for s in server_stats) if server_stats else 0.0
     print(
         f"servers: {sum(int(s['throttled']) for s in server_stats)} requests answered 429 in "
