@@ -70,6 +70,35 @@ def prepare_message(
     message_type: str | None,
 ) -> PreparedMessage:
     """The message checked, its file read: the type is inferred from the media given."""
+    if (
+        type(text) is str
+        and image is None
+        and video is None
+        and audio is None
+        and media_id is None
+        and (message_type is None or message_type == "text")
+    ):
+        # A text message, the usual single send: what ``_prepare`` makes of it, without its
+        # walk over the media (tests/test_message_payload.py compares the two).
+        check_text("text", text)
+        if message_type is None:
+            return PreparedMessage(
+                (("message_type", "text"), ("content", text)), None, (("text", text),)
+            )
+        described = (("message_type", message_type), ("text", text))
+        return PreparedMessage((("message_type", "text"), ("content", text)), None, described)
+    return _prepare(text, image, video, audio, media_id, message_type)
+
+
+def _prepare(
+    text: str | None,
+    image: MediaInput | None,
+    video: MediaInput | None,
+    audio: MediaInput | None,
+    media_id: int | str | None,
+    message_type: str | None,
+) -> PreparedMessage:
+    """``prepare_message``, every case."""
     check_choice("message_type", message_type, MESSAGE_TYPES)
     media = {
         name: value

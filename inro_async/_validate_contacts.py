@@ -193,6 +193,30 @@ def message_recipients(
     Exactly one singular field, or any of the plural lists holding 1 to 1,000 recipients in total;
     singular and plural fields are never mixed.
     """
+    if (
+        type(contact_id) is int
+        and contact_id > 0
+        and contact_username is None
+        and contact_email is None
+        and contact_ids is None
+        and contact_usernames is None
+        and contact_emails is None
+    ):
+        return {"contact_id": contact_id}  # the usual single send, checked without the walk
+    return _recipients(
+        contact_id, contact_username, contact_email, contact_ids, contact_usernames, contact_emails
+    )
+
+
+def _recipients(
+    contact_id: int | None,
+    contact_username: str | None,
+    contact_email: str | None,
+    contact_ids: Iterable[int] | None,
+    contact_usernames: Iterable[str] | None,
+    contact_emails: Iterable[str] | None,
+) -> dict[str, Any]:
+    """``message_recipients``, every case."""
     singular = {
         name: value
         for name, value in (

@@ -72,6 +72,14 @@ class Messages(Resource):
         # The rule send_many applies to every chunk: done only when the answer accounts for
         # each recipient sent (its counts add up; whoever it counts as skipped or not found, it
         # names). ``{}`` from a proxy, or counts short of what was sent, is no success.
+        if (
+            result.accepted_count == 1
+            and len(recipients) == 1
+            and "contact_id" in recipients
+            and not (result.skipped_count or result.not_found_count)
+            and not (result.skipped or result.not_found)
+        ):
+            return result  # one contact, accepted: accounted for (check_accounted's usual case)
         sent = recipient_identifiers(recipients)
         check_accounted(
             "recipients",
