@@ -43,6 +43,7 @@ from inro_async._validate import check_concurrency, check_per_page
 from inro_async.errors import InroError, InvalidArgumentError, QuotaWaitTooLongError
 from inro_async.jobs._eta import RoundTrip, seconds_left
 from inro_async.jobs._job import EXPORT_CONCURRENCY, NOTICE_AFTER, Job
+from inro_async.jobs._newest import changed_since
 from inro_async.jobs._operation import paced_client
 from inro_async.jobs._progress import EventKind, ProgressCallback, ProgressEvent, ProgressHub
 from inro_async.jobs._quota_wait import QuotaWait
@@ -54,8 +55,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CSV_FIELDS", "ExportFormat", "csv_header", "csv_rows", "export_contacts"]
 
-PROBE_SIZE = 20
-"""Newest contacts read after the walk, to tell whether any changed while it ran."""
 CLOCK_SLACK = timedelta(seconds=2)
 """How far before the first page's ``Date`` a change still counts as during the export."""
 DEFAULT_LAG = timedelta(minutes=5)
@@ -314,21 +313,12 @@ class _Export:
             moment = self.server_started - CLOCK_SLACK  # the server's own clock
         else:
             moment = self.started_at - DEFAULT_LAG
-        contacts = self.client.contacts
-        order: dict[str, Any] = {"order_column": "updated_at", "order_direction": "desc"}
         try:
-            if self.query is not None:
-                probe = await contacts.search(self.query, per_page=PROBE_SIZE, **order)
-            else:
-                probe = await contacts.list(per_page=PROBE_SIZE, **order)
+            return await changed_since(
+                self.client.contacts, moment, total=self.counted, query=self.query
+            )
         except InroError:
             return None
-        moments = [c.updated_at for c in probe.items if isinstance(c.updated_at, datetime)]
-        if len(moments) != len(probe.items) or sorted(moments, reverse=True) != moments:
-            return None  # the order was ignored: the newest may be anywhere
-        if probe.total != self.counted:
-            return True
-        return bool(moments) and moments[0] >= moment
 
     async def _write(self, target: _AtomicFile, slugs: Sequence[str]) -> None:
         encoder = msgspec.json.Encoder()

@@ -11,12 +11,12 @@ The mirror and the dlt source share this.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from inro_async.errors import NotFoundError
+from inro_async.jobs._newest import PROBE_SIZE, changed_since
 
 if TYPE_CHECKING:
     from inro_async.client import Client
@@ -28,8 +28,6 @@ VERIFY_AT_MOST = 20
 """Absentees that are each looked up even after a walk that was a snapshot."""
 LOOKUP_BUDGET = 500
 """Most absentees one walk looks up when it may have missed some (25 s at 20/s)."""
-PROBE_SIZE = 20
-"""Contacts the after-walk probe reads, newest first: enough to see that the order holds."""
 
 
 @dataclass
@@ -86,12 +84,4 @@ async def _quiet_since(client: Client, total: int | None, moment: datetime) -> b
 
     ``False`` when it cannot tell: another count, or a server that ignores the order.
     """
-    probe = await client.contacts.list(
-        per_page=PROBE_SIZE, order_column="updated_at", order_direction="desc"
-    )
-    moments = [c.updated_at for c in probe.items if isinstance(c.updated_at, datetime)]
-    if probe.total != total or len(moments) != len(probe.items):
-        return False
-    if any(later > earlier for earlier, later in itertools.pairwise(moments)):
-        return False  # not newest first: the order was ignored
-    return not moments or moments[0] < moment
+    return await changed_since(client.contacts, moment, total=total) is False
