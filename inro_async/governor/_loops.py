@@ -6,7 +6,9 @@ the first call from a new loop, once the previous one has stopped, drops what wa
 (``LoopBound._leave``) and keeps the count of what was spent. A loop running in another thread
 at the same time is refused with ``GovernorLoopError``: the state is not guarded against two
 threads, and a waiter woken from the wrong thread would hang. Waiters left on the stopped loop
-fail, should it ever run again, instead of waiting forever.
+fail, should it ever run again, instead of waiting forever. A loop run in turns by several
+threads (the sync client's portal, ``held_open``) counts as running until it is closed: between
+its turns nobody runs it, yet its waiters and connections are still its own.
 
 **Waiters queue by priority, then arrival** (``WaiterQueue``), whatever each governor does
 with the head: ``LocalGovernor`` pops the one it wakes, ``RedisGovernor`` keeps it there while
@@ -18,12 +20,34 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import weakref
 from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
 from inro_async.errors import GovernorLoopError
 
-__all__ = ["LoopBound", "Waiter", "WaiterQueue", "stranded_error"]
+__all__ = ["LoopBound", "Waiter", "WaiterQueue", "held_open", "let_go", "stranded_error"]
+
+_HELD: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+"""Loops that count as running until closed, though nobody runs them for a while."""
+
+
+def held_open(loop: asyncio.AbstractEventLoop) -> None:
+    """Count ``loop`` as running until it is closed: it is run in turns by several threads.
+
+    A governor it served refuses another loop meanwhile (``GovernorLoopError``), as it would
+    while the loop runs, instead of leaving it for a loop that would strand its waiters.
+    """
+    _HELD.add(loop)
+
+
+def let_go(loop: asyncio.AbstractEventLoop) -> None:
+    """Undo ``held_open``: ``loop`` will never run again (a forked child's copy of it)."""
+    _HELD.discard(loop)
+
+
+def _in_use(loop: asyncio.AbstractEventLoop) -> bool:
+    return not loop.is_closed() and (loop.is_running() or loop in _HELD)
 
 
 class LoopBound:
@@ -47,7 +71,7 @@ class LoopBound:
 
     def _adopt(self, loop: asyncio.AbstractEventLoop) -> None:
         old = self._loop
-        if old is not None and old.is_running() and not old.is_closed():
+        if old is not None and _in_use(old):
             raise GovernorLoopError(self._refusal)
         self._leave(old)
         self._loop = loop

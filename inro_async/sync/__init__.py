@@ -10,17 +10,18 @@
             ...
         report = inro.messages.send_many(ids, text="Hi!", job="spring")   # blocks, resumable
 
-**How it works.** The async ``inro_async.Client`` does the work, unchanged: one private event
-loop in a daemon thread (the portal, ``_portal.py``) owns its session, governor and journals,
-and every blocking call crosses into it with ``call_soon_threadsafe`` and waits on a lock. So
-there is one SDK, not two: the same governor, retries, errors and job journals, and many threads
-may share one client (a threaded web server), all paced by one governor. It also works inside a
-thread that runs an event loop of its own (a notebook cell, an async test), because the work
-happens on the portal's loop; a call made from the portal's own thread (a hook such as
-``on_dispatch``) raises ``PortalThreadError`` rather than deadlock. Ctrl-C cancels the running
-call on the portal (a job records its journal as an async job does when cancelled) and raises
-``KeyboardInterrupt``. After ``os.fork`` the child gets a new portal and new sessions, never the
-parent's sockets; clients still open at interpreter exit are closed.
+**How it works.** The async ``inro_async.Client`` does the work, unchanged, on one private
+event loop (the portal, ``_portal.py``) that owns its session, governor and journals. A call
+made while nobody else uses the loop runs it in the calling thread (no thread crossing, no
+wake-ups); otherwise the loop runs in a daemon thread and the call crosses into it with
+``call_soon_threadsafe`` and waits on a lock. So there is one SDK, not two: the same governor,
+retries, errors and job journals, and many threads may share one client (a threaded web
+server), all paced by one governor. It also works inside a thread that runs an event loop of
+its own (a notebook cell, an async test): the call crosses to the portal thread. A call made
+from the loop itself (a hook such as ``on_dispatch``) raises ``PortalThreadError`` rather than
+deadlock. Ctrl-C cancels the running call (a job records its journal as an async job does when
+cancelled) and raises ``KeyboardInterrupt``. After ``os.fork`` the child gets a new portal and
+new sessions, never the parent's sockets; clients still open at interpreter exit are closed.
 
 **Why a generated facade.** The blocking classes (``_generated/``) are written by
 ``tools/generate_sync.py`` from the async ones with ``inspect``: each method has the async

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from inro_async.errors import ClientClosedError
-from inro_async.sync._portal import current, generation, rebuild_lock
+from inro_async.sync._process import current, generation, rebuild_lock
 
 if TYPE_CHECKING:
     from inro_async.client import Client as AsyncClient

@@ -16,7 +16,7 @@ import queue
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from inro_async.sync._portal import current
+from inro_async.sync._process import current
 
 if TYPE_CHECKING:
     from inro_async.jobs import Job, ProgressCallback
@@ -48,7 +48,7 @@ def run_job(
     """
     portal = current()
     if on_progress is None:
-        return portal.call(_await_job(start, None))
+        return portal.call(_await_job(start, None), pinned=True)  # its journal: one thread
     events: queue.SimpleQueue[object] = queue.SimpleQueue()
     callback = on_progress
 

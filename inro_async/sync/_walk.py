@@ -21,7 +21,8 @@ from collections.abc import AsyncGenerator, Generator, Iterator
 from typing import Final, Generic, TypeVar
 
 from inro_async.errors import ClientClosedError, InroError
-from inro_async.sync._portal import Portal, current, generation
+from inro_async.sync._portal import Portal
+from inro_async.sync._process import current, generation
 
 __all__ = ["Walk"]
 
@@ -116,7 +117,7 @@ class _Feed(Generic[T]):
         portal = self.portal
         if portal is None:
             portal = self.portal = current()
-            portal.spawn(self.start)
+            portal.post(self.start)
         elif self.generation != generation():
             raise InroError("this walk was started before os.fork(); start a new one here")
         try:
@@ -127,8 +128,8 @@ class _Feed(Generic[T]):
         if isinstance(item, list):
             self.taken += len(item)
             if self._room is not None and self.handed - self.taken < self.buffer:
-                with contextlib.suppress(RuntimeError):
-                    portal.loop.call_soon_threadsafe(self.make_room)
+                with contextlib.suppress(ClientClosedError):
+                    portal.post(self.make_room)
         return item
 
     def stop(self, *, wait: bool) -> None:
@@ -139,8 +140,8 @@ class _Feed(Generic[T]):
             return
         self.stopping = True
         try:
-            portal.loop.call_soon_threadsafe(self.cancel)
-        except RuntimeError:  # the portal is gone
+            portal.post(self.cancel)
+        except ClientClosedError:  # the portal is gone
             return
         while wait:
             item = self.queue.get()  # a second Ctrl-C ends this wait

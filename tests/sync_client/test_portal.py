@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from inro_async import Contact, Organization, Quota
+from inro_async.errors import GovernorLoopError
 from inro_async.sync import Client
-from inro_async.sync import _portal as portal_module
+from inro_async.sync import _process as portal_module
 from inro_async.testing import FakeInro
 from inro_async.testing.pytest_plugin import TOKEN
 
@@ -75,6 +76,84 @@ async def test_the_sync_client_works_inside_a_running_event_loop(inro: Client) -
     assert report.done + report.skipped == 3
 
 
+def test_a_lone_call_runs_the_loop_in_the_calling_thread(inro: Client) -> None:
+    """Nobody else runs the portal's loop: the caller runs it, sparing two thread wake-ups."""
+    inro.me()
+    portal = portal_module.current()
+    deadline = time.monotonic() + 2
+    while portal._baton.locked() and time.monotonic() < deadline:  # an earlier test's work
+        time.sleep(0.01)
+    threads: list[str] = []
+    noted = inro.with_options(on_dispatch=lambda: threads.append(threading.current_thread().name))
+    noted.me()
+    noted.contacts.list(per_page=2)
+    assert threads == [threading.current_thread().name] * 2
+
+
+def test_a_job_keeps_to_the_portal_thread_while_another_thread_runs_the_loop(
+    inro: Client, fake: FakeInro, tmp_path: Path
+) -> None:
+    """A journal's SQLite connection belongs to one thread: a job never starts on a caller's."""
+    fake.inject("latency", route="me", seconds=0.5)
+    fake.inject("latency", route="messages.send", seconds=0.6, times=1)  # outlasts that call
+    answered: list[Organization] = []
+    other = threading.Thread(target=lambda: answered.append(inro.me()))
+    other.start()  # that thread runs the loop for half a second
+    time.sleep(0.1)
+    report = inro.messages.send_many(range(1, 51), text="hi", job=tmp_path / "job.sqlite3")
+    other.join(timeout=5)
+    assert report.status.value == "completed"
+    assert report.done + report.skipped == 50
+    assert len(answered) == 1
+    assert isinstance(inro.me(), Organization)  # and a lone call runs here again
+
+
+def test_a_timer_left_on_the_loop_fires_while_nobody_calls(inro: Client) -> None:
+    inro.me()
+    portal = portal_module.current()
+    fired = threading.Event()
+    portal.post(lambda: portal.loop.call_later(0.2, fired.set))
+    assert fired.wait(3)
+
+
+def test_a_task_left_by_a_lone_call_finishes_while_nobody_calls(inro: Client) -> None:
+    """A task waiting on another thread, not on a timer: the portal thread takes the loop over.
+
+    Nobody would run the loop otherwise (no timer is due, the caller has gone), and the task
+    would wait forever: the portal's idle check must see tasks, not only queued callbacks.
+    """
+    inro.me()
+    portal = portal_module.current()
+    finished = threading.Event()
+
+    async def leave_a_task() -> None:
+        async def in_a_worker_thread() -> None:
+            await asyncio.to_thread(time.sleep, 0.2)
+            finished.set()
+
+        asyncio.get_running_loop().create_task(in_a_worker_thread())
+
+    portal.call(leave_a_task())
+    assert finished.wait(3)
+    deadline = time.monotonic() + 2
+    while portal._busy() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not portal._busy()  # and the task's bookkeeping is gone with it
+
+
+async def test_a_sync_clients_governor_stays_with_the_portal_between_calls(inro: Client) -> None:
+    """Nobody runs the portal's loop between calls, yet its governor is not free for another.
+
+    The governor (``inro.governor``, its methods the async ones) awaited on this test's loop
+    is refused, as it is while the portal's loop runs, and the sync client goes on working
+    (were the governor to follow this loop, the next blocking call would be refused instead).
+    """
+    inro.me()
+    with pytest.raises(GovernorLoopError):
+        await inro.governor.estimate(1)
+    assert isinstance(inro.me(), Organization)
+
+
 # -- Ctrl-C -----------------------------------------------------------------------------------
 
 
@@ -88,6 +167,7 @@ def test_ctrl_c_cancels_the_call_on_the_portal_and_raises_at_once(
         inro.me()
     assert time.monotonic() - started < 1.5
     timer.join()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # left as it was
     assert isinstance(inro.me(), Organization)  # the client goes on working
 
 
