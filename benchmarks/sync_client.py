@@ -13,6 +13,7 @@ Raw sides: ``http.client`` (standard library, one kept-alive connection) always,
 ``httpx.Client`` when httpx is installed (``pip install -e '.[bench]'``).
 
     python benchmarks/sync_client.py [--rounds 10] [--per-round 300] [--threads 8]
+    python benchmarks/sync_client.py --instructions    # instructions per call, under callgrind
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ import asyncio
 import gc
 import http.client
 import json
+import os
+import re
+import shutil
 import statistics
+import subprocess
+import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -322,16 +329,71 @@ def throughput(base_url: str, threads: int, per_thread: int, rounds: int) -> Non
         )
 
 
+def one_side(base_url: str, side: str, calls: int) -> None:
+    """Warm up, then ``calls`` sequential calls of one side alone (what callgrind counts)."""
+    with contenders(base_url) as sides:
+        run = sides[side]
+        run(50)
+        run(calls)
+
+
+def instructions(calls: int) -> None:
+    """Print the async and sync clients' instructions per call, counted by callgrind.
+
+    Instructions are what a noisy machine does not move: two runs of the same side count the
+    same. Kernel time (a system call, a thread woken) is not counted, so this shows the
+    user-space work a call adds, beside the timed rounds' wall and CPU.
+    """
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--instructions needs valgrind (Debian package valgrind)")
+
+    def counted(side: str, n: int) -> int:
+        with tempfile.TemporaryDirectory() as scratch:
+            out = os.path.join(scratch, "callgrind.out")
+            command = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}"]
+            command += [sys.executable, __file__, "--one-side", side, "--count", str(n)]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            found = re.search(r"Collected : (\d+)", done.stderr)
+            assert found is not None, done.stderr[-2000:]
+            return int(found.group(1))
+
+    print(
+        "Instructions per call (valgrind callgrind, this process only; the fake server runs "
+        f"natively in its child):\n{calls:,} sequential calls minus none, per side."
+    )
+    per_call = {side: (counted(side, calls) - counted(side, 0)) / calls for side in (ASYNC, SYNC)}
+    for side, count in per_call.items():
+        print(f"{side:28} {count:10,.0f}")
+    added = per_call[SYNC] - per_call[ASYNC]
+    print(
+        f"-> the sync client adds {added:,.0f} instructions per call "
+        f"({added / per_call[ASYNC]:.1%} of the async call)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (>= 5)")
     parser.add_argument("--per-round", type=int, default=300, help="calls per side per round")
     parser.add_argument("--threads", type=int, default=8, help="callers in the throughput test")
     parser.add_argument("--per-thread", type=int, default=200, help="calls per caller")
+    parser.add_argument(
+        "--instructions", action="store_true", help="instructions per call (valgrind)"
+    )
+    parser.add_argument("--count", type=int, default=300, help="calls counted (--instructions)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--one-side", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve())
+        return
+    if args.instructions:
+        instructions(args.count)
+        return
+    if args.one_side:
+        with child_server(__file__) as (_, base_url):
+            one_side(base_url, args.one_side, args.count)
         return
     if args.rounds < 5:
         parser.error("--rounds must be at least 5: the median of fewer is noise")

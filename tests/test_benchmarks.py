@@ -96,6 +96,19 @@ def test_sync_client_benchmark_prints_the_added_cost_the_floor_and_the_throughpu
     assert re.search(r"inro_async\.sync\.Client, 4 threads\s+[\d,]+", out), out
 
 
+@pytest.mark.parametrize("side", ["inro_async.Client (async)", "inro_async.sync.Client"])
+def test_sync_client_benchmark_runs_each_side_alone_as_callgrind_counts_it(side: str) -> None:
+    """``--instructions`` runs this under valgrind: each side's calls alone, then exit 0."""
+    result = subprocess.run(
+        [sys.executable, "benchmarks/sync_client.py", "--one-side", side, "--count", "5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.timeout(120)
 def test_mirror_benchmark_prints_every_row_and_the_incremental_refresh_is_cheap() -> None:
     result = subprocess.run(
