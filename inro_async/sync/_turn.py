@@ -53,7 +53,8 @@ def run_turn(loop: Any, crossing: Finishing) -> None:
         return
     loop._check_closed()
     loop._check_running()
-    loop._set_coroutine_origin_tracking(loop._debug)
+    if loop._debug:  # (without it, both calls of run_forever's own are no-ops)
+        loop._set_coroutine_origin_tracking(True)
     old_hooks = sys.get_asyncgen_hooks()
     try:
         loop._thread_id = threading.get_ident()
@@ -66,7 +67,8 @@ def run_turn(loop: Any, crossing: Finishing) -> None:
         loop._stopping = False
         loop._thread_id = None
         events._set_running_loop(None)
-        loop._set_coroutine_origin_tracking(False)
+        if loop._coroutine_origin_tracking_enabled:
+            loop._set_coroutine_origin_tracking(False)
         sys.set_asyncgen_hooks(*old_hooks)
 
 
