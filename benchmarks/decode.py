@@ -26,15 +26,9 @@ import contextlib
 import cProfile
 import gc
 import json
-import os
 import pstats
 import random
-import re
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import textwrap
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -43,6 +37,7 @@ from typing import Any
 
 import aiohttp
 import msgspec
+from _callgrind import per_call as instructions_per_call
 from _child import child_server, until_stdin_closes
 from _rounds import round_order, spread
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -324,26 +319,12 @@ async def one_side(base_url: str, side: str, requests: int) -> None:
 
 def instructions(requests: int) -> None:
     """Print each side's instructions per request, counted by callgrind; needs valgrind."""
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        raise SystemExit("--instructions needs valgrind (Debian package valgrind)")
-
-    def counted(side: str, n: int) -> int:
-        with tempfile.TemporaryDirectory() as scratch:
-            out = os.path.join(scratch, "callgrind.out")
-            command = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}"]
-            command += [sys.executable, __file__, "--one-side", side, "--count", str(n)]
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
-            found = re.search(r"Collected : (\d+)", done.stderr)
-            assert found is not None, done.stderr[-2000:]
-            return int(found.group(1))
-
     print(
         f"Instructions per request (valgrind callgrind, the client process only; the fake "
         f"server runs natively in its child):\n{requests:,} requests minus none, per side."
     )
     per_request = {
-        side: (counted(side, requests) - counted(side, 0)) / requests for side in (RAW, SDK, TYPED)
+        side: instructions_per_call(__file__, side, requests) for side in (RAW, SDK, TYPED)
     }
     for side, count in per_request.items():
         print(f"{side:28} {count:10,.0f}   {count / per_request[RAW]:5.2f}×")

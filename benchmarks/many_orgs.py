@@ -330,10 +330,7 @@ def main() -> None:
             f"{statistics.median(raw_cpu):>12.0f}{ratio:>7.2f}×{raw_throttled:>10}"
             f"{max(rss):>8.0f} MB" + (f"  (ratio per round {spread})" if spread else "")
         )
-    print(
-        f"{'orgs':>5}{'1st burst':>11}{'raw 1st':>9}{'util worst from 1st':>21}"
-        f"{'CPU bound':>11}"
-    )
+    print(f"{'orgs':>5}{'1st burst':>11}{'raw 1st':>9}{'util worst from 1st':>21}{'CPU bound':>11}")
     for n, first, raw_first, after_first in bursts:
         bound = optimum / (optimum + raw_first)  # raw aiohttp's own first burst, then optimal
         print(

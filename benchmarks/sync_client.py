@@ -23,13 +23,7 @@ import asyncio
 import gc
 import http.client
 import json
-import os
-import re
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import textwrap
 import threading
 import time
@@ -38,6 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+from _callgrind import per_call as instructions_per_call
 from _child import child_server, until_stdin_closes
 from _rounds import round_order, spread
 
@@ -344,25 +339,11 @@ def instructions(calls: int) -> None:
     same. Kernel time (a system call, a thread woken) is not counted, so this shows the
     user-space work a call adds, beside the timed rounds' wall and CPU.
     """
-    valgrind = shutil.which("valgrind")
-    if valgrind is None:
-        raise SystemExit("--instructions needs valgrind (Debian package valgrind)")
-
-    def counted(side: str, n: int) -> int:
-        with tempfile.TemporaryDirectory() as scratch:
-            out = os.path.join(scratch, "callgrind.out")
-            command = [valgrind, "--tool=callgrind", f"--callgrind-out-file={out}"]
-            command += [sys.executable, __file__, "--one-side", side, "--count", str(n)]
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
-            found = re.search(r"Collected : (\d+)", done.stderr)
-            assert found is not None, done.stderr[-2000:]
-            return int(found.group(1))
-
     print(
         "Instructions per call (valgrind callgrind, this process only; the fake server runs "
         f"natively in its child):\n{calls:,} sequential calls minus none, per side."
     )
-    per_call = {side: (counted(side, calls) - counted(side, 0)) / calls for side in (ASYNC, SYNC)}
+    per_call = {side: instructions_per_call(__file__, side, calls) for side in (ASYNC, SYNC)}
     for side, count in per_call.items():
         print(f"{side:28} {count:10,.0f}")
     added = per_call[SYNC] - per_call[ASYNC]
