@@ -30,11 +30,8 @@ process with many clients still has one extra thread.
   for the call's time, as ``asyncio.run`` does, so that the first Ctrl-C cancels its task
   instead of raising in the middle of the loop's own code (only when the handler is Python's
   default; another handler is left alone).
-* **os.fork**: the child has no portal thread (threads do not survive a fork) and must not touch
-  the parent's loop or sockets. It forgets the parent's portal and builds a new one on first
-  use; ``generation()`` tells clients that what they built before belongs to the parent.
-* **Interpreter exit**: the async clients still open are closed on the portal (sessions
-  closed, governor state saved), then the loop stops.
+* **os.fork** and **interpreter exit**: ``_process.py`` (a forked child abandons this portal,
+  ``abandon``; at exit the open clients are closed, ``close_clients``, then ``stop``).
 """
 
 from __future__ import annotations
