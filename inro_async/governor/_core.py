@@ -49,10 +49,13 @@ from typing import Literal
 from inro_async.governor._base import Quota, QuotaUsage
 from inro_async.governor._logs import UNREPORTED_HOLD, AlignedLog, SlidingLog
 
-__all__ = ["PROBE_TIMEOUT", "GovernorCore", "Windows", "effective_quotas"]
+__all__ = ["PROBE_TIMEOUT", "Entries", "GovernorCore", "Windows", "effective_quotas"]
 
 PROBE_TIMEOUT = 1.0
 """Seconds the rest wait for the response of the one request sent first after a 429 pause."""
+
+Entries = list[list[float] | None]
+"""The log entries one dispatch joined, one per quota (``None`` in an aligned window's)."""
 
 Windows = Literal["sliding", "fixed"]
 """How the server counts: a window ending at each request, or aligned windows ``[kW, (k+1)W)``."""
@@ -131,6 +134,14 @@ class GovernorCore:
         """The longest round trip seen: how late an unanswered request may yet be counted."""
         self.stale = min(q.period for q in quotas) / 20
         self.longest = max(q.period for q in quotas)
+        self.corrected = 0
+        """Requests added from server headers: what others spent, as far as it could tell."""
+        # The fast paths (``take``, ``answer``) for sliding logs; aligned ones take the long way.
+        sliding = [log for log in self._logs if isinstance(log, SlidingLog)]
+        self._sliding = sliding if len(sliding) == len(self._logs) else None
+        self._by_limit: dict[int, list[SlidingLog]] = {}
+        for log in sliding:
+            self._by_limit.setdefault(log.server_limit, []).append(log)
 
     def __repr__(self) -> str:
         logs = ", ".join(f"{log.quota}: {log.total} used" for log in self._logs)
@@ -166,6 +177,28 @@ class GovernorCore:
                 at = free
         return at
 
+    def take(self, now: float) -> Entries | None:
+        """Record one dispatch at ``now`` if it may go now (its entries, as ``record``); else None.
+
+        ``next_free(now) <= now`` then ``record(now)`` in one call, for the grant of a request
+        nobody queues ahead of: when there is no pause, no probe, no known contention and every
+        log is sliding, the room check and the stamp are one pass over the logs.
+        """
+        sliding = self._sliding
+        if sliding is None or self.probing or self.paused_until > now or now < self.contended_until:
+            return self.record(now) if self.next_free(now) <= now else None
+        for log in sliding:
+            entries = log.entries
+            if entries and entries[0][5] <= now:
+                log.expire(now)
+            if log.total >= log.limit and log.free_at(now) > now:
+                return None
+        slowest = self.slowest
+        taken: Entries = []
+        for log in sliding:
+            taken.append(log.add(now, 1, slowest))
+        return taken
+
     def likely_free(self, now: float) -> float:
         """``next_free`` as estimates see it: requests in flight answered as fast as seen."""
         if self.hold is None:
@@ -199,15 +232,19 @@ class GovernorCore:
 
     # -- events ------------------------------------------------------------------------------
 
-    def record(self, t: float, count: int = 1) -> None:
-        """Stamp ``count`` real dispatches at time ``t`` in every quota's log."""
+    def record(self, t: float, count: int = 1) -> Entries:
+        """Stamp ``count`` real dispatches at time ``t`` in every quota's log.
+
+        Returns the log entries they joined, one per quota (``None`` for an aligned window),
+        for ``heard`` and ``ended`` to take the answer straight back to them.
+        """
         if self.probing:
             if self.probe_sent is None:
                 self.probe_sent = t
         elif t < self.contended_until and self._stale(t) and self.available(t) > count:
             self.probing, self.probe_sent = True, t  # a blind burst: this one goes alone
-        for log in self._logs:
-            log.add(t, count, self.slowest)
+        slowest = self.slowest
+        return [log.add(t, count, slowest) for log in self._logs]
 
     def start_holding(self, hold: float = UNREPORTED_HOLD) -> None:
         """Hold unanswered requests' slots until they are answered (see ``hold``), from now on.
@@ -264,7 +301,9 @@ class GovernorCore:
         # 2-11 429s in 300 sends); the cost is one round trip per burst after a silence.
         self.contended_until = max(self.contended_until, now + max(10.0, period, self.longest))
 
-    def heard(self, sent_at: float | None, now: float | None = None) -> bool:
+    def heard(
+        self, sent_at: float | None, now: float | None = None, entries: Entries | None = None
+    ) -> bool:
         """A response came back for a request sent at ``sent_at``.
 
         True when that may let the next request go sooner: it ended a probe, or it was the last
@@ -279,8 +318,7 @@ class GovernorCore:
         if sent_at is not None and now is not None:
             if now - sent_at > self.slowest:
                 self.slowest = now - sent_at
-            for log in self._logs:
-                sooner = log.answered(sent_at, now) or sooner
+            sooner = self._answered(sent_at, now, entries)
         if not self.probing or self.probe_sent is None:
             return sooner
         if sent_at is not None and sent_at < self.probe_sent - 1e-9:
@@ -289,16 +327,73 @@ class GovernorCore:
         self.probe_sent = None
         return True
 
-    def ended(self, sent_at: float, now: float) -> bool:
+    def answer(
+        self,
+        sent_at: float,
+        now: float,
+        entries: Entries,
+        limit: int | None,
+        remaining: int | None,
+    ) -> bool:
+        """A response other than a 429 came back at ``now`` for ``record``'s ``entries``.
+
+        ``heard`` then ``correct`` in one call (what a response costs most of the time): True
+        when the next request may go sooner. The server's count is compared with the log
+        here when it plainly holds no more than the log (nobody else spent), and by
+        ``correct`` otherwise.
+        """
+        if self._sliding is None:  # aligned windows: the long way
+            sooner = self.heard(sent_at, now, entries)
+            if limit is not None and remaining is not None:
+                sooner = self.correct(limit, remaining, now, sent_at=sent_at) > 0 or sooner
+            return sooner
+        if sent_at > self.last_view:
+            self.last_view = sent_at
+            self.heard_at = now
+        if now - sent_at > self.slowest:
+            self.slowest = now - sent_at
+        sooner = False
+        for log, entry in zip(self._logs, entries, strict=True):
+            if entry is not None and log.answer(entry, now):
+                sooner = True
+        if self.probing and self.probe_sent is not None and sent_at >= self.probe_sent - 1e-9:
+            self.probing = False
+            self.probe_sent = None
+            sooner = True
+        if limit is None or remaining is None:
+            return sooner
+        logs = self._by_limit.get(limit)
+        if logs is None:
+            return sooner
+        used = limit - (remaining if remaining > 0 else 0)
+        since = sent_at if sent_at < now else now
+        for log in logs:
+            # What ``correct`` would find: the log held at least what the server counted.
+            expected = used - (log.server_limit - log.limit)
+            if log.rejected or log.held_since(since, now, expected) < expected:
+                return self.correct(limit, remaining, now, sent_at=sent_at) > 0 or sooner
+        return sooner
+
+    def ended(self, sent_at: float, now: float, entries: Entries | None = None) -> bool:
         """The request dispatched at ``sent_at`` ended at ``now`` without an answer.
 
         It failed to connect, timed out or was cancelled: if it reached the server at all, it
         did so by now, so it leaves every window W after now, as an answered one does. True
         when that lets the next request go sooner. Nothing is learned of the server.
         """
+        return self._answered(sent_at, now, entries)
+
+    def _answered(self, sent_at: float, now: float, entries: Entries | None) -> bool:
+        """Each log counts the answer: in ``entries`` (``record``'s), else found by ``sent_at``."""
         sooner = False
-        for log in self._logs:
-            sooner = log.answered(sent_at, now) or sooner
+        if entries is not None:
+            for log, entry in zip(self._logs, entries, strict=True):
+                if entry is not None and log.answer(entry, now):
+                    sooner = True
+        else:
+            for log in self._logs:
+                if log.answered(sent_at, now):
+                    sooner = True
         return sooner
 
     def correct(
@@ -351,6 +446,7 @@ class GovernorCore:
                 for longer in self._logs:
                     if longer.quota.period > log.quota.period:
                         longer.add_correction(now, missing)
+        self.corrected += added
         return added
 
     # -- visibility --------------------------------------------------------------------------

@@ -29,7 +29,10 @@ after 100,000 dispatches spread over a simulated day (``benchmarks/governor_core
 **Cost per request.** ``GovernorCore.record`` is O(quotas). ``next_free`` is O(quotas)
 amortized: expired entries are popped once each, and the walk to find the entry whose expiry
 frees a slot stops at the first entry in the common case (it walks further only when server
-corrections added more than one entry's worth of phantom requests).
+corrections added more than one entry's worth of phantom requests). A grant nobody queues
+ahead of is one call (``GovernorCore.take``), and so is an ordinary answer
+(``GovernorCore.answer``): ``add`` returns the entry a dispatch joined, the permit carries it,
+and ``answer`` counts the response there without searching the log by time.
 
 **Fixed windows.** A server that counts in aligned windows ``[kW, (k+1)W)`` allows up to 2L
 requests across a boundary, which a sliding log never uses (400 requests under the scaled test
@@ -72,6 +75,10 @@ A slower response is judged against a log that forgot some of what the server co
 add phantom requests, which only ever slows this process down (never a 429).
 """
 
+_PRUNE_EVERY = 32
+"""Entries ``expired`` may gain before those older than ``GRACE`` are dropped (a bound on
+memory: the check costs every expiry a comparison, the walk is paid once per this many)."""
+
 
 class SlidingLog:
     """One quota's sliding-window log of dispatches.
@@ -93,6 +100,7 @@ class SlidingLog:
         "hold",
         "limit",
         "period",
+        "prune_at",
         "quota",
         "rejected",
         "server_limit",
@@ -117,24 +125,35 @@ class SlidingLog:
         self.expired: deque[list[float]] = deque()  # left the window less than GRACE ago
         self.rejected: deque[float] = deque()  # dispatch times of this process's 429s
         self.freed = -math.inf  # when the latest entry to leave the log left
+        self.prune_at = _PRUNE_EVERY  # the length of ``expired`` at which its old end goes
         self.hold = hold  # None: unanswered entries leave ``slowest`` late (guess = expiry)
         self.total = 0
 
     def expire(self, now: float) -> None:
+        """Move the entries that left the window by ``now`` to ``expired``, for ``GRACE``."""
         entries = self.entries
+        expired = self.expired
+        total = self.total
+        freed = self.freed
         # In order: an entry answered early waits for the older ones (conservative, and the
         # log stays a queue).
-        if entries and entries[0][5] <= now:
-            expired = self.expired
-            while entries and entries[0][5] <= now:
-                entry = entries.popleft()
-                self.total -= int(entry[2])
-                expired.append(entry)
-                if entry[5] > self.freed:
-                    self.freed = entry[5]
+        while entries:
+            entry = entries[0]
+            leaves = entry[5]
+            if leaves > now:
+                break
+            entries.popleft()
+            total -= entry[2]  # type: ignore[assignment]  # a count, kept as an int
+            expired.append(entry)
+            if leaves > freed:
+                freed = leaves
+        self.total = total
+        self.freed = freed
+        if len(expired) >= self.prune_at:  # every _PRUNE_EVERY expiries, not on each one
             horizon = now - GRACE
             while expired and expired[0][5] <= horizon:
                 expired.popleft()
+            self.prune_at = len(expired) + _PRUNE_EVERY
 
     def answered(self, sent_at: float, now: float) -> bool:
         """The response to the request dispatched at ``sent_at`` came back at ``now``.
@@ -172,6 +191,23 @@ class SlidingLog:
             return entries[before][3] == entries[before][2]
         return False
 
+    def answer(self, entry: list[float], now: float) -> bool:
+        """The response to a request that joined ``entry`` (``add``'s return) came back at ``now``.
+
+        ``answered`` without the search: the permit kept the entry. True when that completed
+        the entry. An entry whose bound ran out before the answer came has already left the
+        log (or will at the next expiry): its slot was counted free then, and stays so.
+        """
+        if entry[3] >= entry[2] or entry[5] <= now:
+            return False
+        entry[3] += 1
+        if now > entry[4]:
+            entry[4] = now
+        if entry[3] == entry[2]:
+            entry[5] = entry[6] = entry[4] + self.after
+            return True
+        return False
+
     def _answer(self, entry: list[float], now: float) -> bool:
         """Count one answer in ``entry``; False when it had none outstanding."""
         if entry[3] >= entry[2]:
@@ -183,7 +219,7 @@ class SlidingLog:
             entry[5] = entry[6] = entry[4] + self.after
         return True
 
-    def held_since(self, t: float, now: float, enough: float = math.inf) -> int | None:
+    def held_since(self, t: float, now: float, enough: float = math.inf) -> int:
         """Dispatches in the log at ``t`` or recorded since (what a server could have counted).
 
         Counting stops once it reaches ``enough``: a caller asking only whether the server
@@ -203,8 +239,10 @@ class SlidingLog:
         if held >= enough:
             return held
         reach = self.span + self.step  # expired entries are in order of ``last`` within one step
+        # Forgotten GRACE after leaving, whether or not ``expire`` has dropped them yet.
+        counted = t if t > now - GRACE else now - GRACE
         for entry in reversed(self.expired):
-            if entry[5] > t:
+            if entry[5] > counted:
                 held += int(entry[2])
                 if held >= enough:
                     return held
@@ -255,23 +293,31 @@ class SlidingLog:
         self.entries.append([t, t, count, count, t, expires, expires])
         self.total += count
 
-    def add(self, t: float, count: int, slowest: float = 0.0) -> None:
-        """Log ``count`` dispatches at ``t``: held until answered; guessed ``slowest`` late."""
+    def add(self, t: float, count: int, slowest: float = 0.0) -> list[float]:
+        """Log ``count`` dispatches at ``t``: held until answered; guessed ``slowest`` late.
+
+        Returns the entry they joined, which ``answer`` takes back with their responses.
+        """
         entries = self.entries
-        if entries and t - entries[-1][0] < self.step:
-            newest = entries[-1]
-            if t > newest[1]:
-                newest[1] = t
-            newest[2] += count
-            # not all answered any more
-            hold = slowest if self.hold is None else self.hold
-            newest[5] = max(newest[5], newest[1] + self.span + hold)
-            newest[6] = max(newest[6], newest[1] + self.span + slowest)
-        else:
-            span = t + self.span
-            hold = slowest if self.hold is None else self.hold
-            entries.append([t, t, count, 0, -math.inf, span + hold, span + slowest])
         self.total += count
+        hold = slowest if self.hold is None else self.hold
+        if entries:
+            newest = entries[-1]
+            if t - newest[0] < self.step:
+                if t > newest[1]:
+                    newest[1] = t
+                newest[2] += count
+                # not all answered any more
+                bound = newest[1] + self.span
+                if bound + hold > newest[5]:
+                    newest[5] = bound + hold
+                if bound + slowest > newest[6]:
+                    newest[6] = bound + slowest
+                return newest
+        span = t + self.span
+        entry = [t, t, count, 0, -math.inf, span + hold, span + slowest]
+        entries.append(entry)
+        return entry
 
     def free_at(self, now: float) -> float:
         """Earliest time >= now at which one more dispatch keeps this quota."""
@@ -309,6 +355,7 @@ class SlidingLog:
         if clone.entries:
             clone.entries[-1] = clone.entries[-1][:]
         clone.expired = deque()  # estimates never correct
+        clone.prune_at = _PRUNE_EVERY
         clone.rejected = deque()
         clone.freed = self.freed
         clone.hold = None
@@ -347,6 +394,7 @@ class AlignedLog:
                     del counts[index]
 
     def add(self, t: float, count: int, slowest: float = 0.0) -> None:
+        """Count ``count`` dispatches at ``t`` in their window (and the next, near a boundary)."""
         counts = self.counts
         index = self.index(t)
         counts[index] = counts.get(index, 0) + count
@@ -390,6 +438,10 @@ class AlignedLog:
         return self.counts.get(self.index(now), 0)
 
     def answered(self, sent_at: float, now: float) -> bool:
+        """Responses do not move aligned windows."""
+        return False
+
+    def answer(self, entry: list[float] | None, now: float) -> bool:
         """Responses do not move aligned windows."""
         return False
 

@@ -4,6 +4,8 @@ Waiting follows aiolimiter's design rather than pyrate-limiter's: waiters sit in
 by (priority, arrival), one timer is armed for the moment the head may go, and exactly one task
 is woken per freed slot. Nothing polls, so 10,000 queued requests cost no CPU while they wait.
 The dispatch time recorded is the moment the woken task actually resumes, not the planned one.
+A request nobody queues ahead of costs one call to the core on each side: ``take`` for the
+grant, ``answer`` for the response (its ``Permit.reservation`` holds the log entries it joined).
 
 ``max_wait`` bounds the time queued, not only the estimate on joining: each waiter with a bound
 also sits in a second heap ordered by deadline, and whenever the timer is set for the head,
@@ -43,7 +45,7 @@ from inro_async.governor._base import (
     Quota,
     QuotaUsage,
 )
-from inro_async.governor._core import GovernorCore, Windows, effective_quotas
+from inro_async.governor._core import Entries, GovernorCore, Windows, effective_quotas
 from inro_async.governor._loops import LoopBound, Waiter, WaiterQueue, stranded_error
 
 __all__ = ["DEFAULT_MARGIN", "LocalGovernor"]
@@ -143,14 +145,17 @@ class LocalGovernor(LoopBound):
         """Requests dispatched through this governor (all time)."""
         self.wakeups = 0
         """Timer callbacks run (no polling: about one per freed slot)."""
-        self.corrected = 0
-        """Requests added from server headers: what others spent, as far as it could tell."""
         self._state = None
         if state_path is not None:
             from inro_async.governor.state import StateFile
 
             self._state = StateFile(Path(state_path), self._quotas)
             self._state.load_into(self._core, self._now, time.time)
+
+    @property
+    def corrected(self) -> int:
+        """Requests added from server headers: what others spent, as far as it could tell."""
+        return self._core.corrected
 
     # -- clock -------------------------------------------------------------------------------
 
@@ -228,9 +233,14 @@ class LocalGovernor(LoopBound):
         if loop is not self._loop:
             self._adopt(loop)
         now = self._clock() if self._clock is not None else loop.time()
-        if self._live == 0 and self._core.next_free(now) <= now:
-            self._dispatch(now)
-            return Permit(now)
+        if self._live == 0:
+            core = self._core
+            taken = core.take(now)
+            if taken is not None:
+                self.dispatched += 1
+                if self._state is not None:
+                    self._state.note_dispatch(core, now, self._epoch(now))
+                return Permit(now, 0.0, (core, taken))
 
         limit = max_wait if max_wait is not None else self.max_wait
         if limit is not None:
@@ -276,9 +286,9 @@ class LocalGovernor(LoopBound):
             self._live -= 1
             now = self._now()
             if self._core.next_free(now) <= now:
-                self._dispatch(now)
+                entries = self._dispatch(now)
                 self._arm()
-                return Permit(now, now - started)
+                return Permit(now, now - started, (self._core, entries))
             # The slot went elsewhere (a pause began meanwhile): queue again, same place.
 
     async def observe(
@@ -295,20 +305,39 @@ class LocalGovernor(LoopBound):
         the request went: the correction compares the server's count with what this process had
         in the window the server saw.
         """
-        loop = self._bind()
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._adopt(loop)
         now = self._clock() if self._clock is not None else loop.time()
+        core = self._core
+        entries: Entries | None = None
         if permit is not None:
             sent_at: float | None = permit.granted_at
+            reserved = permit.reservation  # (core, entries), if this governor granted it
+            if type(reserved) is tuple and reserved[0] is core:
+                entries = reserved[1]
+                if status != 429 and status != NO_ANSWER and core.hold is not None:
+                    # The common case, in one call to the core: an answer to our own request.
+                    try:
+                        limit: int | None = int(headers.get(_LIMIT))  # type: ignore[arg-type]
+                        remaining: int | None = int(headers.get(_REMAINING))  # type: ignore[arg-type]
+                    except (TypeError, ValueError):
+                        limit, remaining = _rate_limit_headers(headers)
+                    sooner = core.answer(permit.granted_at, now, reserved[1], limit, remaining)
+                    if sooner and self._live:  # nobody waiting: no timer to set again
+                        self._disarm()
+                        self._arm()
+                    return
         else:
             sent_at = now - elapsed if elapsed is not None else None
-        if self._core.hold is None and permit is not None:
+        if core.hold is None and permit is not None:
             self.expect_reports()  # answers are reported: in-flight slots are held from now
         if status == NO_ANSWER:
-            if sent_at is not None and self._core.ended(sent_at, now):
+            if sent_at is not None and self._core.ended(sent_at, now, entries):
                 self._disarm()
                 self._arm()
             return
-        changed = self._core.heard(sent_at, now)
+        changed = self._core.heard(sent_at, now, entries)
         limit, remaining = _rate_limit_headers(headers)
         if status == 429:
             delay = parse_retry_after(headers.get("Retry-After"), now=self._epoch(now))
@@ -320,7 +349,6 @@ class LocalGovernor(LoopBound):
             added = self._core.correct(
                 limit, remaining, now, sent_at=sent_at, throttled=status == 429
             )
-            self.corrected += added
             changed = added > 0 or changed
         if changed:
             self._disarm()
@@ -356,11 +384,12 @@ class LocalGovernor(LoopBound):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _dispatch(self, now: float) -> None:
-        self._core.record(now)
+    def _dispatch(self, now: float) -> Entries:
+        entries = self._core.record(now)
         self.dispatched += 1
         if self._state is not None:
             self._state.note_dispatch(self._core, now, self._epoch(now))
+        return entries
 
     def _disarm(self) -> None:
         if self._timer is not None:
