@@ -172,9 +172,11 @@ class GovernorCore:
         held = self._held_until() if self.probing else self.paused_until  # on every request
         at = now if held <= now else held
         for log in self._logs:
-            free = log.free_at(now)
-            if free > at:
-                at = free
+            # A log with room (counting what may have left it since) lets one more go now.
+            if log.total >= log.limit:
+                free = log.free_at(now)
+                if free > at:
+                    at = free
         return at
 
     def take(self, now: float) -> Entries | None:
@@ -188,9 +190,7 @@ class GovernorCore:
         if sliding is None or self.probing or self.paused_until > now or now < self.contended_until:
             return self.record(now) if self.next_free(now) <= now else None
         for log in sliding:
-            entries = log.entries
-            if entries and entries[0][5] <= now:
-                log.expire(now)
+            # Room, counting what may have left the log since (``add`` and ``free_at`` expire).
             if log.total >= log.limit and log.free_at(now) > now:
                 return None
         slowest = self.slowest
@@ -353,7 +353,7 @@ class GovernorCore:
         if now - sent_at > self.slowest:
             self.slowest = now - sent_at
         sooner = False
-        for log, entry in zip(self._logs, entries, strict=True):
+        for log, entry in zip(self._logs, entries):  # noqa: B905 - one entry per log, by construction (strict= is a slower call)
             if entry is not None and log.answer(entry, now):
                 sooner = True
         if self.probing and self.probe_sent is not None and sent_at >= self.probe_sent - 1e-9:
@@ -387,7 +387,7 @@ class GovernorCore:
         """Each log counts the answer: in ``entries`` (``record``'s), else found by ``sent_at``."""
         sooner = False
         if entries is not None:
-            for log, entry in zip(self._logs, entries, strict=True):
+            for log, entry in zip(self._logs, entries):  # noqa: B905 - one entry per log, by construction (strict= is a slower call)
                 if entry is not None and log.answer(entry, now):
                     sooner = True
         else:

@@ -314,6 +314,8 @@ class SlidingLog:
                 if bound + slowest > newest[6]:
                     newest[6] = bound + slowest
                 return newest
+        if entries and entries[0][5] <= t:
+            self.expire(t)  # an entry in, those that left out: memory stays bounded
         span = t + self.span
         entry = [t, t, count, 0, -math.inf, span + hold, span + slowest]
         entries.append(entry)
