@@ -209,14 +209,10 @@ class SlidingLog:
         return False
 
     def _answer(self, entry: list[float], now: float) -> bool:
-        """Count one answer in ``entry``; False when it had none outstanding."""
+        """Count one answer in ``entry`` (``answer``); False when it had none outstanding."""
         if entry[3] >= entry[2]:
             return False
-        entry[3] += 1
-        if now > entry[4]:
-            entry[4] = now
-        if entry[3] == entry[2]:
-            entry[5] = entry[6] = entry[4] + self.after
+        self.answer(entry, now)
         return True
 
     def held_since(self, t: float, now: float, enough: float = math.inf) -> int:
