@@ -27,6 +27,8 @@ of the four turnovers' chains by as much, whatever the governor does after. ``CP
 the best the worst organization could reach in this process: ``optimum / (optimum + raw 1st)``,
 raw aiohttp's own first burst (no SDK, no governor) followed by a perfect schedule; where it is
 under 97% the process's CPU, not the pacing, is what limits the worst organization.
+``CPU busy in 1st`` (ours, raw) is the client's CPU time over the wall time of that first burst
+(the median round): near 100%, the client's one core was saturated while it sent it.
 """
 
 from __future__ import annotations
@@ -101,6 +103,7 @@ async def run_ours(url_of: dict[str, str], messages: int) -> dict[str, object]:
     throttled = 0
     governors: list[LocalGovernor] = []
     answers: dict[str, list[float]] = {t: [] for t in tokens}  # when each response came back
+    burst_cpu: dict[str, float] = {}  # the process's CPU clock at each one's BURST-th answer
 
     def governor(name: str) -> LocalGovernor:
         made = LocalGovernor(quotas)
@@ -111,6 +114,8 @@ async def run_ours(url_of: dict[str, str], messages: int) -> dict[str, object]:
             nonlocal throttled
             throttled += status == 429
             times.append(asyncio.get_running_loop().time())
+            if len(times) == BURST:
+                burst_cpu[name] = time.process_time()
             await observe(status, headers, **kw)  # type: ignore[arg-type]
 
         made.observe = counting  # type: ignore[method-assign]
@@ -127,7 +132,8 @@ async def run_ours(url_of: dict[str, str], messages: int) -> dict[str, object]:
         }
         clients = [await pools[url_of[t]].client(t) for t in tokens]
         loop = asyncio.get_running_loop()
-        cpu, started = time.process_time(), loop.time()
+        cpu_start = cpu = time.process_time()
+        started = loop.time()
 
         async def organization(client: object) -> float:
             await asyncio.gather(
@@ -144,7 +150,16 @@ async def run_ours(url_of: dict[str, str], messages: int) -> dict[str, object]:
         for pool in pools.values():
             await pool.aclose()
     first = [sorted(answers[t])[min(BURST, messages) - 1] - started for t in tokens]
-    return {"elapsed": elapsed, "cpu": cpu, "wall": wall, "throttled": throttled, "first": first}
+    last = max(tokens, key=lambda t: first[tokens.index(t)])
+    first_cpu = burst_cpu.get(last, cpu_start) - cpu_start
+    return {
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "wall": wall,
+        "throttled": throttled,
+        "first": first,
+        "first_cpu": first_cpu,
+    }
 
 
 async def run_raw(url_of: dict[str, str], messages: int) -> dict[str, object]:
@@ -152,9 +167,11 @@ async def run_raw(url_of: dict[str, str], messages: int) -> dict[str, object]:
     tokens = list(url_of)
     throttled = 0
     answers: dict[str, list[float]] = {t: [] for t in tokens}
+    burst_cpu: dict[str, float] = {}
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1000)) as session:
         loop = asyncio.get_running_loop()
-        cpu, started = time.process_time(), loop.time()
+        cpu_start = cpu = time.process_time()
+        started = loop.time()
 
         async def send(token: str, k: int) -> None:
             nonlocal throttled
@@ -165,6 +182,8 @@ async def run_raw(url_of: dict[str, str], messages: int) -> dict[str, object]:
                 await r.read()
                 throttled += r.status == 429
                 answers[token].append(loop.time())
+                if len(answers[token]) == BURST:
+                    burst_cpu[token] = time.process_time()
 
         async def organization(token: str) -> float:
             await asyncio.gather(*(send(token, k) for k in range(messages)))
@@ -174,7 +193,16 @@ async def run_raw(url_of: dict[str, str], messages: int) -> dict[str, object]:
         cpu = time.process_time() - cpu
         wall = loop.time() - started
     first = [sorted(answers[t])[min(BURST, messages) - 1] - started for t in tokens]
-    return {"elapsed": elapsed, "cpu": cpu, "wall": wall, "throttled": throttled, "first": first}
+    last = max(tokens, key=lambda t: first[tokens.index(t)])
+    first_cpu = burst_cpu.get(last, cpu_start) - cpu_start
+    return {
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "wall": wall,
+        "throttled": throttled,
+        "first": first,
+        "first_cpu": first_cpu,
+    }
 
 
 def client_main(side: str, url_of: dict[str, str], messages: int) -> None:
@@ -294,7 +322,7 @@ def main() -> None:
         f"{'orgs':>5}{'util worst':>12}{'util median':>13}{'429s':>6}{'req/s':>8}"
         f"{'CPU µs/req':>12}{'raw µs/req':>12}{'ratio':>8}{'raw 429s':>10}{'peak RSS':>10}"
     )
-    bursts: list[tuple[int, float, float, float]] = []
+    bursts: list[tuple[int, float, float, float, float, float]] = []
     for n in sizes:
         utils, ratios, ours_cpu, raw_cpu, rates, rss, throttled, raw_throttled = (
             [],
@@ -321,7 +349,15 @@ def main() -> None:
         raw_firsts = [f for r in range(args.rounds) for f in results[("raw", r, n)]["first"]]  # type: ignore[attr-defined]
         elapsed = [e for r in range(args.rounds) for e in results[("ours", r, n)]["elapsed"]]  # type: ignore[attr-defined]
         after_first = min((f + optimum) / e for f, e in zip(firsts, elapsed, strict=True))
-        bursts.append((n, max(firsts), max(raw_firsts), after_first))
+        busy = [  # the client's CPU over the wall time of its first burst, per side
+            statistics.median(
+                float(results[(side, r, n)]["first_cpu"])  # type: ignore[arg-type]
+                / max(results[(side, r, n)]["first"])  # type: ignore[call-overload]
+                for r in range(args.rounds)
+            )
+            for side in ("ours", "raw")
+        ]
+        bursts.append((n, max(firsts), max(raw_firsts), after_first, busy[0], busy[1]))
         ratio = statistics.median(ratios)
         spread = f"{min(ratios):.2f}–{max(ratios):.2f}" if len(ratios) > 1 else ""
         print(
@@ -330,12 +366,15 @@ def main() -> None:
             f"{statistics.median(raw_cpu):>12.0f}{ratio:>7.2f}×{raw_throttled:>10}"
             f"{max(rss):>8.0f} MB" + (f"  (ratio per round {spread})" if spread else "")
         )
-    print(f"{'orgs':>5}{'1st burst':>11}{'raw 1st':>9}{'util worst from 1st':>21}{'CPU bound':>11}")
-    for n, first, raw_first, after_first in bursts:
+    print(
+        f"{'orgs':>5}{'1st burst':>11}{'raw 1st':>9}{'util worst from 1st':>21}{'CPU bound':>11}"
+        f"{'CPU busy in 1st':>17}{'raw':>6}"
+    )
+    for n, first, raw_first, after_first, ours_busy, raw_busy in bursts:
         bound = optimum / (optimum + raw_first)  # raw aiohttp's own first burst, then optimal
         print(
             f"{n:>5}{first * 1000:>8.0f} ms{raw_first * 1000:>6.0f} ms{after_first:>20.1%}"
-            f"{bound:>11.1%}"
+            f"{bound:>11.1%}{ours_busy:>17.0%}{raw_busy:>6.0%}"
         )
     busiest = max(float(s["cpu"]) for s in server_stats) if server_stats else 0.0
     print(
