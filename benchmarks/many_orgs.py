@@ -94,6 +94,20 @@ async def serve(tokens: list[str], messages: int) -> None:
 # -- one client run (a child process) -------------------------------------------------------
 
 
+def first_burst(
+    answers: dict[str, list[float]],
+    burst_cpu: dict[str, float],
+    started: float,
+    cpu_start: float,
+    messages: int,
+) -> dict[str, object]:
+    """When each organization's BURST-th answer came, and the CPU spent until the last of them."""
+    tokens = list(answers)
+    first = [sorted(answers[t])[min(BURST, messages) - 1] - started for t in tokens]
+    last = tokens[first.index(max(first))]
+    return {"first": first, "first_cpu": burst_cpu.get(last, cpu_start) - cpu_start}
+
+
 async def run_ours(url_of: dict[str, str], messages: int) -> dict[str, object]:
     from inro_async import ClientPool, Quota
     from inro_async.governor import LocalGovernor
@@ -149,16 +163,12 @@ async def run_ours(url_of: dict[str, str], messages: int) -> dict[str, object]:
         wall = loop.time() - started
         for pool in pools.values():
             await pool.aclose()
-    first = [sorted(answers[t])[min(BURST, messages) - 1] - started for t in tokens]
-    last = max(tokens, key=lambda t: first[tokens.index(t)])
-    first_cpu = burst_cpu.get(last, cpu_start) - cpu_start
     return {
         "elapsed": elapsed,
         "cpu": cpu,
         "wall": wall,
         "throttled": throttled,
-        "first": first,
-        "first_cpu": first_cpu,
+        **first_burst(answers, burst_cpu, started, cpu_start, messages),
     }
 
 
@@ -192,16 +202,12 @@ async def run_raw(url_of: dict[str, str], messages: int) -> dict[str, object]:
         elapsed = await asyncio.gather(*(organization(t) for t in tokens))
         cpu = time.process_time() - cpu
         wall = loop.time() - started
-    first = [sorted(answers[t])[min(BURST, messages) - 1] - started for t in tokens]
-    last = max(tokens, key=lambda t: first[tokens.index(t)])
-    first_cpu = burst_cpu.get(last, cpu_start) - cpu_start
     return {
         "elapsed": elapsed,
         "cpu": cpu,
         "wall": wall,
         "throttled": throttled,
-        "first": first,
-        "first_cpu": first_cpu,
+        **first_burst(answers, burst_cpu, started, cpu_start, messages),
     }
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from inro_async import InternalServerError, NotFoundError, Retries
 from inro_async._http import HTTPRequest, HTTPResult, MockBackend
+from inro_async.governor import LocalGovernor
 from inro_async.sync import Client, Walk
 from inro_async.testing import FakeInro
 
@@ -66,11 +67,16 @@ def test_a_concurrent_walk_keeps_its_window_of_pages_in_flight(
 
 def test_closing_a_walk_early_cancels_the_pages_in_flight(inro: Client, fake: FakeInro) -> None:
     fake.inject("latency", route="contacts.list", times=20, seconds=0.2)
+    governor = inro.governor
+    assert isinstance(governor, LocalGovernor)
     with inro.contacts.iter(per_page=10, concurrency=3) as walk:
         assert next(walk).id == 1
-    asked = len(pages_asked(fake))
+    # Counted where they leave, not where the fake records them: under load the fake's thread
+    # may record a page sent before the close only after it.
+    sent = governor.dispatched
     time.sleep(0.5)
-    assert len(pages_asked(fake)) == asked <= 1 + 3
+    assert governor.dispatched == sent <= 1 + 3  # nothing went after the close
+    assert len(pages_asked(fake)) <= sent
     assert [c.id for c in inro.contacts.iter(per_page=50)] == ALL  # the client is fine
 
 
