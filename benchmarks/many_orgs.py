@@ -330,16 +330,13 @@ def main() -> None:
     )
     bursts: list[tuple[int, float, float, float, float, float]] = []
     for n in sizes:
-        utils, ratios, ours_cpu, raw_cpu, rates, rss, throttled, raw_throttled = (
-            [],
-            [],
-            [],
-            [],
-            [],
-            [],
-            0,
-            0,
-        )
+        utils: list[float] = []
+        ratios: list[float] = []
+        ours_cpu: list[float] = []
+        raw_cpu: list[float] = []
+        rates: list[float] = []
+        rss: list[float] = []
+        throttled = raw_throttled = 0
         for r in range(args.rounds):
             ours, raw = results[("ours", r, n)], results[("raw", r, n)]
             requests = n * args.messages
