@@ -67,7 +67,15 @@ from inro_async.errors import (
     error_from_response,
     request_id_of,
 )
-from inro_async.governor._base import NO_ANSWER, Governor, Permit, Priority
+from inro_async.governor._base import (
+    NO_ANSWER,
+    FastGovernor,
+    Governor,
+    GrantNow,
+    ObserveNow,
+    Permit,
+    Priority,
+)
 
 __all__ = [
     "NO_OVERRIDES",
@@ -153,9 +161,15 @@ class Transport:
     _paused_until: float = field(init=False, default=0.0)
     _pause: _Pause | None = field(init=False, default=None)
     _reports: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+    # The governor's synchronous common cases, if it has them (``FastGovernor``).
+    _grant_now: GrantNow | None = field(init=False, default=None)
+    _observe_now: ObserveNow | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._resolved = self.defaults.resolved()  # most requests override nothing
+        if isinstance(self.governor, FastGovernor) and self.governor.takes_sync_calls():
+            self._grant_now = self.governor.grant_now
+            self._observe_now = self.governor.observe_now
 
     def options_for(self, options: RequestOptions | None) -> ResolvedOptions:
         """The settings for a request: the client's defaults with ``options`` taking precedence."""
@@ -277,8 +291,12 @@ class Transport:
             self._refuse_if_paused(policy, loop, method, path)
         progress = NOTHING_YET
         queued = 0.0
+        grant_now, observe_now = self._grant_now, self._observe_now
         while True:
-            permit = await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
+            # The governor's common case needs no coroutine (``FastGovernor``): nobody queued.
+            permit = grant_now(loop) if grant_now is not None else None
+            if permit is None:
+                permit = await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
             queued += permit.queued
             if opts.on_dispatch is not None:
                 opts.on_dispatch()  # journal before wire: may stop the request here
@@ -301,7 +319,10 @@ class Transport:
                 outcome: Outcome = Failed(result.sent, result.timeout, result.permanent)
                 retry_after, what = None, type(result).__name__
             else:
-                await self.governor.observe(result.status, result.headers, permit=permit)
+                if observe_now is None or not observe_now(
+                    loop, result.status, result.headers, permit
+                ):
+                    await self.governor.observe(result.status, result.headers, permit=permit)
                 if result.status < 300:  # what the policy decides for any success: return it
                     if logger.isEnabledFor(logging.DEBUG):
                         self._log(

@@ -23,8 +23,9 @@ anyone else's: nothing is passed implicitly (no context variables, no signature 
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Protocol, runtime_checkable
@@ -172,4 +173,44 @@ class Governor(Protocol):
 
     async def aclose(self) -> None:
         """Release what the governor holds: timers, connections, pending state-file writes."""
+        ...
+
+
+GrantNow = Callable[[asyncio.AbstractEventLoop], "Permit | None"]
+"""``FastGovernor.grant_now``."""
+ObserveNow = Callable[[asyncio.AbstractEventLoop, int, Mapping[str, str], "Permit"], bool]
+"""``FastGovernor.observe_now``."""
+
+
+@runtime_checkable
+class FastGovernor(Protocol):
+    """A governor with synchronous common cases, which the transport tries before the coroutines.
+
+    Optional: a ``Governor`` without these is awaited every time. Each call either does
+    exactly what ``acquire`` / ``observe`` would have done, or does nothing and says so
+    (``None`` / ``False``), and the transport then awaits the coroutine. Both take the running
+    loop, which the caller has checked already, so the common case costs no loop lookup.
+    What a request costs in the governor is most of what the SDK adds to one (see
+    ``benchmarks/decode.py``).
+    """
+
+    def takes_sync_calls(self) -> bool:
+        """Whether the two calls stand for ``acquire`` / ``observe`` (asked once per client).
+
+        False when those are replaced, say by a subclass that records them.
+        """
+        ...
+
+    def grant_now(self, loop: asyncio.AbstractEventLoop) -> Permit | None:
+        """A permit if one may be granted at once with nobody queued; else ``None``."""
+        ...
+
+    def observe_now(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        status: int,
+        headers: Mapping[str, str],
+        permit: Permit,
+    ) -> bool:
+        """Observe an ordinary answer at once and return True; else do nothing, return False."""
         ...

@@ -232,15 +232,11 @@ class LocalGovernor(LoopBound):
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._adopt(loop)
-        now = self._clock() if self._clock is not None else loop.time()
         if self._live == 0:
-            core = self._core
-            taken = core.take(now)
-            if taken is not None:
-                self.dispatched += 1
-                if self._state is not None:
-                    self._state.note_dispatch(core, now, self._epoch(now))
-                return Permit(now, 0.0, (core, taken))
+            permit = self.grant_now(loop)
+            if permit is not None:
+                return permit
+        now = self._clock() if self._clock is not None else loop.time()
 
         limit = max_wait if max_wait is not None else self.max_wait
         if limit is not None:
@@ -291,6 +287,80 @@ class LocalGovernor(LoopBound):
                 return Permit(now, now - started, (self._core, entries))
             # The slot went elsewhere (a pause began meanwhile): queue again, same place.
 
+    def takes_sync_calls(self) -> bool:
+        """True unless ``acquire`` or ``observe`` is replaced (by a subclass, or on the instance).
+
+        The synchronous calls would skip the replacement; the transport asks once, when made.
+        """
+        kind = type(self)
+        return (
+            kind.acquire is LocalGovernor.acquire
+            and kind.observe is LocalGovernor.observe
+            and "acquire" not in vars(self)
+            and "observe" not in vars(self)
+        )
+
+    def grant_now(self, loop: asyncio.AbstractEventLoop) -> Permit | None:
+        """``acquire``'s common case without a coroutine: a permit now, else ``None``.
+
+        The transport calls this from ``loop`` (the running one) before ``acquire``: when
+        this governor already serves that loop, nobody is queued and a slot is free, the grant
+        is the one ``acquire`` would make. Otherwise (a first call, waiters, a full log, a
+        pause) it records nothing and returns ``None``, and ``acquire`` takes the long way.
+        """
+        if loop is not self._loop or self._live:
+            return None
+        now = self._clock() if self._clock is not None else loop.time()
+        core = self._core
+        taken = core.take(now)
+        if taken is None:
+            return None
+        self.dispatched += 1
+        if self._state is not None:
+            self._state.note_dispatch(core, now, self._epoch(now))
+        return Permit(now, 0.0, (core, taken))
+
+    def observe_now(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        status: int,
+        headers: Mapping[str, str],
+        permit: Permit,
+    ) -> bool:
+        """``observe``'s common case without a coroutine: True when it has been observed.
+
+        An answer other than a 429 to a request this governor granted, on the loop it serves,
+        once answers are reported (``expect_reports``): counted here and now. Anything else
+        returns False, having done nothing, and the caller awaits ``observe``.
+        """
+        reserved = permit.reservation
+        core = self._core
+        if (
+            loop is not self._loop
+            or status == 429
+            or status == NO_ANSWER
+            or type(reserved) is not tuple
+            or reserved[0] is not core
+            or core.hold is None
+        ):
+            return False
+        now = self._clock() if self._clock is not None else loop.time()
+        self._answered(now, headers, permit.granted_at, reserved[1])
+        return True
+
+    def _answered(
+        self, now: float, headers: Mapping[str, str], sent_at: float, entries: Entries
+    ) -> None:
+        """An answer (not a 429) to our own request, in one call to the core."""
+        try:
+            limit: int | None = int(headers.get(_LIMIT))  # type: ignore[arg-type]
+            remaining: int | None = int(headers.get(_REMAINING))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            limit, remaining = _rate_limit_headers(headers)
+        if self._core.answer(sent_at, now, entries, limit, remaining) and self._live:
+            self._disarm()  # the next may go sooner (nobody waiting: no timer to set again)
+            self._arm()
+
     async def observe(
         self,
         status: int,
@@ -317,16 +387,7 @@ class LocalGovernor(LoopBound):
             if type(reserved) is tuple and reserved[0] is core:
                 entries = reserved[1]
                 if status != 429 and status != NO_ANSWER and core.hold is not None:
-                    # The common case, in one call to the core: an answer to our own request.
-                    try:
-                        limit: int | None = int(headers.get(_LIMIT))  # type: ignore[arg-type]
-                        remaining: int | None = int(headers.get(_REMAINING))  # type: ignore[arg-type]
-                    except (TypeError, ValueError):
-                        limit, remaining = _rate_limit_headers(headers)
-                    sooner = core.answer(permit.granted_at, now, reserved[1], limit, remaining)
-                    if sooner and self._live:  # nobody waiting: no timer to set again
-                        self._disarm()
-                        self._arm()
+                    self._answered(now, headers, permit.granted_at, entries)
                     return
         else:
             sent_at = now - elapsed if elapsed is not None else None
