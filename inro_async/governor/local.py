@@ -345,21 +345,15 @@ class LocalGovernor(LoopBound):
         ):
             return False
         now = self._clock() if self._clock is not None else loop.time()
-        self._answered(now, headers, permit.granted_at, reserved[1])
-        return True
-
-    def _answered(
-        self, now: float, headers: Mapping[str, str], sent_at: float, entries: Entries
-    ) -> None:
-        """An answer (not a 429) to our own request, in one call to the core."""
-        try:
+        try:  # in one call to the core
             limit: int | None = int(headers.get(_LIMIT))  # type: ignore[arg-type]
             remaining: int | None = int(headers.get(_REMAINING))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             limit, remaining = _rate_limit_headers(headers)
-        if self._core.answer(sent_at, now, entries, limit, remaining) and self._live:
+        if core.answer(permit.granted_at, now, reserved[1], limit, remaining) and self._live:
             self._disarm()  # the next may go sooner (nobody waiting: no timer to set again)
             self._arm()
+        return True
 
     async def observe(
         self,
@@ -378,6 +372,8 @@ class LocalGovernor(LoopBound):
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._adopt(loop)
+        if permit is not None and self.observe_now(loop, status, headers, permit):
+            return  # the common case: an ordinary answer to our own request
         now = self._clock() if self._clock is not None else loop.time()
         core = self._core
         entries: Entries | None = None
@@ -386,9 +382,6 @@ class LocalGovernor(LoopBound):
             reserved = permit.reservation  # (core, entries), if this governor granted it
             if type(reserved) is tuple and reserved[0] is core:
                 entries = reserved[1]
-                if status != 429 and status != NO_ANSWER and core.hold is not None:
-                    self._answered(now, headers, permit.granted_at, entries)
-                    return
         else:
             sent_at = now - elapsed if elapsed is not None else None
         if core.hold is None and permit is not None:
