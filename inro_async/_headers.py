@@ -1,4 +1,4 @@
-"""Parsing response headers the API uses for pacing; no dependencies, shared by all layers.
+"""Parsing response headers the API uses for pacing; no inro_async imports, shared by all layers.
 
 Header parsing never raises: the answer it reads arrived after the request was processed, so
 an exception here would turn a delivered message into an error. A value that is not what the
@@ -11,8 +11,22 @@ import email.utils
 import logging
 import math
 import time
+from collections.abc import Mapping
 
-__all__ = ["parse_int_header", "parse_retry_after"]
+from multidict import istr
+
+__all__ = [
+    "RATE_LIMIT",
+    "RATE_REMAINING",
+    "parse_int_header",
+    "parse_rate_limit",
+    "parse_retry_after",
+]
+
+RATE_LIMIT = istr("X-RateLimit-Limit")
+"""The quota a response's count speaks of (``istr``: a case-insensitive lookup without lowering)."""
+RATE_REMAINING = istr("X-RateLimit-Remaining")
+"""What the server says is left of that quota."""
 
 logger = logging.getLogger("inro_async")
 
@@ -71,3 +85,12 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         _ignored("Retry-After", value)
         return None
     return max(0.0, seconds)
+
+
+def parse_rate_limit(headers: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """``X-RateLimit-Limit`` and ``-Remaining``, each read as ``parse_int_header`` reads it."""
+    limit, remaining = headers.get(RATE_LIMIT), headers.get(RATE_REMAINING)
+    try:
+        return int(limit), int(remaining)  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # absent, or a decimal: read each on its own
+        return parse_int_header(RATE_LIMIT, limit), parse_int_header(RATE_REMAINING, remaining)

@@ -21,7 +21,7 @@ import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from inro_async._headers import parse_int_header
+from inro_async._headers import parse_rate_limit
 from inro_async.errors import GovernorUnavailableError
 from inro_async.governor._base import Quota
 
@@ -153,8 +153,7 @@ def correction(
     slot, it costs no round trip when the count Redis returned with that slot already covers
     the server's; without, the request went ``elapsed`` seconds ago, if known, else now.
     """
-    server_limit = parse_int_header("X-RateLimit-Limit", headers.get("X-RateLimit-Limit"))
-    left = parse_int_header("X-RateLimit-Remaining", headers.get("X-RateLimit-Remaining"))
+    server_limit, left = parse_rate_limit(headers)
     if server_limit is None or left is None or server_limit not in server_limits:
         return None
     if slot is not None and slot.at is not None:

@@ -1,20 +1,11 @@
 """The in-process governor: FIFO waiters, one timer, 429 pauses, server feedback.
 
-Waiting follows aiolimiter's design rather than pyrate-limiter's: waiters sit in a heap ordered
-by (priority, arrival), one timer is armed for the moment the head may go, and exactly one task
-is woken per freed slot. Nothing polls, so 10,000 queued requests cost no CPU while they wait.
-The dispatch time recorded is the moment the woken task actually resumes, not the planned one.
-A request nobody queues ahead of costs one call to the core on each side: ``take`` for the
-grant, ``answer`` for the response (its ``Permit.reservation`` holds the log entries it joined).
-
-``max_wait`` bounds the time queued, not only the estimate on joining: each waiter with a bound
-also sits in a second heap ordered by deadline, and whenever the timer is set for the head,
-every waiter whose deadline is before that moment (a 429 pause, a correction, or requests of a
-higher priority that went first) fails with ``QuotaWaitTooLongError`` there and then. Checking
-costs one comparison per timer; the heap costs a push per bounded waiter.
-
-Cancellation is safe at every point: a waiter cancelled before it is woken is dropped; one
-cancelled after being woken but before resuming has recorded nothing and passes its wake-up on.
+Waiting (``_local_queue.py``): waiters in a heap by (priority, arrival), one timer armed for
+the moment the head may go, exactly one task woken per freed slot, ``max_wait`` enforced while
+queued, and cancellation safe at every point. A request nobody queues ahead of never meets the
+queue: it costs one call to the core on each side, ``take`` for the grant (``grant_now``) and
+``answer`` for the response (``observe_now``; its ``Permit.reservation`` holds the log entries
+it joined).
 
 **One event loop at a time** (``_loops.py``). Waiters' futures and the timer belong to the
 loop they were made in. The first call from a new loop, once the previous one has stopped, drops
@@ -26,16 +17,11 @@ with a share of the quota (``reserve=``), or share one through ``RedisGovernor``
 from __future__ import annotations
 
 import asyncio
-import heapq
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from multidict import istr
-
-from inro_async._headers import parse_int_header, parse_retry_after
+from inro_async._headers import RATE_LIMIT, RATE_REMAINING, parse_rate_limit, parse_retry_after
 from inro_async.errors import QuotaWaitTooLongError
 from inro_async.governor._base import (
     INRO_QUOTAS,
@@ -46,7 +32,7 @@ from inro_async.governor._base import (
     QuotaUsage,
 )
 from inro_async.governor._core import Entries, GovernorCore, Windows, effective_quotas
-from inro_async.governor._loops import LoopBound, Waiter, WaiterQueue, stranded_error
+from inro_async.governor._local_queue import TimedQueue
 
 __all__ = ["DEFAULT_MARGIN", "LocalGovernor"]
 
@@ -65,37 +51,7 @@ fraction of a percent. See ``GovernorCore``.
 _DEFAULT_RETRY_AFTER = 1.0
 
 
-@dataclass(order=True)
-class _Waiter(Waiter):
-    max_wait: float | None = field(default=None, compare=False)
-    dropped: bool = field(default=False, compare=False)
-    """No longer counted in ``_live``: cancelled before being woken, refused for waiting past
-    its ``max_wait``, or left on a stopped loop."""
-
-    def strand(self) -> None:
-        """Left on a stopped loop: dropped, and failed should that loop run again."""
-        self.dropped = True
-        super().strand()
-
-
-def _rate_limit_headers(headers: Mapping[str, str]) -> tuple[int | None, int | None]:
-    """``X-RateLimit-Limit`` and ``-Remaining`` (``_int_header``), read on every response."""
-    limit, remaining = headers.get(_LIMIT), headers.get(_REMAINING)
-    try:
-        return int(limit), int(remaining)  # type: ignore[arg-type]
-    except (TypeError, ValueError):  # absent, or a decimal: read each on its own
-        return _int_header(headers, _LIMIT), _int_header(headers, _REMAINING)
-
-
-_LIMIT, _REMAINING = istr("X-RateLimit-Limit"), istr("X-RateLimit-Remaining")
-
-
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    """An integer header, or a decimal one (``"20.0"``); ``None`` if absent or not a number."""
-    return parse_int_header(name, headers.get(name))
-
-
-class LocalGovernor(LoopBound):
+class LocalGovernor(TimedQueue):
     """Paces this process's requests under a stack of quotas (the ``Governor`` protocol).
 
     ``reserve`` keeps a fraction of every quota for other users of the same token; ``margin``
@@ -135,16 +91,9 @@ class LocalGovernor(LoopBound):
         self.max_wait = max_wait
         # Aligned windows are the server's epoch multiples; the loop's clock has no epoch.
         self._clock = clock if clock is not None or windows == "sliding" else time.time
-        self._waiters: WaiterQueue[_Waiter] = WaiterQueue()
-        self._deadlines: list[tuple[float, int, _Waiter]] = []  # waiters with a max_wait
-        self._live = 0  # waiters queued or woken, not cancelled, not yet dispatched
-        self._woken = 0  # woken, not yet resumed
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = math.inf
+        self._init_queue()
         self.dispatched = 0
         """Requests dispatched through this governor (all time)."""
-        self.wakeups = 0
-        """Timer callbacks run (no polling: about one per freed slot)."""
         self._state = None
         if state_path is not None:
             from inro_async.governor.state import StateFile
@@ -172,17 +121,6 @@ class LocalGovernor(LoopBound):
         "own governor with a share of the quota (e.g. reserve=0.5 for two), or share one quota "
         "across threads and processes with RedisGovernor"
     )
-
-    def _leave(self, old: asyncio.AbstractEventLoop | None) -> None:
-        # The previous loop has stopped: its timer will never fire and its waiters never wake
-        # here. The log is kept; what that loop spent still counts.
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = None
-        self._timer_at = math.inf
-        self._waiters.strand(old)
-        self._deadlines = []
-        self._live = self._woken = 0
 
     def _epoch(self, t: float) -> float:
         return time.time() + (t - self._now())
@@ -249,43 +187,7 @@ class LocalGovernor(LoopBound):
                     quota=binding or "a 429 pause",
                     max_wait=limit,
                 )
-
-        started = now
-        key = self._waiters.key(priority)
-        # A hair of slack: admitted at exactly ``limit``, the same slot must not be refused.
-        deadline = started + limit + 1e-9 if limit is not None else math.inf
-        while True:
-            waiter = _Waiter(key, loop.create_future(), limit)
-            self._waiters.push(waiter)
-            if limit is not None:
-                heapq.heappush(self._deadlines, (deadline, key[1], waiter))
-            self._live += 1
-            self._arm()
-            try:
-                await waiter.future
-            except asyncio.CancelledError:
-                if waiter.dropped:
-                    if waiter.future.done() and not waiter.future.cancelled():
-                        waiter.future.exception()  # refused, then cancelled: nothing to log
-                    raise  # no longer counted
-                self._live -= 1
-                if waiter.future.done() and not waiter.future.cancelled():
-                    # Woken, then cancelled before resuming: hand the wake-up on.
-                    self._woken -= 1
-                    self._arm()
-                else:
-                    waiter.dropped = True
-                raise
-            if waiter.dropped:
-                raise stranded_error()  # woken, but its loop stopped before it resumed
-            self._woken -= 1
-            self._live -= 1
-            now = self._now()
-            if self._core.next_free(now) <= now:
-                entries = self._dispatch(now)
-                self._arm()
-                return Permit(now, now - started, (self._core, entries))
-            # The slot went elsewhere (a pause began meanwhile): queue again, same place.
+        return await self._queue(loop, now, priority, limit)
 
     def takes_sync_calls(self) -> bool:
         """True unless ``acquire`` or ``observe`` is replaced (by a subclass, or on the instance).
@@ -346,10 +248,10 @@ class LocalGovernor(LoopBound):
             return False
         now = self._clock() if self._clock is not None else loop.time()
         try:  # in one call to the core
-            limit: int | None = int(headers.get(_LIMIT))  # type: ignore[arg-type]
-            remaining: int | None = int(headers.get(_REMAINING))  # type: ignore[arg-type]
+            limit: int | None = int(headers.get(RATE_LIMIT))  # type: ignore[arg-type]
+            remaining: int | None = int(headers.get(RATE_REMAINING))  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            limit, remaining = _rate_limit_headers(headers)
+            limit, remaining = parse_rate_limit(headers)
         if core.answer(permit.granted_at, now, reserved[1], limit, remaining) and self._live:
             self._disarm()  # the next may go sooner (nobody waiting: no timer to set again)
             self._arm()
@@ -392,7 +294,7 @@ class LocalGovernor(LoopBound):
                 self._arm()
             return
         changed = self._core.heard(sent_at, now, entries)
-        limit, remaining = _rate_limit_headers(headers)
+        limit, remaining = parse_rate_limit(headers)
         if status == 429:
             delay = parse_retry_after(headers.get("Retry-After"), now=self._epoch(now))
             self._core.throttled(
@@ -444,75 +346,6 @@ class LocalGovernor(LoopBound):
         if self._state is not None:
             self._state.note_dispatch(self._core, now, self._epoch(now))
         return entries
-
-    def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-            self._timer_at = math.inf
-
-    def _arm(self) -> None:
-        """Wake the head if it may go now, else make sure one timer is set for when it may."""
-        if self._live - self._woken <= 0 or self._woken > 0:
-            # Nobody waiting, or a woken task will re-arm when it resumes.
-            if self._live == 0 and self._deadlines:
-                self._deadlines.clear()  # every one served or gone
-            return
-        now = self._now()
-        at = self._core.next_free(now)
-        if at <= now:
-            self._disarm()
-            self._wake_head()
-            return
-        if self._deadlines and self._deadlines[0][0] < at:
-            # Refused only past the likely moment: a slot held for a request in flight frees
-            # at its answer, which the hold's bound would put a minute away.
-            self._refuse_late(self._core.likely_free(now), now)
-            if self._live - self._woken <= 0:
-                self._disarm()
-                return
-        if self._timer is not None and self._timer_at == at:
-            return
-        self._disarm()
-        loop = self._bind()
-        self._timer = loop.call_at(loop.time() + (at - now), self._on_timer)
-        self._timer_at = at
-
-    def _refuse_late(self, at: float, now: float) -> None:
-        """Fail every waiter whose ``max_wait`` runs out before ``at``, when the head may go."""
-        decision = self._core.decide(now)
-        quota: object = "a 429 pause" if decision.paused else decision.quota
-        deadlines = self._deadlines
-        while deadlines and deadlines[0][0] < at:
-            waiter = heapq.heappop(deadlines)[2]
-            if waiter.dropped or waiter.future.done():
-                continue  # served, cancelled, or queued again under a fresh waiter
-            waiter.dropped = True
-            self._live -= 1
-            assert waiter.max_wait is not None
-            waiter.future.set_exception(
-                QuotaWaitTooLongError(
-                    wait=at - now,
-                    available_at=self._epoch(at),
-                    quota=quota,
-                    max_wait=waiter.max_wait,
-                )
-            )
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = math.inf
-        self.wakeups += 1
-        self._arm()
-
-    def _wake_head(self) -> None:
-        while self._waiters:
-            waiter = self._waiters.pop()
-            if waiter.dropped or waiter.future.done():
-                continue
-            waiter.future.set_result(None)
-            self._woken += 1
-            return
 
 
 def _loop_running() -> bool:
