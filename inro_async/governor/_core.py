@@ -6,7 +6,7 @@ allowing the full burst (token and leaky buckets with a burst above 1 admit up t
 strict spacing throws the burst away), so each quota keeps a log of dispatch times.
 
 The logs themselves (when an entry expires, how memory stays bounded, what a request costs,
-and ``windows="fixed"``'s counts per aligned window) are in ``_logs.py``.
+and ``windows="fixed"``'s counts per aligned window) are in ``_logs.py`` and ``_aligned_log.py``.
 
 **Server corrections without phantoms.** ``X-RateLimit-Remaining`` is the server's count over
 the window ending when the request *arrived*, somewhere between its dispatch and its response.
@@ -46,8 +46,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from inro_async.governor._aligned_log import AlignedLog
 from inro_async.governor._base import Quota, QuotaUsage
-from inro_async.governor._logs import UNREPORTED_HOLD, AlignedLog, SlidingLog
+from inro_async.governor._estimates import simulate
+from inro_async.governor._logs import UNREPORTED_HOLD, SlidingLog
 
 __all__ = ["PROBE_TIMEOUT", "Entries", "GovernorCore", "Windows", "effective_quotas"]
 
@@ -465,43 +467,13 @@ class GovernorCore:
     def estimate(self, n: int, now: float) -> float:
         """The time at which ``n`` more requests, dispatched greedily from ``now``, have all gone.
 
-        Simulated on a copy of the logs in bursts (each step dispatches everything that may go at
-        once), so it costs about one step per burst, not one per request.
+        Simulated on a copy of the logs, in bursts (``_estimates.simulate``).
         """
         return self.estimate_binding(n, now)[0]
 
     def estimate_binding(self, n: int, now: float) -> tuple[float, Quota | None]:
         """``estimate``, and the quota that held the last of the ``n`` back (None: a pause)."""
-        if n <= 0:
-            return now, None
-        shadow = GovernorCore.__new__(GovernorCore)
-        shadow.quotas = self.quotas
-        shadow.margin = self.margin
-        shadow.windows = self.windows
-        shadow._logs = [log.copy() for log in self._logs]
-        shadow.paused_until = self.paused_until
-        shadow.probing = False  # an estimate assumes the probe's answer comes at once
-        shadow.probe_sent = None
-        shadow.contended_until = -math.inf
-        shadow.last_view = self.last_view
-        shadow.heard_at = self.heard_at
-        shadow.stale = self.stale
-        shadow.longest = self.longest
-        shadow.slowest = 0.0  # the requests estimated are answered before their slots free
-        shadow.hold = None
-        t = now
-        left = n
-        binding: Quota | None = None
-        while True:
-            decision = shadow.decide(t)
-            if decision.at > t:
-                binding = None if decision.paused else decision.quota
-            t = decision.at
-            burst = min(left, max(1, shadow.available(t)))
-            shadow.record(t, burst)
-            left -= burst
-            if left == 0:
-                return t, binding
+        return simulate(self, n, now)
 
     def memory_entries(self) -> int:
         """Log entries held across every quota (what bounds memory)."""
