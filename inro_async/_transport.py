@@ -45,7 +45,6 @@ from inro_async._response import APIResponse, decoder_for
 from inro_async._retry_policy import (
     DEFAULT_RETRIES,
     NOTHING_YET,
-    WAIT_LONGER,
     Answered,
     Failed,
     Outcome,
@@ -56,12 +55,12 @@ from inro_async._retry_policy import (
     had_no_effect,
 )
 from inro_async._routes import DEFAULT_BASE_URL, is_idempotent
+from inro_async._token_pause import TokenPause
 from inro_async.errors import (
     APITimeoutError,
     ClientClosedError,
     EventLoopMismatchError,
     InvalidArgumentError,
-    allowed_again,
     body_too_large,
     connection_error,
     error_from_response,
@@ -123,17 +122,6 @@ _NO_HEADERS: Mapping[str, str] = {}
 _NORMAL = Priority.NORMAL
 _running_loop = asyncio.get_running_loop
 
-SAME_PAUSE = 1.0
-"""Seconds within which two 429s ask for the same pause (one warning)."""
-
-
-class _Pause(msgspec.Struct, frozen=True):
-    """The 429 answer that set the latest pause, to build the errors of calls refused meanwhile."""
-
-    method: str
-    path: str
-    answer: HTTPResult
-
 
 def token_fingerprint(token: str) -> str:
     """The first 16 hex digits of the token's SHA-256: safe to store, never the token itself."""
@@ -157,9 +145,8 @@ class Transport:
     _closed: bool = field(init=False, default=False)
     # The loop of the first request: the session and the governor's waiters belong to it.
     _loop: asyncio.AbstractEventLoop | None = field(init=False, default=None)
-    # The latest 429 pause: when it ends (loop clock; 0.0: none) and the answer that asked it.
-    _paused_until: float = field(init=False, default=0.0)
-    _pause: _Pause | None = field(init=False, default=None)
+    # The latest 429 pause: when it ends and the answer that asked for it.
+    _pause: TokenPause = field(init=False, default_factory=TokenPause)
     _reports: set[asyncio.Task[None]] = field(init=False, default_factory=set)
     # The governor's synchronous common cases, if it has them (``FastGovernor``).
     _grant_now: GrantNow | None = field(init=False, default=None)
@@ -286,9 +273,9 @@ class Transport:
         )
         priority = _NORMAL if opts.priority is None else opts.priority
         policy: RetryPolicy | None = None
-        if self._paused_until:  # a 429 paused the token: refuse rather than hang silently
+        if self._pause.until:  # a 429 paused the token: refuse rather than hang silently
             policy = self._policy(opts, idempotent, gone_is_done)
-            self._refuse_if_paused(policy, loop, method, path)
+            self._pause.refuse_if_paused(policy, loop.time(), method, path)
         progress = NOTHING_YET
         queued = 0.0
         grant_now, observe_now = self._grant_now, self._observe_now
@@ -339,7 +326,8 @@ class Transport:
                 retry_after = parse_retry_after(result.headers.get("Retry-After"))
                 outcome, what = Answered(result.status, retry_after), str(result.status)
                 if result.status == 429 and retry_after is not None:
-                    self._paused(loop, retry_after, opts, method, path, result)
+                    retries = opts.retries or DEFAULT_RETRIES
+                    self._pause.note(loop.time(), retry_after, retries, method, path, result)
             if policy is None:
                 policy = self._policy(opts, idempotent, gone_is_done)
             decision = policy.decide(outcome, progress, self._rng)
@@ -398,53 +386,6 @@ class Transport:
         """The retry rules of a request sent with ``opts``."""
         retries = opts.retries or DEFAULT_RETRIES
         return RetryPolicy(retries, idempotent, opts.max_wait, gone_is_done)
-
-    def _paused(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        retry_after: float,
-        opts: ResolvedOptions,
-        method: str,
-        path: str,
-        answer: HTTPResult,
-    ) -> None:
-        """Remember a 429's pause (the governor holds it too); warn once of a long one."""
-        until = loop.time() + retry_after
-        if until <= self._paused_until:
-            return
-        retries = opts.retries or DEFAULT_RETRIES
-        long_pause = retry_after > retries.max_throttled_wait
-        if long_pause and until > self._paused_until + SAME_PAUSE:
-            logger.warning(
-                "429 on %s %s: Retry-After %gs; the server allows requests again %s. Calls "
-                "with a max_wait wait for it (or raise QuotaWaitTooLongError), calls without "
-                "one raise RateLimitError while more than %gs of it remain "
-                "(Retries.max_throttled_wait)",
-                *(method, path, retry_after, allowed_again(retry_after)),
-                retries.max_throttled_wait,
-            )
-        self._paused_until, self._pause = until, _Pause(method, path, answer)
-
-    def _refuse_if_paused(
-        self, policy: RetryPolicy, loop: asyncio.AbstractEventLoop, method: str, path: str
-    ) -> None:
-        """Raise ``RateLimitError`` unsent if the pause left is longer than ``policy`` waits."""
-        left = self._paused_until - loop.time()
-        if left <= 0:
-            self._paused_until, self._pause = 0.0, None
-            return
-        pause = self._pause
-        if pause is None or not policy.waits_too_long_for(left):
-            return
-        answer = pause.answer
-        note = (
-            f"; not sent: an earlier 429 ({pause.method} {pause.path}) paused requests for this "
-            f"token longer than the {policy.retries.max_throttled_wait:g}s a call without "
-            f"max_wait waits for one ({WAIT_LONGER})"
-        )
-        raise error_from_response(
-            method, path, answer.status, answer.headers, answer.content, left, note=note
-        )
 
     @staticmethod
     def _log(
