@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from inro_async._headers import RATE_LIMIT, RATE_REMAINING, parse_rate_limit, parse_retry_after
+from inro_async._headers import parse_rate_limit, parse_retry_after
 from inro_async.errors import QuotaWaitTooLongError
 from inro_async.governor._base import (
     INRO_QUOTAS,
@@ -247,11 +247,7 @@ class LocalGovernor(TimedQueue):
         ):
             return False
         now = self._clock() if self._clock is not None else loop.time()
-        try:  # in one call to the core
-            limit: int | None = int(headers.get(RATE_LIMIT))  # type: ignore[arg-type]
-            remaining: int | None = int(headers.get(RATE_REMAINING))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            limit, remaining = parse_rate_limit(headers)
+        limit, remaining = parse_rate_limit(headers)
         if core.answer(permit.granted_at, now, reserved[1], limit, remaining) and self._live:
             self._disarm()  # the next may go sooner (nobody waiting: no timer to set again)
             self._arm()
