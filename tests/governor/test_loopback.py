@@ -19,7 +19,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,13 +81,13 @@ def test_the_greedy_schedules_match_hand_computed_values() -> None:
 
 @dataclass
 class Throttle:
-    """A 429 this client saw: when (event loop clock and epoch) and the pause it announced."""
+    """A 429 this client saw: when (governor's clock and epoch) and the pause it announced."""
 
     at: float
     epoch: float
     retry_after: float
     sent: float
-    """When the throttled request went (event loop clock)."""
+    """When the throttled request went (the governor's clock, the same as ``at``)."""
 
 
 def by_reset(throttles: list[Throttle]) -> list[list[Throttle]]:
@@ -106,8 +106,12 @@ def by_reset(throttles: list[Throttle]) -> list[list[Throttle]]:
     return groups
 
 
-def recording(governor: LocalGovernor) -> list[Throttle]:
-    """Record every 429 the governor is told of (the client's own, not the neighbour's)."""
+def recording(governor: LocalGovernor, clock: Callable[[], float]) -> list[Throttle]:
+    """Record every 429 the governor is told of (the client's own, not the neighbour's).
+
+    ``clock`` is the governor's: a permit's ``granted_at`` is read on it (the epoch for fixed
+    windows, the loop's clock for sliding ones), so ``at`` must be too for the two to compare.
+    """
     seen: list[Throttle] = []
     observe = governor.observe
 
@@ -119,7 +123,7 @@ def recording(governor: LocalGovernor) -> list[Throttle]:
         elapsed: float | None = None,
     ) -> None:
         if status == 429:
-            now = asyncio.get_running_loop().time()
+            now = clock()
             sent = permit.granted_at if permit is not None else now - (elapsed or 0.0)
             seen.append(Throttle(now, time.time(), float(headers["Retry-After"]), sent))
         await observe(status, headers, permit=permit, elapsed=elapsed)
@@ -228,8 +232,10 @@ async def test_a_neighbour_spending_30_percent_costs_at_most_one_429_per_window_
         neighbour.stdin.write(b"go\n")
         await neighbour.stdin.drain()
         await asyncio.sleep(2.0)  # it is already spending when we start
-        governor = LocalGovernor(SCALED, windows=mode, shared=shared)
-        throttles = recording(governor)
+        # Fixed windows are the server's epoch multiples; sliding ones run on the loop's clock.
+        clock = time.time if mode == "fixed" else asyncio.get_running_loop().time
+        governor = LocalGovernor(SCALED, windows=mode, shared=shared, clock=clock)
+        throttles = recording(governor, clock)
         await send_all(base_url, governor)
         statuses = json.loads(await asyncio.wait_for(neighbour.stdout.readline(), 60))
         await neighbour.wait()
@@ -252,6 +258,8 @@ async def test_a_neighbour_spending_30_percent_costs_at_most_one_429_per_window_
     # count with it). Sliding: nothing is sent into a known pause, so each reset's first 429
     # went after the previous reset's Retry-After ran out. Fixed: the shortest window resets on
     # every whole epoch second; one reset per second.
+    # One clock for both, or the grouping below means nothing: a request goes before its 429.
+    assert all(t.sent <= t.at for t in throttles), throttles
     resets = by_reset(throttles)
     if mode == "sliding":
         for before, after in itertools.pairwise(resets):
