@@ -156,3 +156,7 @@ def test_many_orgs_benchmark_prints_a_row_per_size_and_no_organization_is_thrott
     assert all(int(row[3]) == 0 for row in rows), result.stdout  # no 429 for any organization
     assert "2 interleaved rounds" in result.stdout
     assert re.search(r"the busiest server used [\d.]+ CPU s", result.stdout), result.stdout
+    # The hand-paced baseline is sound too: a row per size, no 429 either.
+    paced = result.stdout.split("paced by hand", 1)[1]
+    rows = re.findall(r"^\s+(\d+)\s+[\d.]+%\s+[\d.]+%\s+(\d+)\s+\d+\s+[\d.]+×", paced, re.M)
+    assert [(int(n), int(throttled)) for n, throttled in rows] == [(1, 0), (4, 0)], paced
