@@ -173,13 +173,8 @@ async def run_ours(
         throttled = dispatched - len(clients) * messages
         for pool in pools.values():
             await pool.aclose()
-    return {
-        "elapsed": elapsed,
-        "cpu": cpu,
-        "wall": wall,
-        "throttled": throttled,
-        **first_burst(answers, burst_cpu, begin_of, started, cpu_start, messages),
-    }
+    burst = first_burst(answers, burst_cpu, begin_of, started, cpu_start, messages)
+    return {"elapsed": elapsed, "cpu": cpu, "wall": wall, "throttled": throttled, **burst}
 
 
 async def run_raw(
@@ -215,13 +210,8 @@ async def run_raw(
         elapsed = await asyncio.gather(*(organization(t) for t in tokens))
         cpu = time.process_time() - cpu
         wall = loop.time() - started
-    return {
-        "elapsed": elapsed,
-        "cpu": cpu,
-        "wall": wall,
-        "throttled": throttled,
-        **first_burst(answers, burst_cpu, begin_of, started, cpu_start, messages),
-    }
+    burst = first_burst(answers, burst_cpu, begin_of, started, cpu_start, messages)
+    return {"elapsed": elapsed, "cpu": cpu, "wall": wall, "throttled": throttled, **burst}
 
 
 async def run_paced(
@@ -277,13 +267,8 @@ async def run_paced(
         elapsed = await asyncio.gather(*(organization(t) for t in tokens))
         cpu = time.process_time() - cpu
         wall = loop.time() - started
-    return {
-        "elapsed": elapsed,
-        "cpu": cpu,
-        "wall": wall,
-        "throttled": throttled,
-        **first_burst(answers, burst_cpu, begin_of, started, cpu_start, messages),
-    }
+    burst = first_burst(answers, burst_cpu, begin_of, started, cpu_start, messages)
+    return {"elapsed": elapsed, "cpu": cpu, "wall": wall, "throttled": throttled, **burst}
 
 
 RUNNERS = {"ours": run_ours, "raw": run_raw, "paced": run_paced}
