@@ -104,6 +104,19 @@ class ProxyChoice:
         if self.explicit is not None:
             self._explicit = yarl.URL(self.explicit)
 
+    def never(self) -> bool:
+        """True when every URL connects directly: no proxy given, none in a trusted environment.
+
+        Reads the environment once, as ``for_url`` does (``NO_PROXY`` alone names no proxy).
+        """
+        if self._explicit is not None:
+            return False
+        if not self.trust_env:
+            return True
+        if self._env is None:
+            self._env = urllib.request.getproxies_environment()
+        return not any(value for scheme, value in self._env.items() if scheme != "no")
+
     def for_url(self, url: str) -> yarl.URL | None:
         """The proxy for ``url`` (``None``: connect directly); remembered per origin."""
         if self._explicit is not None or not self.trust_env:

@@ -256,6 +256,9 @@ class AiohttpBackend:
         self._limits = limits
         self._proxies = ProxyChoice(proxy, trust_env=trust_env and session is None)
         self._logged_proxies: set[str] = set()
+        # Set at the first request (the environment is read then, not at construction): no
+        # proxy can apply to any URL, so none is looked up per request.
+        self._direct = False
 
     def __repr__(self) -> str:
         return f"<AiohttpBackend owns_session={self._owns_session}>"
@@ -286,6 +289,7 @@ class AiohttpBackend:
         """The proxy of ``url`` and the header with its credentials (never logged)."""
         proxy = self._proxies.for_url(url)
         if proxy is None:
+            self._direct = self._proxies.never()
             return None, None
         if logger.isEnabledFor(logging.DEBUG) and (shown := redact_url(proxy)) not in (
             self._logged_proxies
@@ -299,7 +303,10 @@ class AiohttpBackend:
 
     async def send(self, request: HTTPRequest) -> HTTPResult:
         """Send with aiohttp, classifying failures by whether the request may have been sent."""
-        proxy, proxy_headers = self._proxy_for(request.url)
+        proxy: yarl.URL | None = None
+        proxy_headers: dict[str, str] | None = None
+        if not self._direct:
+            proxy, proxy_headers = self._proxy_for(request.url)
         headers, follow = request.headers, is_read(request.method)
         if proxy_headers is not None and request.url.startswith("http:"):
             # A plain-HTTP request carries the proxy's credentials itself (aiohttp sends

@@ -232,3 +232,31 @@ async def test_the_query_reaches_the_server_in_order_with_repeated_keys_and_esca
     assert seen == [yarl.URL(url).extend_query(query).raw_query_string for query in queries]
     assert seen[0] == "query=ana%2Bb@x.io+%26+co&page=2&per_page=1000"
     assert seen[1].startswith("ids%5B%5D=1&ids%5B%5D=2&q=")
+
+
+async def test_the_environment_is_read_at_the_first_request_not_at_construction(
+    fake: FakeInro, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client made at import time, before the process configures its proxy, still uses it;
+    # and once a first request found no proxy anywhere, none is looked up per request.
+    inro = Client(token=TOKEN, base_url=fake.base_url)
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    async with inro:
+        await inro.me()
+    assert [seen.url for seen in proxy.seen] == [f"{fake.base_url}/me"]
+    async with Client(token=TOKEN, base_url=fake.base_url, proxy=proxy.url) as explicit:
+        await explicit.me()
+        await explicit.me()
+    assert len(proxy.seen) == 3  # an explicit proxy carries every request, not just the first
+
+
+async def test_only_no_proxy_in_the_environment_connects_directly(
+    fake: FakeInro, proxy: ForwardProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_PROXY", "example.org")
+    async with Client(token=TOKEN, base_url=fake.base_url) as inro:
+        await inro.me()
+        assert inro._transport.backend._direct  # type: ignore[attr-defined]
+        await inro.me()
+    assert proxy.seen == []
