@@ -23,7 +23,7 @@ from aiohttp import hdrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from inro_async._connection import DEFAULT_LIMITS, Limits, ProxyChoice, redact_url
-from inro_async._routes import is_read
+from inro_async._routes import READ_METHODS
 from inro_async.errors import ClientClosedError
 
 __all__ = [
@@ -259,6 +259,9 @@ class AiohttpBackend:
         # Set at the first request (the environment is read then, not at construction): no
         # proxy can apply to any URL, so none is looked up per request.
         self._direct = False
+        # The session ``session`` last handed out, until ``aclose``: what each request uses
+        # without the property's checks (our own session is closed only by ``aclose``).
+        self._ready: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
         return f"<AiohttpBackend owns_session={self._owns_session}>"
@@ -283,6 +286,7 @@ class AiohttpBackend:
             if hasattr(self._session, "_retry_connection"):
                 self._session._retry_connection = False
             self._owns_session = True
+        self._ready = self._session
         return self._session
 
     def _proxy_for(self, url: str) -> tuple[yarl.URL | None, dict[str, str] | None]:
@@ -307,7 +311,7 @@ class AiohttpBackend:
         proxy_headers: dict[str, str] | None = None
         if not self._direct:
             proxy, proxy_headers = self._proxy_for(request.url)
-        headers, follow = request.headers, is_read(request.method)
+        headers, follow = request.headers, request.method in READ_METHODS
         if proxy_headers is not None and request.url.startswith("http:"):
             # A plain-HTTP request carries the proxy's credentials itself (aiohttp sends
             # proxy_headers only in an HTTPS tunnel's CONNECT), and follows no redirect, which
@@ -319,7 +323,8 @@ class AiohttpBackend:
         if query and len(unique := dict(query)) == len(query):
             query = unique
         try:
-            async with self.session.request(
+            session = self._ready if self._ready is not None else self.session
+            async with session.request(
                 request.method,
                 request.url,
                 params=query,
@@ -367,6 +372,7 @@ class AiohttpBackend:
     async def aclose(self) -> None:
         """Close the session if this backend created it; the backend sends nothing after."""
         self._closed = True
+        self._ready = None
         if self._owns_session and self._session is not None and not self._session.closed:
             await self._session.close()
 

@@ -281,15 +281,17 @@ class Transport:
         grant_now, observe_now = self._grant_now, self._observe_now
         while True:
             # The governor's common case needs no coroutine (``FastGovernor``): nobody queued.
-            permit = grant_now(loop) if grant_now is not None else None
+            # One clock for everything timed here: the loop's, which the governor and the jobs
+            # read too (a test's simulated clock included); read once where nothing runs between.
+            sent_at = loop.time()
+            permit = grant_now(loop, sent_at) if grant_now is not None else None
             if permit is None:
                 permit = await self.governor.acquire(priority=priority, max_wait=opts.max_wait)
+                sent_at = loop.time()
             queued += permit.queued
             if opts.on_dispatch is not None:
                 opts.on_dispatch()  # journal before wire: may stop the request here
-            # One clock for everything timed here: the loop's, which the governor and the jobs
-            # read too (a test's simulated clock included).
-            sent_at = loop.time()
+                sent_at = loop.time()
             try:
                 result: HTTPResult | SendError = await self.backend.send(request)
             except SendError as exc:
@@ -297,7 +299,8 @@ class Transport:
             except asyncio.CancelledError:
                 self._ended_unanswered(loop, permit)
                 raise
-            elapsed = loop.time() - sent_at
+            ended = loop.time()
+            elapsed = ended - sent_at
             if isinstance(result, SendError):
                 if isinstance(result, BodyTooLarge):  # answered: the permit goes back
                     await self.governor.observe(result.status, result.headers, permit=permit)
@@ -307,7 +310,7 @@ class Transport:
                 retry_after, what = None, type(result).__name__
             else:
                 if observe_now is None or not observe_now(
-                    loop, result.status, result.headers, permit
+                    loop, result.status, result.headers, permit, ended
                 ):
                     await self.governor.observe(result.status, result.headers, permit=permit)
                 if result.status < 300:  # what the policy decides for any success: return it

@@ -176,9 +176,9 @@ class Governor(Protocol):
         ...
 
 
-GrantNow = Callable[[asyncio.AbstractEventLoop], "Permit | None"]
+GrantNow = Callable[[asyncio.AbstractEventLoop, float], "Permit | None"]
 """``FastGovernor.grant_now``."""
-ObserveNow = Callable[[asyncio.AbstractEventLoop, int, Mapping[str, str], "Permit"], bool]
+ObserveNow = Callable[[asyncio.AbstractEventLoop, int, Mapping[str, str], "Permit", float], bool]
 """``FastGovernor.observe_now``."""
 
 
@@ -201,8 +201,12 @@ class FastGovernor(Protocol):
         """
         ...
 
-    def grant_now(self, loop: asyncio.AbstractEventLoop) -> Permit | None:
-        """A permit if one may be granted at once with nobody queued; else ``None``."""
+    def grant_now(self, loop: asyncio.AbstractEventLoop, now: float | None = None) -> Permit | None:
+        """A permit if one may be granted at once with nobody queued; else ``None``.
+
+        ``now``: ``loop.time()`` as the caller just read it (a governor on the loop's clock
+        need not read it again).
+        """
         ...
 
     def observe_now(
@@ -211,6 +215,10 @@ class FastGovernor(Protocol):
         status: int,
         headers: Mapping[str, str],
         permit: Permit,
+        now: float | None = None,
     ) -> bool:
-        """Observe an ordinary answer at once and return True; else do nothing, return False."""
+        """Observe an ordinary answer at once and return True; else do nothing, return False.
+
+        ``now``: ``loop.time()`` when the answer came, as the caller read it.
+        """
         ...

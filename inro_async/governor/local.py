@@ -202,7 +202,7 @@ class LocalGovernor(TimedQueue):
             and "observe" not in vars(self)
         )
 
-    def grant_now(self, loop: asyncio.AbstractEventLoop) -> Permit | None:
+    def grant_now(self, loop: asyncio.AbstractEventLoop, now: float | None = None) -> Permit | None:
         """``acquire``'s common case without a coroutine: a permit now, else ``None``.
 
         The transport calls this from ``loop`` (the running one) before ``acquire``: when
@@ -212,7 +212,10 @@ class LocalGovernor(TimedQueue):
         """
         if loop is not self._loop or self._live:
             return None
-        now = self._clock() if self._clock is not None else loop.time()
+        if self._clock is not None:
+            now = self._clock()
+        elif now is None:
+            now = loop.time()
         core = self._core
         taken = core.take(now)
         if taken is None:
@@ -228,6 +231,7 @@ class LocalGovernor(TimedQueue):
         status: int,
         headers: Mapping[str, str],
         permit: Permit,
+        now: float | None = None,
     ) -> bool:
         """``observe``'s common case without a coroutine: True when it has been observed.
 
@@ -246,7 +250,10 @@ class LocalGovernor(TimedQueue):
             or core.hold is None
         ):
             return False
-        now = self._clock() if self._clock is not None else loop.time()
+        if self._clock is not None:
+            now = self._clock()
+        elif now is None:
+            now = loop.time()
         limit, remaining = parse_rate_limit(headers)
         if core.answer(permit.granted_at, now, reserved[1], limit, remaining) and self._live:
             self._disarm()  # the next may go sooner (nobody waiting: no timer to set again)

@@ -135,3 +135,29 @@ async def test_the_sync_calls_decide_as_the_coroutines(seed: int) -> None:
         assert await fast.snapshot() == await slow.snapshot()
         assert fast.corrected == slow.corrected
     assert fast.dispatched == slow.dispatched > 0
+
+
+async def test_the_callers_reading_of_the_loop_clock_stands_unless_the_governor_has_its_own() -> (
+    None
+):
+    loop = asyncio.get_running_loop()
+    on_loop = LocalGovernor(SCALED)
+    on_loop.expect_reports()
+    await on_loop.snapshot()  # serves this loop from here on
+    at = loop.time() - 0.25  # the transport read the clock a moment ago
+    permit = on_loop.grant_now(loop, at)
+    assert permit is not None
+    assert permit.granted_at == at
+    assert on_loop.observe_now(loop, 200, _headers(20, 19), permit, at + 0.1)
+    assert on_loop._core.slowest == pytest.approx(0.1)  # the answer came at the time given
+
+    own = [100.0]
+    clocked = LocalGovernor(SCALED, clock=lambda: own[0])
+    clocked.expect_reports()
+    await clocked.snapshot()
+    permit = clocked.grant_now(loop, at)
+    assert permit is not None
+    assert permit.granted_at == 100.0  # its own clock, not the loop's
+    own[0] = 100.5
+    assert clocked.observe_now(loop, 200, _headers(20, 19), permit, at + 0.1)
+    assert clocked._core.slowest == pytest.approx(0.5)
