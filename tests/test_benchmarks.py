@@ -160,3 +160,5 @@ def test_many_orgs_benchmark_prints_a_row_per_size_and_no_organization_is_thrott
     paced = result.stdout.split("paced by hand", 1)[1]
     rows = re.findall(r"^\s+(\d+)\s+[\d.]+%\s+[\d.]+%\s+(\d+)\s+\d+\s+[\d.]+×", paced, re.M)
     assert [(int(n), int(throttled)) for n, throttled in rows] == [(1, 0), (4, 0)], paced
+    # Every token is this process's alone: no governor takes a request for someone else's.
+    assert "governors: 0 requests taken for someone else's" in result.stdout, result.stdout
