@@ -113,6 +113,23 @@ def check_seconds(argument: str, value: object) -> float | None:
     return float(value)
 
 
+def check_number(
+    argument: str, value: object, rule: str, *, zero: bool = False, at_most: float = math.inf
+) -> None:
+    """``value`` is a finite number (not a bool) above 0 (or 0, with ``zero``), at most ``at_most``.
+
+    ``rule`` says so in the error: ``"positive seconds"``, ``"a share in (0, 1]"``.
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (value >= 0 if zero else value > 0)
+        or not value <= at_most
+        or value == math.inf
+    ):
+        raise InvalidArgumentError(argument, f"must be {rule}, got {value!r}")
+
+
 def check_choice(argument: str, value: object, allowed: Iterable[str]) -> None:
     """``value`` is ``None`` or one of ``allowed``."""
     if value is None:

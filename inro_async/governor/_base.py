@@ -71,6 +71,17 @@ INRO_QUOTAS: tuple[Quota, ...] = (
 """Inrō's documented per-organization limits: 20/s, 1,000/min, 10,000/h, 100,000/day."""
 
 
+def effective_quotas(quotas: Sequence[Quota], reserve: float) -> tuple[Quota, ...]:
+    """The quotas left to a governor after keeping ``reserve`` (0..1) of each for others."""
+    if isinstance(reserve, bool) or not isinstance(reserve, int | float) or not 0 <= reserve < 1:
+        raise InvalidArgumentError("reserve", f"must be a share in [0, 1), got {reserve!r}")
+    if not quotas:
+        raise InvalidArgumentError("quotas", "at least one quota is needed")
+    return tuple(
+        Quota(max(1, math.floor(q.limit * (1.0 - reserve) + 1e-9)), q.period) for q in quotas
+    )
+
+
 NO_ANSWER = 0
 """The status ``observe`` is given for an attempt that ended without any answer."""
 

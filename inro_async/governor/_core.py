@@ -46,12 +46,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from inro_async._validate import check_number
+from inro_async.errors import InvalidArgumentError
 from inro_async.governor._aligned_log import AlignedLog
 from inro_async.governor._base import Quota, QuotaUsage
 from inro_async.governor._estimates import simulate
 from inro_async.governor._logs import UNREPORTED_HOLD, SlidingLog
 
-__all__ = ["PROBE_TIMEOUT", "Entries", "GovernorCore", "Windows", "effective_quotas"]
+__all__ = ["PROBE_TIMEOUT", "Entries", "GovernorCore", "Windows"]
 
 PROBE_TIMEOUT = 1.0
 """Seconds the rest wait for the response of the one request sent first after a 429 pause."""
@@ -61,17 +63,6 @@ Entries = list[list[float] | None]
 
 Windows = Literal["sliding", "fixed"]
 """How the server counts: a window ending at each request, or aligned windows ``[kW, (k+1)W)``."""
-
-
-def effective_quotas(quotas: Sequence[Quota], reserve: float) -> tuple[Quota, ...]:
-    """The quotas left to this governor after keeping ``reserve`` (0..1) of each for others."""
-    if not 0.0 <= reserve < 1.0:
-        raise ValueError(f"reserve must be in [0, 1), got {reserve!r}")
-    if not quotas:
-        raise ValueError("at least one quota is needed")
-    return tuple(
-        Quota(max(1, math.floor(q.limit * (1.0 - reserve) + 1e-9)), q.period) for q in quotas
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,15 +98,14 @@ class GovernorCore:
         shared: bool = False,
         hold: float | None = None,
     ) -> None:
-        if margin < 0:
-            raise ValueError(f"margin must be >= 0 seconds, got {margin!r}")
+        check_number("margin", margin, "seconds >= 0", zero=True)
         if not quotas:
-            raise ValueError("at least one quota is needed")
+            raise InvalidArgumentError("quotas", "at least one quota is needed")
         if windows not in ("sliding", "fixed"):
-            raise ValueError(f"windows must be 'sliding' or 'fixed', got {windows!r}")
+            raise InvalidArgumentError("windows", f"must be 'sliding' or 'fixed', got {windows!r}")
         limits = list(server_limits) if server_limits is not None else [q.limit for q in quotas]
         if len(limits) != len(quotas):
-            raise ValueError("server_limits must match quotas one to one")
+            raise InvalidArgumentError("server_limits", "must match quotas one to one")
         self.quotas: tuple[Quota, ...] = tuple(quotas)
         self.margin = margin
         self.hold = hold
@@ -227,10 +217,6 @@ class GovernorCore:
                 free = 0  # a fixed window's room that a late arrival could overflow
             room = free if room is None or free < room else room
         return max(0, room or 0)
-
-    def binding(self, now: float) -> Quota | None:
-        """The quota that holds the next request back, or None when it may go now."""
-        return self.decide(now).quota
 
     # -- events ------------------------------------------------------------------------------
 

@@ -30,8 +30,9 @@ from inro_async.governor._base import (
     Priority,
     Quota,
     QuotaUsage,
+    effective_quotas,
 )
-from inro_async.governor._core import Entries, GovernorCore, Windows, effective_quotas
+from inro_async.governor._core import Entries, GovernorCore, Windows
 from inro_async.governor._local_queue import TimedQueue
 
 __all__ = ["DEFAULT_MARGIN", "LocalGovernor"]

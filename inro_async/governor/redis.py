@@ -63,13 +63,23 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from inro_async._headers import parse_retry_after
+from inro_async._validate import check_number
 from inro_async.errors import (
     GovernorUnavailableError,
+    InvalidArgumentError,
     MissingDependencyError,
     QuotaWaitTooLongError,
 )
-from inro_async.governor._base import INRO_QUOTAS, NO_ANSWER, Permit, Priority, Quota, QuotaUsage
-from inro_async.governor._core import GovernorCore, effective_quotas
+from inro_async.governor._base import (
+    INRO_QUOTAS,
+    NO_ANSWER,
+    Permit,
+    Priority,
+    Quota,
+    QuotaUsage,
+    effective_quotas,
+)
+from inro_async.governor._core import GovernorCore
 from inro_async.governor._loops import LoopBound, Waiter, WaiterQueue
 from inro_async.governor._redis_answers import AnswerQueue, SlowAnswers, correction
 from inro_async.governor._redis_answers import Slot as _Slot
@@ -130,15 +140,15 @@ class RedisGovernor(LoopBound):
         client: aioredis.Redis | None = None,
     ) -> None:
         if (url is None) == (client is None):
-            raise ValueError("pass exactly one of url= or client=")
+            raise InvalidArgumentError("url", "pass exactly one of url= or client=")
         if client is None and importlib.util.find_spec("redis") is None:
             raise MissingDependencyError("RedisGovernor", "redis", "redis")
-        if not key:
-            raise ValueError("key must name the organization, e.g. 'inro:acme'")
-        if horizon <= 0:
-            raise ValueError("horizon must be positive seconds")
-        if fallback_share is not None and not 0 < fallback_share <= 1:
-            raise ValueError("fallback_share must be in (0, 1]")
+        if not isinstance(key, str) or not key:
+            raise InvalidArgumentError("key", "must name the organization, e.g. 'inro:acme'")
+        check_number("horizon", horizon, "positive seconds")
+        check_number("margin", margin, "seconds >= 0", zero=True)
+        if fallback_share is not None:
+            check_number("fallback_share", fallback_share, "a share in (0, 1]", at_most=1.0)
         original = tuple(quotas)
         self._quotas = effective_quotas(original, reserve)
         self._server_limits = [q.limit for q in original]

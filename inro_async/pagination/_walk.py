@@ -50,6 +50,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import NamedTuple, TypeVar
 
+from inro_async._validate import check_concurrency
 from inro_async.errors import PaginationError
 from inro_async.pagination._page import Page
 
@@ -277,8 +278,7 @@ async def iter_pages(
     Raises ``PaginationError`` for pages that cannot be right: a page repeating the one before,
     more items than ``X-Total`` counts, or a walk ending short of it (see the module docstring).
     """
-    if concurrency < 1:
-        raise ValueError("concurrency must be >= 1")
+    check_concurrency(concurrency)  # the same 1..64 rule as every walk and job
     walk = _Walk()
     page = await fetch(first_page)
     walk.admit(page, first_page)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inro_async.governor import INRO_QUOTAS, GovernorCore, Quota
-from inro_async.governor._core import effective_quotas
+from inro_async.governor._base import effective_quotas
 from inro_async.governor._logs import RESOLUTION
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -154,17 +154,6 @@ def test_server_headers_never_lower_the_local_count() -> None:
 def test_headers_for_an_unknown_limit_are_ignored() -> None:
     core = GovernorCore([Quota(20, 1)])
     assert core.correct(limit=77, remaining=0, now=0.0) == 0
-
-
-def test_a_reserve_leaves_a_share_of_every_quota() -> None:
-    assert effective_quotas(INRO_QUOTAS, 0.25) == (
-        Quota(15, 1),
-        Quota(750, 60),
-        Quota(7500, 3600),
-        Quota(75000, 86400),
-    )
-    with pytest.raises(ValueError, match="reserve"):
-        effective_quotas(INRO_QUOTAS, 1.0)
 
 
 def test_the_reserved_share_is_not_counted_against_us() -> None:
