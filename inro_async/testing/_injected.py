@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from inro_async._routes import ROUTES
+from inro_async.errors import InvalidArgumentError
 from inro_async.testing._http import json_response
 from inro_async.testing.faults import (
     DEEP_JSON,
@@ -88,9 +89,11 @@ class InjectedFaults:
     def add(self, kind: str, *, route: str | None, times: int, **params: Any) -> None:
         """Queue fault ``kind`` for the next ``times`` requests to ``route`` (``inject``)."""
         if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}")
+            raise InvalidArgumentError(
+                "kind", f"unknown fault {kind!r}; one of {', '.join(FAULT_KINDS)}"
+            )
         if route is not None and route not in ROUTES:
-            raise ValueError(f"unknown route {route!r}")
+            raise InvalidArgumentError("route", f"unknown route {route!r}")
         if kind == "short_page":
             params.setdefault("page", 2)
         page = params.get("page")

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from inro_async.errors import InvalidArgumentError
 from inro_async.governor._base import Quota
 
 __all__ = ["Mode", "RateLimiter", "Verdict"]
@@ -68,9 +69,9 @@ class RateLimiter:
 
     def __init__(self, quotas: Sequence[Quota], mode: Mode = "sliding") -> None:
         if mode not in ("sliding", "fixed"):
-            raise ValueError(f"mode must be 'sliding' or 'fixed', got {mode!r}")
+            raise InvalidArgumentError("mode", f"must be 'sliding' or 'fixed', got {mode!r}")
         if not quotas:
-            raise ValueError("at least one quota is needed")
+            raise InvalidArgumentError("quotas", "at least one quota is needed")
         self.quotas = tuple(quotas)
         self.mode: Mode = mode
         self._accepted: list[deque[float]] = [deque() for _ in self.quotas]

@@ -12,6 +12,7 @@ import asyncio
 import random
 from typing import Any, Literal, NamedTuple
 
+from inro_async.errors import InvalidArgumentError
 from inro_async.testing.generate import generate_contacts
 from inro_async.testing.store import Organization
 
@@ -94,9 +95,11 @@ def parse_rate(text: str) -> float:
     try:
         rate = float(count) / seconds[unit]
     except (KeyError, ValueError):
-        raise ValueError(f"expected COUNT/min (or /s, /h), got {text!r}") from None
+        raise InvalidArgumentError(
+            "rate", f"expected COUNT/min (or /s, /h), got {text!r}"
+        ) from None
     if not rate > 0:
-        raise ValueError(f"the rate must be positive, got {text!r}")
+        raise InvalidArgumentError("rate", f"must be positive, got {text!r}")
     return rate
 
 

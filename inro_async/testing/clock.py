@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from inro_async.errors import InvalidArgumentError
+
 __all__ = ["ManualClock"]
 
 
@@ -23,7 +25,9 @@ class ManualClock:
     def advance(self, seconds: float) -> float:
         """Move forward by ``seconds`` and return the new time."""
         if seconds < 0:
-            raise ValueError("a clock does not go backwards")
+            raise InvalidArgumentError(
+                "seconds", f"must be >= 0: a clock does not go backwards, got {seconds!r}"
+            )
         self._now += seconds
         return self._now
 

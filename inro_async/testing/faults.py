@@ -49,6 +49,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from inro_async.errors import InvalidArgumentError
+
 __all__ = [
     "FAULT_KINDS",
     "UNACCOUNTED_BODIES",
@@ -132,10 +134,12 @@ UNACCOUNTED_BODIES: tuple[dict[str, Any], ...] = (
 def unaccounted_answer(status: object = 200, body: object = None) -> tuple[int, dict[str, Any]]:
     """The ``(status, body)`` of an ``unaccounted`` fault, checked: a 2xx and a JSON object."""
     if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status < 300:
-        raise ValueError(f"an unaccounted answer is a 2xx, got status={status!r}")
+        raise InvalidArgumentError("status", f"an unaccounted answer is a 2xx, got {status!r}")
     answer = {} if body is None else body
     if not isinstance(answer, dict):
-        raise ValueError(f"an unaccounted answer's body is a JSON object, got {body!r}")
+        raise InvalidArgumentError(
+            "body", f"an unaccounted answer's body is a JSON object, got {body!r}"
+        )
     return status, dict(answer)
 
 

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from inro_async.errors import InvalidArgumentError
+
 if TYPE_CHECKING:
     from inro_async.client import Client
     from inro_async.testing.server import FakeInro
@@ -49,7 +51,9 @@ async def _server(options: dict[str, Any]) -> AsyncIterator[FakeInro]:
 
     unknown = set(options) - set(_SERVER_KEYS) - set(_ORG_KEYS)
     if unknown:
-        raise ValueError(f"unknown inro_fake_options: {', '.join(sorted(unknown))}")
+        raise InvalidArgumentError(
+            "inro_fake_options", f"unknown keys: {', '.join(sorted(unknown))}"
+        )
     fake = FakeInro(**{k: v for k, v in options.items() if k in _SERVER_KEYS})
     fake.add_organization(TOKEN, **{k: v for k, v in options.items() if k in _ORG_KEYS})
     await fake.start()

@@ -27,6 +27,7 @@ import msgspec
 from aiohttp import web
 
 from inro_async._routes import ROUTES
+from inro_async.errors import InvalidArgumentError
 from inro_async.governor._base import INRO_QUOTAS, Quota
 from inro_async.testing._handlers import HANDLERS
 from inro_async.testing._http import FAKE_KEY, FAULTS_KEY, ORG_KEY, ApiError, json_response
@@ -107,14 +108,14 @@ class FakeInro:
         batch_delay: float = 0.05,
     ) -> None:
         if mode not in ("sliding", "fixed"):
-            raise ValueError(f"mode must be 'sliding' or 'fixed', got {mode!r}")
+            raise InvalidArgumentError("mode", f"must be 'sliding' or 'fixed', got {mode!r}")
         self.mode: Mode = mode
         self.quotas = tuple(quotas)
         self.clock: Callable[[], float] = clock or time.time
         if faults is not None and faults.routes is not None:
             unknown = sorted(set(faults.routes) - set(ROUTES))
             if unknown:  # a typo would otherwise make the faults silently never fire
-                raise ValueError(f"unknown route(s) in faults: {', '.join(unknown)}")
+                raise InvalidArgumentError("faults", f"unknown route(s): {', '.join(unknown)}")
         self.faults = faults
         self.wrap_scenarios = wrap_scenarios
         self.batch_delay = batch_delay
@@ -143,9 +144,9 @@ class FakeInro:
     ) -> Organization:
         """Register a token as its own organization, populated with ``contacts`` contacts."""
         if token in self.organizations:
-            raise ValueError("that token already has an organization")
+            raise InvalidArgumentError("token", "that token already has an organization")
         if plan not in ("pro", "trial", "free"):
-            raise ValueError(f"plan must be pro, trial or free, got {plan!r}")
+            raise InvalidArgumentError("plan", f"must be pro, trial or free, got {plan!r}")
         org = Organization.create(
             token,
             org_id=len(self.organizations) + 1,

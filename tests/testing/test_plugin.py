@@ -129,4 +129,4 @@ def test_unknown_options_are_refused_by_name(tmp_path: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 1
-    assert "unknown inro_fake_options: contact" in result.stdout
+    assert "InvalidArgumentError: inro_fake_options: unknown keys: contact" in result.stdout
